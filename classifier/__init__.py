@@ -1,0 +1,31 @@
+"""cyberroute: route a cyber-incident description to criminal justice, international security, or both.
+
+>>> from classifier import classify
+>>> result = classify("A ransomware gang encrypted a dental chain's records and demanded bitcoin.")
+>>> result.route
+'cybercrime'
+"""
+
+__version__ = "0.1.0"
+__all__ = ["Classifier", "Result", "classify", "classify_frame", "load_rules", "load_model", "__version__"]
+
+
+def __getattr__(name):
+    # Imported lazily so `import classifier` (and the CLI's start-up) stays cheap.
+    if name in ("Classifier", "classify", "classify_frame"):
+        from . import api
+
+        return getattr(api, name)
+    if name == "Result":
+        from .result import Result
+
+        return Result
+    if name == "load_rules":
+        from .ruleset import load_rules
+
+        return load_rules
+    if name == "load_model":
+        from .model_store import load_model
+
+        return load_model
+    raise AttributeError(f"module 'classifier' has no attribute {name!r}")

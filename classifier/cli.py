@@ -1,0 +1,301 @@
+"""The command line: `cyberroute score`, `batch`, `train`, `evaluate`, `rules check`.
+
+Exit codes: 0 success; 1 the input, a rule file or the model could not be used (the message says
+which file, row and column); 2 the command line itself is wrong (click's usage errors).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+RULES_OPTION = click.option("--rules", "rules_dir", type=click.Path(file_okay=False, path_type=Path),
+                            envvar="CYBERROUTE_RULES", help="Rules directory (default: the packaged rules/).")
+MODEL_OPTION = click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path),
+                            envvar="CYBERROUTE_MODEL", help="Model directory (default: the shipped model).")
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+def _classifier(rules_dir, model_dir):
+    from .api import Classifier
+    from .model_store import ModelFileError
+    from .ruleset import RuleFileError
+
+    try:
+        return Classifier(rules=rules_dir, model=model_dir)
+    except (RuleFileError, ModelFileError) as exc:
+        _fail(str(exc))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="cyberroute")
+def main():
+    """Route cyber-incident descriptions to criminal justice, international security, or both."""
+
+
+@main.command()
+@click.argument("texts", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per text (JSON lines).")
+@click.option("--whole", is_flag=True, help="Read all of stdin as one description (default: one per line).")
+@RULES_OPTION
+@MODEL_OPTION
+def score(texts, as_json, whole, rules_dir, model_dir):
+    """Score descriptions given as TEXT arguments, or read from stdin when there are none.
+
+    \b
+    cyberroute score "Spies tied to a foreign intelligence service read a ministry's email."
+    echo "A gang encrypted a dental chain's records." | cyberroute score --json
+    """
+    if not texts:
+        if sys.stdin is None or sys.stdin.isatty():
+            raise click.UsageError("give a description as an argument, or pipe descriptions on stdin")
+        data = sys.stdin.read()
+        texts = [data] if whole else [line for line in data.splitlines() if line.strip()]
+        if not texts:
+            _fail("stdin held no description")
+    classifier = _classifier(rules_dir, model_dir)
+    results = classifier.classify_many(list(texts))
+    for i, result in enumerate(results):
+        if as_json:
+            click.echo(result.to_json())
+        else:
+            if i:
+                click.echo()
+            click.echo(str(result))
+
+
+@main.command()
+@click.argument("input_path", metavar="INPUT", type=str)
+@click.option("-o", "--output", "output_path", required=True, type=str, help="Output CSV, or - for stdout.")
+@click.option("--text-column", default="text", show_default=True, help="Column holding the description.")
+@click.option("--chunk-size", default=512, show_default=True, type=click.IntRange(1, 100_000),
+              help="Rows classified together.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when stderr is a terminal).")
+@RULES_OPTION
+@MODEL_OPTION
+def batch(input_path, output_path, text_column, chunk_size, progress, rules_dir, model_dir):
+    """Classify every row of a CSV file (INPUT, or - for stdin) and write a CSV with results.
+
+    Every input column is kept and the result columns are added; one output row per input row,
+    in order. Rows that cannot be classified get a message in the `error` column.
+    """
+    from .batch import BatchInputError, classify_csv
+
+    classifier = _classifier(rules_dir, model_dir)
+    show = progress if progress is not None else sys.stderr.isatty()
+    size = Path(input_path).stat().st_size if show and input_path != "-" and Path(input_path).is_file() else 0
+    try:
+        if show and size:
+            with click.progressbar(length=size, label="classifying", file=sys.stderr) as bar:
+                summary = classify_csv(classifier, input_path, output_path, text_column, chunk_size, bar.update)
+        else:
+            summary = classify_csv(classifier, input_path, output_path, text_column, chunk_size)
+    except BatchInputError as exc:
+        _fail(str(exc))
+    for note in summary.renamed_columns:
+        click.echo(f"note: input column renamed {note}", err=True)
+    where = "stdout" if output_path == "-" else output_path
+    click.echo(f"{summary.rows} rows classified to {where}; {summary.review} flagged for review; "
+               f"{summary.errors} with errors", err=True)
+
+
+@main.command()
+@click.argument("csv_path", metavar="CSV", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", "output_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Model directory to write (default: the shipped model inside the package).")
+@click.option("--cv/--no-cv", default=True, show_default=True, help="Cross-validate (grouped) and record the metrics.")
+@RULES_OPTION
+def train(csv_path, output_dir, cv, rules_dir):
+    """Train the text model and combiner on a labelled CSV (columns text, route, group_id)."""
+    from . import training
+    from .api import RuleLayer
+    from .model_store import default_model_dir, save_model
+    from .ruleset import RuleFileError, load_rules
+
+    try:
+        frame = training.read_labelled(csv_path)
+        rules = load_rules(rules_dir)
+    except (training.CorpusError, RuleFileError) as exc:
+        _fail(str(exc))
+    texts, routes, groups = frame["text"].tolist(), frame["route"].to_numpy(), frame["group_id"].to_numpy()
+    _, rows = RuleLayer(rules).rule_rows(texts)
+    click.echo(f"training on {len(texts)} descriptions in {len(set(groups))} incident groups", err=True)
+    model = training.fit(texts, routes, groups, rows)
+    model.manifest = {
+        "training_data": {"file": csv_path.name, "sha256": training.corpus_sha256(csv_path),
+                          "rows": len(texts), "groups": int(len(set(groups))),
+                          "routes": {r: int((routes == r).sum()) for r in sorted(set(routes))}},
+        "rules_sha256": rules.fingerprint(),
+        "libraries": training.library_versions(),
+    }
+    if cv:
+        click.echo("cross-validating (5 grouped folds)...", err=True)
+        model.manifest["cross_validation"] = training.cross_validate(texts, routes, groups, rows)
+        m = model.manifest["cross_validation"]["combined"]
+        click.echo(f"grouped CV: accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f}, ECE {m['ece']:.3f}", err=True)
+    target = save_model(model, output_dir or default_model_dir())
+    click.echo(f"model written to {target}", err=True)
+
+
+def _read_any(path: Path, text_column: str, label_column: str | None):
+    """A labelled CSV or JSON-lines file as a DataFrame of strings."""
+    import pandas as pd
+
+    try:
+        if path.suffix.lower() in (".jsonl", ".ndjson") or path.name.endswith(".jsonl.gz"):
+            frame = pd.read_json(path, lines=True, dtype=False)
+        else:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        _fail(f"{path}: file not found")
+    except (ValueError, UnicodeDecodeError) as exc:
+        _fail(f"{path}: cannot be read ({exc})")
+    for column in filter(None, (text_column, label_column)):
+        if column not in frame.columns:
+            _fail(f"{path}: column {column!r} not found; columns are: {', '.join(map(str, frame.columns))}")
+    frame[text_column] = frame[text_column].fillna("").astype(str)
+    return frame
+
+
+def holdout_mask(groups, fraction: float):
+    """Deterministic split by incident group: a group is held out when its hash falls below ``fraction``."""
+    import hashlib
+
+    import numpy as np
+
+    def share(group: str) -> float:
+        return int(hashlib.sha256(str(group).encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+
+    return np.array([share(g) < fraction for g in groups])
+
+
+@main.command()
+@click.argument("path", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--text-column", default="text", show_default=True)
+@click.option("--label-column", default="route", show_default=True,
+              help="Column with the true route (rows whose label is not a route, e.g. unknown, are skipped).")
+@click.option("--holdout", type=click.FloatRange(0.05, 0.9), default=None,
+              help="Retrain on the other incident groups and evaluate on this share of groups (needs group_id).")
+@click.option("--exclude-rule", "exclude_rules", multiple=True,
+              help="Skip rows whose route_rule column starts with this (e.g. a contestable label rule). Repeatable.")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@RULES_OPTION
+@MODEL_OPTION
+def evaluate(path, text_column, label_column, holdout, exclude_rules, as_json, rules_dir, model_dir):
+    """Measure routes against a labelled CSV or JSON-lines FILE.
+
+    Prints precision, recall and F1 per route, the confusion matrix and calibration (ECE) of the
+    combined classifier, beside rules-only, text-only and majority-class baselines; and the
+    accuracy of each criterion whose column the file has.
+    """
+    import numpy as np
+
+    from . import training
+    from .api import Classifier, RuleLayer
+    from .evaluation import format_metrics, label_metrics, route_metrics
+    from .ruleset import ROUTES
+
+    frame = _read_any(path, text_column, label_column)
+    frame = frame[frame[label_column].isin(ROUTES)]
+    if exclude_rules and "route_rule" in frame.columns:
+        frame = frame[~frame["route_rule"].astype(str).str.startswith(tuple(exclude_rules))]
+    skipped_note = f"{len(frame)} labelled rows"
+    if holdout:
+        if "group_id" not in frame.columns:
+            _fail(f"{path}: --holdout needs a group_id column so paraphrases stay on one side")
+        test = holdout_mask(frame["group_id"], holdout)
+        train_frame, frame = frame[~test], frame[test]
+        layer = RuleLayer(rules_dir)
+        _, rows = layer.rule_rows(train_frame[text_column].tolist())
+        model = training.fit(train_frame[text_column].tolist(), train_frame[label_column].to_numpy(),
+                             train_frame["group_id"].to_numpy(), rows)
+        classifier = Classifier(rules=layer.rules, model=model)
+        skipped_note = (f"held out {len(frame)} rows in {frame['group_id'].nunique()} incident groups; "
+                        f"trained on {len(train_frame)} rows")
+    else:
+        classifier = _classifier(rules_dir, model_dir)
+    if frame.empty:
+        _fail(f"{path}: no rows with a route label in column {label_column!r}")
+    texts, truth = frame[text_column].tolist(), frame[label_column].to_numpy()
+    results = classifier.classify_many(texts)
+    classes = classifier.model.classes
+    routes = np.array([r.route for r in results])
+    majority = max(ROUTES, key=lambda r: (truth == r).sum()) if not holdout else \
+        max(ROUTES, key=lambda r: (train_frame[label_column] == r).sum())
+    report = {
+        "file": str(path), "rows": skipped_note,
+        "combined": label_metrics(truth, routes, list(ROUTES) + ["undetermined"],
+                                  confidence=np.array([r.confidence for r in results])),
+        "combined_forced": route_metrics(truth, np.array([[r.probabilities[c] for c in classes] for r in results]), classes),
+        "rules_only": label_metrics(truth, np.array([r.rule_route for r in results]), list(ROUTES) + ["undetermined"]),
+        "text_only": route_metrics(truth, np.array([[r.model_probabilities[c] for c in classes] for r in results]), classes),
+        "majority_class": label_metrics(truth, np.array([majority] * len(truth)), list(ROUTES)),
+        "undetermined": int((routes == "undetermined").sum()),
+        "review": int(sum(r.review for r in results)),
+        "criteria": {},
+    }
+    for name in ("actor_type", "state_sponsorship", "cascading_effects", "motive", "critical_infrastructure"):
+        if name in frame.columns:
+            labels = frame[name].fillna("").astype(str).tolist()
+            if name == "critical_infrastructure":
+                predicted = [";".join(sorted(r.criteria[name].value)) for r in results]
+                labels = [";".join(sorted(filter(None, v.split(";")))) for v in labels]
+            else:
+                predicted = [r.criteria[name].value for r in results]
+            report["criteria"][name] = round(float(np.mean([p == t for p, t in zip(predicted, labels)])), 4)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    click.echo(f"{path}: {skipped_note}")
+    click.echo(format_metrics(report["combined"], "\ncombined classifier (undetermined counts as wrong)"))
+    click.echo(f"undetermined: {report['undetermined']}   flagged for review: {report['review']}")
+    for key, title in (("combined_forced", "combined, most probable route (no undetermined)"),
+                       ("rules_only", "rules only"), ("text_only", "text model only"),
+                       ("majority_class", f"majority class ({majority})")):
+        m = report[key]
+        click.echo(f"\n{title}: accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f}"
+                   + (f", ECE {m['ece']:.3f}" if "ece" in m else ""))
+    if report["criteria"]:
+        click.echo("\ncriterion accuracy (exact match): "
+                   + ", ".join(f"{k} {v:.3f}" for k, v in report["criteria"].items()))
+
+
+@main.group()
+def rules():
+    """Inspect and check the rule files."""
+
+
+@rules.command("check")
+@click.argument("csv_path", metavar="[CSV]", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--text-column", default="text", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@RULES_OPTION
+def rules_check(csv_path, text_column, as_json, rules_dir):
+    """Validate the rule files; with a labelled CSV, report each rule's coverage, overlap,
+    conflict and accuracy."""
+    from .api import RuleLayer
+    from .ruleset import RuleFileError
+
+    try:
+        layer = RuleLayer(rules_dir)
+    except RuleFileError as exc:
+        _fail(str(exc))
+    r = layer.rules
+    terms = sum(len(c.terms) for c in r.cues) + sum(len(c.terms) for c in r.sectors)
+    click.echo(f"{r.directory}: OK - {len(r.cues)} cues and {len(r.sectors)} sector lexicons "
+               f"({terms} phrases), {len(r.actors)} actors ({sum(len(a.aliases) for a in r.actors)} names), "
+               f"{len(r.routing_rules)} routing rules, {len(r.norms)} norms", err=as_json)
+    if csv_path is None:
+        return
+    from .rules_report import format_report, rule_report
+
+    frame = _read_any(csv_path, text_column, None)
+    report = rule_report(layer, frame, text_column)
+    click.echo(json.dumps(report, indent=2) if as_json else format_report(report))

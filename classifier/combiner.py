@@ -1,0 +1,126 @@
+"""The combiner: text-model probabilities and rule evidence in, the final route out.
+
+A small logistic regression (stacking) learns how far to trust each side: its inputs are the
+text model's log-probabilities, computed out-of-fold at training time so they are as noisy as on
+new text, and the rule layer's criteria, signals and verdict, weighted by their confidence. So
+the model decides where the rules are silent, and strong rule evidence wins where the model is
+unsure. The decision thresholds (undetermined, review, conflict) come from rules/routing.toml.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from .policy import RuleDecision
+from .rule_engine import Analysis
+from .ruleset import ACTOR_TYPES, ALL_ROUTES, INTERSECTION_REASONS, MOTIVES, SIGNALS, SPONSORSHIP
+
+
+def rule_feature_names() -> list[str]:
+    names = [f"actor_type={v}" for v in ACTOR_TYPES]
+    names += [f"state_sponsorship={v}" for v in SPONSORSHIP]
+    names += ["critical_infrastructure", "cascading_effects=yes"]
+    names += [f"motive={v}" for v in MOTIVES]
+    names += [f"signal={s}" for s in SIGNALS]
+    names += [f"rule_route={r}" for r in ALL_ROUTES]
+    names += [f"rule_reason={r}" for r in INTERSECTION_REASONS]
+    names += ["short_text"]
+    return names
+
+
+RULE_FEATURES = rule_feature_names()
+_INDEX = {name: i for i, name in enumerate(RULE_FEATURES)}
+SHORT_TEXT_WORDS = 12
+
+
+def rule_features(analysis: Analysis, decision: RuleDecision, n_words: int) -> np.ndarray:
+    """One row of rule evidence: each present value weighted by its confidence."""
+    row = np.zeros(len(RULE_FEATURES), dtype=np.float64)
+    c = analysis.criteria
+    row[_INDEX[f"actor_type={c['actor_type'].value}"]] = c["actor_type"].confidence
+    row[_INDEX[f"state_sponsorship={c['state_sponsorship'].value}"]] = c["state_sponsorship"].confidence
+    if c["critical_infrastructure"].value:
+        row[_INDEX["critical_infrastructure"]] = c["critical_infrastructure"].confidence
+    if c["cascading_effects"].value == "yes":
+        row[_INDEX["cascading_effects=yes"]] = c["cascading_effects"].confidence
+    row[_INDEX[f"motive={c['motive'].value}"]] = c["motive"].confidence
+    for signal, found in analysis.signals.items():
+        row[_INDEX[f"signal={signal}"]] = found.confidence
+    row[_INDEX[f"rule_route={decision.route}"]] = max(decision.confidence, 0.05)
+    if decision.reason:
+        row[_INDEX[f"rule_reason={decision.reason}"]] = decision.confidence
+    row[_INDEX["short_text"]] = 1.0 if n_words < SHORT_TEXT_WORDS else 0.0
+    return row
+
+
+def stack(text_proba: np.ndarray, rule_rows: np.ndarray) -> np.ndarray:
+    """The combiner's input: log text probabilities beside the rule features."""
+    return np.hstack([np.log(np.clip(text_proba, 1e-6, 1.0)), rule_rows])
+
+
+class Combiner:
+    """Logistic regression over stacked text probabilities and rule features."""
+
+    def __init__(self, C: float = 1.0):
+        self.C = C
+        self.model = LogisticRegression(C=C, max_iter=3000)
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return self.model.classes_
+
+    def fit(self, stacked: np.ndarray, routes) -> "Combiner":
+        self.model.fit(stacked, np.asarray(routes))
+        return self
+
+    def predict_proba(self, stacked: np.ndarray) -> np.ndarray:
+        return self.model.predict_proba(stacked)
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        return {"combiner_coef": self.model.coef_, "combiner_intercept": self.model.intercept_}
+
+    @classmethod
+    def from_arrays(cls, arrays, classes: list[str], C: float) -> "Combiner":
+        combiner = cls(C=C)
+        coef = np.asarray(arrays["combiner_coef"], dtype=np.float64)
+        expected = (len(classes), len(classes) + len(RULE_FEATURES))
+        if coef.shape != expected:
+            raise ValueError(f"combiner_coef has shape {coef.shape}, expected {expected}")
+        combiner.model.coef_ = coef
+        combiner.model.intercept_ = np.asarray(arrays["combiner_intercept"], dtype=np.float64)
+        combiner.model.classes_ = np.asarray(classes)
+        combiner.model.n_features_in_ = coef.shape[1]
+        return combiner
+
+
+@dataclass(frozen=True)
+class Decision:
+    route: str
+    confidence: float
+    review: bool
+    conflict: bool
+    undetermined_because: str
+
+
+def decide(classes, combined: np.ndarray, text_proba: np.ndarray, rule: RuleDecision,
+           thresholds: dict[str, float]) -> Decision:
+    """Turn the combined probabilities into a route, applying routing.toml's [decision]."""
+    best = int(np.argmax(combined))
+    route, confidence = str(classes[best]), float(combined[best])
+    model_best = int(np.argmax(text_proba))
+    conflict = (rule.route in classes and rule.route != classes[model_best]
+                and rule.confidence >= thresholds["conflict_rule_confidence"]
+                and text_proba[model_best] >= thresholds["conflict_model_probability"])
+    review = confidence < thresholds["review_below"] or conflict
+    because = ""
+    if confidence < thresholds["min_confidence"]:
+        because = f"the most probable route ({route}, {confidence:.2f}) is below {thresholds['min_confidence']:.2f}"
+    elif conflict and confidence < thresholds["conflict_min_confidence"]:
+        because = (f"the rules say {rule.route} and the text model says {classes[model_best]}, "
+                   f"and the combined probability ({confidence:.2f}) does not settle it")
+    if because:
+        return Decision("undetermined", confidence, True, conflict, because)
+    return Decision(route, confidence, review, conflict, "")

@@ -1,0 +1,65 @@
+"""Metrics: per-route precision, recall and F1, confusion matrix, calibration, criterion accuracy."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
+
+def expected_calibration_error(correct: np.ndarray, confidence: np.ndarray, bins: int = 10) -> float:
+    """Mean |accuracy - confidence| over equal-width confidence bins, weighted by bin size."""
+    correct, confidence = np.asarray(correct, dtype=float), np.asarray(confidence, dtype=float)
+    if not len(correct):
+        return float("nan")
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    index = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        mask = index == b
+        if mask.any():
+            total += mask.mean() * abs(correct[mask].mean() - confidence[mask].mean())
+    return float(total)
+
+
+def route_metrics(truth, proba: np.ndarray, classes: list[str]) -> dict:
+    """Accuracy, macro-F1, ECE and per-route figures for probabilities over ``classes``."""
+    truth = np.asarray(truth)
+    predicted = np.asarray(classes)[np.asarray(proba).argmax(axis=1)]
+    return label_metrics(truth, predicted, classes, confidence=np.asarray(proba).max(axis=1))
+
+
+def label_metrics(truth, predicted, labels: list[str], confidence=None) -> dict:
+    truth, predicted = np.asarray(truth), np.asarray(predicted)
+    present = [label for label in labels if label in set(truth)]
+    precision, recall, f1, support = precision_recall_fscore_support(
+        truth, predicted, labels=present, zero_division=0)
+    shown = list(labels) + sorted(set(predicted) - set(labels))
+    out = {
+        "n": int(len(truth)),
+        "accuracy": round(float(accuracy_score(truth, predicted)), 4),
+        "macro_f1": round(float(f1_score(truth, predicted, labels=present, average="macro", zero_division=0)), 4),
+        "per_route": {label: {"precision": round(float(p), 4), "recall": round(float(r), 4),
+                              "f1": round(float(f), 4), "support": int(s)}
+                      for label, p, r, f, s in zip(present, precision, recall, f1, support)},
+        "confusion": {"labels": shown, "matrix": confusion_matrix(truth, predicted, labels=shown).tolist()},
+    }
+    if confidence is not None:
+        out["ece"] = round(expected_calibration_error(truth == predicted, confidence), 4)
+    return out
+
+
+def format_metrics(metrics: dict, title: str = "") -> str:
+    """A plain-text report of ``label_metrics`` output."""
+    lines = [title] if title else []
+    lines.append(f"n={metrics['n']}  accuracy={metrics['accuracy']:.3f}  macro-F1={metrics['macro_f1']:.3f}"
+                 + (f"  ECE={metrics['ece']:.3f}" if "ece" in metrics else ""))
+    lines.append(f"{'route':<24}{'precision':>10}{'recall':>10}{'F1':>10}{'support':>10}")
+    for label, m in metrics["per_route"].items():
+        lines.append(f"{label:<24}{m['precision']:>10.3f}{m['recall']:>10.3f}{m['f1']:>10.3f}{m['support']:>10}")
+    labels, matrix = metrics["confusion"]["labels"], metrics["confusion"]["matrix"]
+    short = [label[:12] for label in labels]
+    lines.append("confusion (rows: truth, columns: predicted)")
+    lines.append(" " * 24 + "".join(f"{s:>14}" for s in short))
+    for label, row in zip(labels, matrix):
+        lines.append(f"{label:<24}" + "".join(f"{v:>14}" for v in row))
+    return "\n".join(lines)

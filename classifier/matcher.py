@@ -1,0 +1,103 @@
+"""Linear-time phrase matching over a whole text.
+
+Every phrase of every rule file goes into one Aho-Corasick automaton (pyahocorasick), so one pass
+over the text finds all of them, in time linear in the length of the text plus the number of
+matches, whatever the rules contain. There are no regular expressions to backtrack.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator
+
+import ahocorasick
+
+# Characters that are folded to a plain equivalent before matching. Each maps one character to
+# one character, so offsets into the folded text are offsets into the original text.
+_FOLD = str.maketrans({
+    "\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'",
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
+    "\n": " ", "\r": " ", "\t": " ", "\u00a0": " ", "\u2009": " ", "\u202f": " ",
+})
+
+
+def fold(text: str) -> str:
+    """Lower-case and fold punctuation variants without changing the length of the text.
+
+    ``str.lower`` can change the length of a string ("İ" becomes two characters); offsets must
+    stay valid, so such characters are left as they are.
+    """
+    lowered = text.lower()
+    if len(lowered) != len(text):
+        lowered = "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
+    return lowered.translate(_FOLD)
+
+
+def normalise_phrase(phrase: str) -> str:
+    """Fold a phrase from a rule file the same way texts are folded."""
+    return " ".join(fold(phrase).split())
+
+
+@dataclass(frozen=True)
+class Match:
+    """One occurrence of a phrase: ``text[start:end]`` is what matched; ``payload`` is the rule."""
+
+    start: int
+    end: int
+    payload: Any
+
+
+class PhraseMatcher:
+    """Find whole-word occurrences of many phrases in one pass.
+
+    Parameters
+    ----------
+    entries : iterable of (phrase, payload, case_sensitive)
+        A phrase may carry several payloads (added one entry at a time).
+    """
+
+    def __init__(self, entries: Iterable[tuple[str, Any, bool]]):
+        by_key: dict[str, list[tuple[str, Any, bool]]] = {}
+        for phrase, payload, case_sensitive in entries:
+            key = normalise_phrase(phrase)
+            if key:
+                by_key.setdefault(key, []).append((phrase, payload, case_sensitive))
+        self._automaton = ahocorasick.Automaton()
+        for key, payloads in by_key.items():
+            self._automaton.add_word(key, (len(key), payloads))
+        self.size = len(by_key)
+        if by_key:
+            self._automaton.make_automaton()
+
+    def iter_matches(self, text: str, folded: str | None = None) -> Iterator[Match]:
+        """Yield every whole-word match, in order of end position."""
+        if not self.size:
+            return
+        folded = fold(text) if folded is None else folded
+        n = len(folded)
+        for last, (length, payloads) in self._automaton.iter(folded):
+            start, end = last - length + 1, last + 1
+            # Whole words only: an alphanumeric phrase edge must not touch another alphanumeric.
+            if start > 0 and folded[start].isalnum() and folded[start - 1].isalnum():
+                continue
+            if end < n and folded[end - 1].isalnum() and folded[end].isalnum():
+                continue
+            for phrase, payload, case_sensitive in payloads:
+                if case_sensitive and text[start:end] != phrase:
+                    continue
+                yield Match(start, end, payload)
+
+
+class PositionIndex:
+    """Sorted positions with a fast "which ones lie in [lo, hi]" query."""
+
+    def __init__(self, positions: Iterable[int]):
+        self._positions = sorted(positions)
+
+    def last_at_or_before(self, position: int) -> int | None:
+        i = bisect_right(self._positions, position)
+        return self._positions[i - 1] if i else None
+
+    def __len__(self) -> int:
+        return len(self._positions)

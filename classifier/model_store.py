@@ -1,0 +1,146 @@
+"""Saving and loading the trained model without pickle.
+
+A model is a directory with two files:
+
+- ``weights.npz``: plain numeric arrays (a zip of .npy files), read with ``allow_pickle=False``;
+- ``manifest.json``: the format name and version, the classes, hyper-parameters, the sha256 of
+  weights.npz and of the training data, library versions and cross-validated metrics.
+
+Loading checks the format, the version and the hash before reading a single array, so a
+tampered, truncated or foreign file is refused with a clear message and no code from the file is
+ever executed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .combiner import RULE_FEATURES, Combiner
+from .text_model import CHAR_FEATURES, WORD_FEATURES, TextModel
+
+FORMAT = "cyberroute-model"
+FORMAT_VERSION = 1
+WEIGHTS = "weights.npz"
+MANIFEST = "manifest.json"
+_REQUIRED = ("text_idf", "text_coef_data", "text_coef_indices", "text_coef_indptr", "text_intercept",
+             "combiner_coef", "combiner_intercept")
+
+
+class ModelFileError(ValueError):
+    """The model directory is missing, corrupted, tampered with or of another format."""
+
+    def __init__(self, path: Path | str, message: str):
+        self.path = str(path)
+        super().__init__(f"{path}: {message}")
+
+
+@dataclass
+class TrainedModel:
+    """The text model and the combiner, with the manifest that describes them."""
+
+    text_model: TextModel
+    combiner: Combiner
+    manifest: dict = field(default_factory=dict)
+
+    @property
+    def classes(self) -> list[str]:
+        return [str(c) for c in self.combiner.classes_]
+
+
+def default_model_dir() -> Path:
+    return Path(__file__).resolve().parent / "shipped_model"
+
+
+def sha256_file(path: Path | str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Like numpy.savez_compressed, but byte-for-byte reproducible (fixed zip timestamps)."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(arrays):
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with archive.open(info, "w") as handle:
+                np.lib.format.write_array(handle, np.ascontiguousarray(arrays[name]), allow_pickle=False)
+
+
+def save_model(model: TrainedModel, directory: Path | str) -> Path:
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    arrays = {**model.text_model.to_arrays(), **model.combiner.to_arrays()}
+    _write_npz(directory / WEIGHTS, arrays)
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "classes": model.classes,
+        "text_model": {"C": model.text_model.C, "word_features": WORD_FEATURES, "char_features": CHAR_FEATURES,
+                       "word_ngrams": [1, 2], "char_ngrams": [3, 5]},
+        "combiner": {"C": model.combiner.C, "rule_features": RULE_FEATURES},
+        "weights_sha256": sha256_file(directory / WEIGHTS),
+        **{k: v for k, v in model.manifest.items() if k not in ("format", "format_version", "weights_sha256")},
+    }
+    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    model.manifest = manifest
+    return directory
+
+
+def load_model(directory: Path | str | None = None) -> TrainedModel:
+    """Load a model directory written by ``save_model``.
+
+    Raises
+    ------
+    ModelFileError
+        when a file is missing, the format or version is not this project's, the weights do not
+        match the hash in the manifest, or an array is missing or has the wrong shape.
+    """
+    directory = Path(directory) if directory else default_model_dir()
+    manifest_path, weights_path = directory / MANIFEST, directory / WEIGHTS
+    if not directory.is_dir():
+        raise ModelFileError(directory, "model directory not found (train one with `cyberroute train CSV`)")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelFileError(manifest_path, "missing") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFileError(manifest_path, f"not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ModelFileError(manifest_path, f"not a {FORMAT} manifest")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise ModelFileError(manifest_path, f"format version {manifest.get('format_version')!r} is not supported "
+                                            f"(this cyberroute reads version {FORMAT_VERSION}); retrain the model")
+    try:
+        blob = weights_path.read_bytes()
+    except FileNotFoundError:
+        raise ModelFileError(weights_path, "missing") from None
+    if hashlib.sha256(blob).hexdigest() != manifest.get("weights_sha256"):
+        raise ModelFileError(weights_path, "sha256 does not match the manifest: the file is corrupted or was changed")
+    try:
+        with np.load(io.BytesIO(blob), allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in _REQUIRED}
+    except KeyError as exc:
+        raise ModelFileError(weights_path, f"array {exc} is missing") from None
+    except (ValueError, OSError, zipfile.BadZipFile) as exc:
+        raise ModelFileError(weights_path, f"cannot be read as plain arrays ({exc})") from None
+    classes = manifest.get("classes")
+    if not isinstance(classes, list) or not classes:
+        raise ModelFileError(manifest_path, "no classes listed")
+    if manifest.get("combiner", {}).get("rule_features") != RULE_FEATURES:
+        raise ModelFileError(manifest_path, "the model was trained with other rule features; retrain it")
+    try:
+        text_model = TextModel.from_arrays(arrays, classes, C=float(manifest["text_model"]["C"]))
+        combiner = Combiner.from_arrays(arrays, classes, C=float(manifest["combiner"]["C"]))
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ModelFileError(directory, f"arrays do not fit the manifest ({exc})") from None
+    return TrainedModel(text_model, combiner, manifest)

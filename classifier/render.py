@@ -1,0 +1,119 @@
+"""How a result looks to a person: plain text for the terminal, HTML for a notebook."""
+
+from __future__ import annotations
+
+import html
+
+from .result import Result
+from .ruleset import CRITERIA
+
+# One colour per criterion (Okabe-Ito palette, readable by colour-blind readers).
+COLOURS = {
+    "actor_type": "#E69F00",
+    "state_sponsorship": "#56B4E9",
+    "critical_infrastructure": "#009E73",
+    "cascading_effects": "#F0E442",
+    "motive": "#CC79A7",
+    "signals": "#D55E00",
+}
+ROUTE_COLOURS = {
+    "cybercrime": "#0072B2",
+    "international-security": "#D55E00",
+    "intersection": "#7B3294",
+    "undetermined": "#777777",
+}
+
+
+def _value(value) -> str:
+    if isinstance(value, list):
+        return ", ".join(value) if value else "none"
+    return str(value)
+
+
+def result_text(result: Result) -> str:
+    """A readable block for the terminal."""
+    route = result.route
+    if result.intersection_reason:
+        route += f" ({result.intersection_reason})"
+    lines = [f"route        {route}", f"confidence   {result.confidence:.2f}"
+             + ("   REVIEW" if result.review else ""),
+             f"rules        {result.rule_route} ({result.rule_confidence:.2f})   "
+             f"model {result.model_route} ({result.model_probabilities.get(result.model_route, 0):.2f})"]
+    for name in CRITERIA:
+        crit = result.criteria[name]
+        spans = ", ".join(f'"{e.text}"' for e in crit.evidence[:4])
+        more = f" +{len(crit.evidence) - 4}" if len(crit.evidence) > 4 else ""
+        lines.append(f"{name:<24} {_value(crit.value):<22} {crit.confidence:.2f}  {spans}{more}".rstrip())
+    for name, signal in result.signals.items():
+        spans = ", ".join(f'"{e.text}"' for e in signal.evidence[:4])
+        lines.append(f"{'signal ' + name:<24} {'yes':<22} {signal.confidence:.2f}  {spans}")
+    if result.processes:
+        lines.append("processes    " + "; ".join(result.processes))
+    if result.norms:
+        lines.append("norms        " + "; ".join(n.split(" ", 1)[0] for n in result.norms))
+    lines.append("why          " + result.explanation)
+    if result.error:
+        lines.append("error        " + result.error)
+    return "\n".join(lines)
+
+
+def highlight_html(text: str, spans: list[tuple[int, int, str, str]]) -> str:
+    """Mark up ``text`` with coloured spans (start, end, criterion, rule); overlaps take the first."""
+    boundaries = sorted({0, len(text)} | {s for s, _, _, _ in spans} | {e for _, e, _, _ in spans})
+    starts: dict[int, list] = {}
+    for span in spans:
+        starts.setdefault(span[0], []).append(span)
+    active: list[tuple[int, int, str, str]] = []
+    out = []
+    for left, right in zip(boundaries, boundaries[1:]):
+        active = [s for s in active if s[1] > left] + starts.get(left, [])
+        piece = html.escape(text[left:right])
+        if active:
+            _, _, criterion, rule = active[0]
+            names = sorted({a[2] for a in active})
+            title = html.escape(f"{', '.join(names)}: {rule}")
+            colour = COLOURS.get(criterion, "#cccccc")
+            out.append(f'<mark style="background:{colour}55;border-bottom:2px solid {colour};padding:0 1px" '
+                       f'title="{title}">{piece}</mark>')
+        else:
+            out.append(piece)
+    return "".join(out)
+
+
+def result_html(result: Result) -> str:
+    """The notebook view: route, confidence bar, text with evidence highlighted, criteria table."""
+    spans = [(e.start, e.end, name, e.rule) for name in CRITERIA for e in result.criteria[name].evidence]
+    spans += [(e.start, e.end, "signals", e.rule) for s in result.signals.values() for e in s.evidence]
+    colour = ROUTE_COLOURS.get(result.route, "#777777")
+    reason = f" &middot; {html.escape(result.intersection_reason)}" if result.intersection_reason else ""
+    review = ' <span style="color:#b00;font-weight:bold">&#9873; review</span>' if result.review else ""
+    pct = max(0.0, min(1.0, result.confidence)) * 100
+    legend = " ".join(
+        f'<span style="background:{c}55;border-bottom:2px solid {c};padding:0 4px;margin-right:4px">{html.escape(n)}</span>'
+        for n, c in COLOURS.items())
+    rows = "".join(
+        f"<tr><td>{html.escape(name)}</td><td><b>{html.escape(_value(result.criteria[name].value))}</b></td>"
+        f"<td>{result.criteria[name].confidence:.2f}</td>"
+        f"<td>{html.escape('; '.join(e.text for e in result.criteria[name].evidence))}</td></tr>"
+        for name in CRITERIA)
+    probs = " ".join(f"{html.escape(k)} {v:.2f}" for k, v in result.probabilities.items())
+    lists = ""
+    if result.processes:
+        lists += "<div><b>Processes:</b> " + html.escape("; ".join(result.processes)) + "</div>"
+    if result.norms:
+        lists += "<div><b>Norms:</b> " + "<br>".join(html.escape(n) for n in result.norms) + "</div>"
+    return (
+        '<div style="font-family:sans-serif;max-width:60em;border:1px solid #ddd;padding:0.8em;border-radius:6px">'
+        f'<div style="font-size:1.2em"><span style="background:{colour};color:white;padding:2px 8px;border-radius:4px">'
+        f"{html.escape(result.route)}</span>{reason}{review}</div>"
+        f'<div style="margin:6px 0;background:#eee;width:20em;height:10px;border-radius:5px">'
+        f'<div style="background:{colour};width:{pct:.0f}%;height:10px;border-radius:5px"></div></div>'
+        f'<div style="font-size:0.9em;color:#555">confidence {result.confidence:.2f} &middot; {probs} &middot; '
+        f"rules: {html.escape(result.rule_route)} &middot; model: {html.escape(result.model_route)}</div>"
+        f'<p style="line-height:1.6">{highlight_html(result.text, spans)}</p>'
+        f'<div style="font-size:0.85em">{legend}</div>'
+        '<table style="font-size:0.9em;margin-top:6px"><tr><th>criterion</th><th>value</th><th>conf.</th>'
+        f"<th>evidence</th></tr>{rows}</table>"
+        f'<div style="font-size:0.9em;margin-top:6px">{lists}</div>'
+        f"<p><i>{html.escape(result.explanation)}</i></p></div>"
+    )

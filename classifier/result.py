@@ -1,0 +1,111 @@
+"""The result of one classification, and its serialisations (JSON, CSV row, HTML, text)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from .rule_engine import Criterion
+from .ruleset import CRITERIA
+
+# The CSV columns `batch` adds to every input row, in this order (a contract: keep them).
+CSV_COLUMNS = ("route", "confidence", "actor_type", "state_sponsorship", "critical_infrastructure",
+               "cascading_effects", "motive", "intersection_reason", "processes", "explanation",
+               "review", "error")
+
+
+@dataclass
+class Result:
+    """Where one incident description goes, and why.
+
+    Attributes
+    ----------
+    route : str
+        cybercrime, international-security, intersection or undetermined.
+    confidence : float
+        Probability of the route given by the combined classifier.
+    probabilities : dict
+        Route -> probability (the three routes).
+    criteria : dict
+        The five criteria of the rule layer, each a ``Criterion`` with value, confidence, evidence.
+    rule_route, model_route : str
+        What the rule layer alone and the text model alone say.
+    intersection_reason : str or None
+    processes, norms : list of str
+    explanation : str
+    review : bool
+        True when an analyst should look: low confidence, a conflict, or undetermined.
+    """
+
+    text: str
+    route: str
+    confidence: float
+    probabilities: dict[str, float]
+    criteria: dict[str, Criterion]
+    rule_route: str
+    model_route: str
+    intersection_reason: str | None
+    processes: list[str]
+    norms: list[str]
+    explanation: str
+    review: bool
+    signals: dict[str, Criterion] = field(default_factory=dict)
+    rule_id: str = ""
+    rule_confidence: float = 0.0
+    model_probabilities: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        """The JSON record (`score --json`): the keys of the output contract, then extras."""
+        return {
+            "route": self.route,
+            "confidence": round(self.confidence, 4),
+            "probabilities": {k: round(v, 4) for k, v in self.probabilities.items()},
+            "criteria": {name: self.criteria[name].to_dict() for name in CRITERIA},
+            "rule_route": self.rule_route,
+            "model_route": self.model_route,
+            "intersection_reason": self.intersection_reason,
+            "processes": list(self.processes),
+            "norms": list(self.norms),
+            "explanation": self.explanation,
+            "review": self.review,
+            "signals": {name: s.to_dict() for name, s in self.signals.items()},
+            "rule_id": self.rule_id,
+            "rule_confidence": round(self.rule_confidence, 4),
+            "model_probabilities": {k: round(v, 4) for k, v in self.model_probabilities.items()},
+            "error": self.error,
+        }
+
+    def to_json(self, **kwargs) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
+
+    def to_row(self) -> dict[str, object]:
+        """The CSV columns added by `batch`."""
+        c = self.criteria
+        return {
+            "route": self.route,
+            "confidence": round(self.confidence, 4),
+            "actor_type": c["actor_type"].value,
+            "state_sponsorship": c["state_sponsorship"].value,
+            "critical_infrastructure": ";".join(c["critical_infrastructure"].value),
+            "cascading_effects": c["cascading_effects"].value,
+            "motive": c["motive"].value,
+            "intersection_reason": self.intersection_reason or "",
+            "processes": "; ".join(self.processes),
+            "explanation": self.explanation,
+            "review": self.review,
+            "error": self.error or "",
+        }
+
+    def _repr_html_(self) -> str:
+        from .render import result_html
+
+        return result_html(self)
+
+    def __str__(self) -> str:
+        from .render import result_text
+
+        return result_text(self)
+
+    def __repr__(self) -> str:
+        return f"Result(route={self.route!r}, confidence={self.confidence:.2f}, review={self.review})"

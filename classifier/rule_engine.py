@@ -1,0 +1,289 @@
+"""The rule layer: a text in, the five criteria with their evidence out.
+
+Cues, sectors and gazetteer names from rules/ are matched in one linear pass (see matcher.py).
+Each match is a vote for one value of one criterion; votes for the same value combine by
+noisy-or (two independent cues of 0.8 give 0.96), and the value with the highest score wins.
+Negation follows NegEx: a trigger ("no", "denied", "ruled out", ...) shortly before a cue, in the
+same clause, negates it. A negated State cue becomes evidence that there is no State link.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from .matcher import Match, PhraseMatcher, PositionIndex, fold
+from .ruleset import Actor, Cue, RuleSet
+
+_WORD = re.compile(r"\w+")
+_STATE_ACTORS = ("state", "state-sponsored")
+# Confidence given to a gazetteer hit and to a value inferred from the absence of evidence.
+GAZETTEER_CONFIDENCE = 0.9
+GAZETTEER_MOTIVE_CONFIDENCE = 0.5
+ABSENCE_CONFIDENCE = 0.5
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A span of the input text that set a criterion: ``text == input[start:end]``."""
+
+    start: int
+    end: int
+    text: str
+    rule: str
+    negated: bool = False
+
+    def to_dict(self) -> dict:
+        return {"start": self.start, "end": self.end, "text": self.text, "rule": self.rule}
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """The value of one criterion, how sure the rules are, and the spans that set it."""
+
+    value: str | list[str]
+    confidence: float
+    evidence: tuple[Evidence, ...] = ()
+    detail: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        out = {"value": self.value, "confidence": round(self.confidence, 3),
+               "evidence": [e.to_dict() for e in self.evidence]}
+        out.update(self.detail)
+        return out
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What the rule layer found in one text."""
+
+    criteria: dict[str, Criterion]
+    signals: dict[str, Criterion]
+    hits: tuple[Evidence, ...]   # every cue that fired, negated or not (for `rules check`)
+
+    @cached_property
+    def state_involvement(self) -> bool:
+        return (self.criteria["actor_type"].value in _STATE_ACTORS
+                or self.criteria["state_sponsorship"].value in ("confirmed", "suspected"))
+
+    @property
+    def actor_or_motive_known(self) -> bool:
+        return (self.criteria["actor_type"].value != "unknown" or self.criteria["motive"].value != "unknown"
+                or bool(self.signals))
+
+
+def noisy_or(confidences) -> float:
+    remaining = 1.0
+    for c in confidences:
+        remaining *= 1.0 - c
+    return 1.0 - remaining
+
+
+@dataclass
+class _Vote:
+    value: str
+    confidence: float
+    evidence: Evidence
+    place: str = ""
+
+
+class RuleEngine:
+    """Find the criteria of DESIGN.md in a text.
+
+    Parameters
+    ----------
+    rules : RuleSet
+        The checked content of rules/ (see ``ruleset.load_rules``).
+    """
+
+    def __init__(self, rules: RuleSet):
+        self.rules = rules
+        entries = []
+        for cue in list(rules.cues) + list(rules.sectors):
+            for term, place in zip(cue.terms, cue.places):
+                entries.append((term, ("cue", cue, place), cue.case_sensitive))
+        stoplist = {alias.lower() for alias in rules.stoplist}
+        for actor in rules.actors:
+            for alias in actor.aliases:
+                stopped = alias.lower() in stoplist
+                entries.append((alias, ("actor", actor, stopped), stopped))
+        for trigger in rules.negation_triggers:
+            entries.append((trigger, ("negation", trigger, ""), False))
+        self.matcher = PhraseMatcher(entries)
+
+    # -- matching ------------------------------------------------------------------------------
+
+    def _matches(self, text: str, folded: str) -> tuple[list[Match], PositionIndex]:
+        cue_matches, trigger_ends = [], []
+        for match in self.matcher.iter_matches(text, folded):
+            kind, item, extra = match.payload
+            if kind == "negation":
+                trigger_ends.append(match.end)
+            elif kind == "actor" and extra and not self._has_context(folded, match):
+                continue  # an ordinary word ("Play", "Royal") without a context word nearby
+            else:
+                cue_matches.append(match)
+        return self._drop_shadowed(cue_matches), PositionIndex(trigger_ends)
+
+    def _has_context(self, folded: str, match: Match) -> bool:
+        window = folded[max(0, match.start - 40):match.end + 40]
+        return any(word in self.rules.stop_context for word in _WORD.findall(window))
+
+    @staticmethod
+    def _criterion_of(match: Match) -> str:
+        kind, item, _ = match.payload
+        return "actor" if kind == "actor" else item.criterion
+
+    def _drop_shadowed(self, matches: list[Match]) -> list[Match]:
+        """A longer match hides the matches inside it that it shadows ("no evidence of State
+        involvement" hides "State involvement"). Sweep by start, longest first: linear after sort."""
+        matches.sort(key=lambda m: (m.start, -(m.end - m.start)))
+        kept, covering = [], []
+        for match in matches:
+            covering = [c for c in covering if c.end > match.start]
+            if any(c.end >= match.end and (c.start, c.end) != (match.start, match.end)
+                   and self._criterion_of(match) in self._shadows(c) for c in covering):
+                continue
+            kept.append(match)
+            covering.append(match)
+        return kept
+
+    def _shadows(self, match: Match) -> tuple[str, ...]:
+        kind, item, _ = match.payload
+        if kind == "actor":
+            return ("actor", "actor_type", "state_link", "sector")
+        return item.shadows
+
+    def _negated(self, folded: str, match: Match, triggers: PositionIndex) -> bool:
+        end = triggers.last_at_or_before(match.start)
+        if end is None or match.start - end > self.rules.negation_window:
+            return False
+        between = folded[end:match.start]
+        return not any(brk in between for brk in self.rules.clause_breaks)
+
+    # -- aggregation ---------------------------------------------------------------------------
+
+    def analyse(self, text: str) -> Analysis:
+        """Return the criteria, signals and rule hits found in ``text``."""
+        folded = fold(text)
+        matches, triggers = self._matches(text, folded)
+        votes: dict[str, list[_Vote]] = {}
+        none_votes: list[_Vote] = []
+        hits = []
+        actors: list[tuple[Actor, Evidence]] = []
+        for match in matches:
+            kind, item, extra = match.payload
+            rule_id = f"actor.{item.name}" if kind == "actor" else item.id
+            negated = (kind == "cue" and item.negatable and self._negated(folded, match, triggers))
+            evidence = Evidence(match.start, match.end, text[match.start:match.end], rule_id, negated)
+            hits.append(evidence)
+            if kind == "actor":
+                actors.append((item, evidence))
+                continue
+            if negated:
+                # "not linked to Moscow", "no evidence the group is State-backed": no State link.
+                if item.criterion == "state_link" and item.value == "suspected" or (
+                        item.criterion == "actor_type" and item.value in _STATE_ACTORS):
+                    none_votes.append(_Vote("none", item.confidence * 0.9, evidence))
+                continue
+            votes.setdefault(item.criterion, []).append(_Vote(item.value, item.confidence, evidence, extra))
+        for actor, evidence in actors:
+            votes.setdefault("actor_type", []).append(_Vote(actor.actor_type, GAZETTEER_CONFIDENCE, evidence, actor.sponsor))
+            if actor.sponsorship in ("confirmed", "suspected"):
+                votes.setdefault("state_link", []).append(_Vote(actor.sponsorship, GAZETTEER_CONFIDENCE, evidence, actor.sponsor))
+            if actor.motive != "unknown":
+                votes.setdefault("motive", []).append(_Vote(actor.motive, GAZETTEER_MOTIVE_CONFIDENCE, evidence))
+            if {"criminal-proxy", "hacktivist-front"} & set(actor.roles):
+                votes.setdefault("signal", []).append(_Vote("criminal-proxy", GAZETTEER_CONFIDENCE, evidence))
+        none_votes += [v for v in votes.get("state_link", []) if v.value == "none"]
+
+        actor_type = self._best("actor_type", votes.get("actor_type", []))
+        sponsorship = self._sponsorship(actor_type, votes, none_votes)
+        if actor_type.value == "unknown" and sponsorship.value in ("confirmed", "suspected"):
+            # "Moscow-linked operators": a State link without an actor noun means a State-backed actor.
+            actor_type = Criterion("state-sponsored", sponsorship.confidence * 0.8, sponsorship.evidence)
+        criteria = {
+            "actor_type": actor_type,
+            "state_sponsorship": sponsorship,
+            "critical_infrastructure": self._sectors(votes.get("sector", [])),
+            "cascading_effects": self._cascade(votes.get("cascading_effects", [])),
+            "motive": self._best("motive", votes.get("motive", [])),
+        }
+        signals = {}
+        for value in ("criminal-disguise", "criminal-proxy"):
+            found = [v for v in votes.get("signal", []) if v.value == value]
+            if found:
+                signals[value] = Criterion("yes", noisy_or(v.confidence for v in found), _evidence(found))
+        return Analysis(criteria=criteria, signals=signals, hits=tuple(hits))
+
+    @staticmethod
+    def _best(name: str, votes: list[_Vote]) -> Criterion:
+        if not votes:
+            return Criterion("unknown", ABSENCE_CONFIDENCE)
+        by_value: dict[str, list[_Vote]] = {}
+        for vote in votes:
+            by_value.setdefault(vote.value, []).append(vote)
+        scores = {value: noisy_or(v.confidence for v in vs) for value, vs in by_value.items()}
+        # Highest score wins; ties go to the value first seen in the text (deterministic).
+        best = max(scores, key=lambda v: (round(scores[v], 9), -by_value[v][0].evidence.start))
+        runner_up = max((s for v, s in scores.items() if v != best), default=0.0)
+        # Competing evidence lowers confidence: a clear winner keeps its score.
+        confidence = scores[best] * (1.0 - 0.5 * runner_up)
+        return Criterion(best, confidence, _evidence(by_value[best]))
+
+    @staticmethod
+    def _sponsorship(actor_type: Criterion, votes: dict, none_votes: list[_Vote]) -> Criterion:
+        state_votes = [v for v in votes.get("state_link", []) if v.value in ("suspected", "confirmed")]
+        state_votes += [v for v in votes.get("actor_type", []) if v.value in _STATE_ACTORS]
+        state_score = noisy_or(v.confidence for v in state_votes)
+        none_score = noisy_or(v.confidence for v in none_votes)
+        sponsor = next((v.place for v in state_votes if v.place), "")
+        detail = {"sponsor": sponsor} if sponsor else {}
+        if state_votes and state_score >= none_score:
+            attribution = votes.get("attribution", [])
+            confirmed = [v for v in attribution if v.value == "confirmed"]
+            hedged = [v for v in attribution if v.value == "suspected"]
+            hedged += [v for v in votes.get("state_link", []) if v.value == "suspected"]
+            value = "confirmed" if confirmed or not hedged else "suspected"
+            evidence = _evidence(state_votes + (confirmed if confirmed else hedged))
+            return Criterion(value, state_score * (1.0 - 0.5 * none_score), evidence, detail)
+        if none_votes:
+            return Criterion("none", none_score * (1.0 - 0.5 * state_score), _evidence(none_votes))
+        unattributed = [v for v in votes.get("state_link", []) if v.value == "unknown"]
+        if unattributed:
+            return Criterion("unknown", noisy_or(v.confidence for v in unattributed), _evidence(unattributed))
+        if actor_type.value in ("criminal", "insider", "hacktivist"):
+            # An ordinary criminal case with no word of a State: no State link, inferred.
+            return Criterion("none", actor_type.confidence * 0.7, actor_type.evidence)
+        return Criterion("unknown", ABSENCE_CONFIDENCE)
+
+    def _sectors(self, votes: list[_Vote]) -> Criterion:
+        if not votes:
+            return Criterion([], ABSENCE_CONFIDENCE)
+        order, scores, found = [], {}, {}
+        for vote in votes:
+            if vote.value not in found:
+                order.append(vote.value)
+            found.setdefault(vote.value, []).append(vote)
+        for sector, vs in found.items():
+            scores[sector] = noisy_or(v.confidence for v in vs)
+        return Criterion(order, max(scores.values()), _evidence(votes),
+                         {"sector_confidence": {s: round(scores[s], 3) for s in order}})
+
+    @staticmethod
+    def _cascade(votes: list[_Vote]) -> Criterion:
+        if not votes:
+            return Criterion("no", ABSENCE_CONFIDENCE)
+        return Criterion("yes", noisy_or(v.confidence for v in votes), _evidence(votes))
+
+
+def _evidence(votes: list[_Vote]) -> tuple[Evidence, ...]:
+    """Distinct spans, in text order."""
+    seen, out = set(), []
+    for vote in sorted(votes, key=lambda v: (v.evidence.start, v.evidence.end)):
+        key = (vote.evidence.start, vote.evidence.end)
+        if key not in seen:
+            seen.add(key)
+            out.append(vote.evidence)
+    return tuple(out)

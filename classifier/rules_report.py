@@ -1,0 +1,117 @@
+"""`cyberroute rules check`: a Snorkel-style report on each labelling rule.
+
+For every cue, sector and gazetteer actor: coverage (share of texts where it fires), overlap
+(share where another rule for the same criterion fires too), conflict (share where such a rule
+votes for another value) and, where the CSV has the matching label column, accuracy (share of
+its firings whose label agrees). Routing rules get coverage and route accuracy.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from .api import RuleLayer
+
+
+@dataclass
+class RuleStats:
+    rule: str
+    criterion: str
+    value: str
+    fired: int = 0
+    overlaps: int = 0
+    conflicts: int = 0
+    labelled: int = 0
+    correct: int = 0
+
+    def row(self, n: int) -> dict:
+        return {"rule": self.rule, "criterion": self.criterion, "value": self.value,
+                "coverage": round(self.fired / n, 4) if n else 0.0,
+                "overlap": round(self.overlaps / n, 4) if n else 0.0,
+                "conflict": round(self.conflicts / n, 4) if n else 0.0,
+                "accuracy": round(self.correct / self.labelled, 4) if self.labelled else None,
+                "fired": self.fired}
+
+
+def _labels_agree(criterion: str, value: str, label_row: dict) -> bool | None:
+    """Does a rule's vote agree with a labelled row? None when the row has no such label."""
+    if criterion == "actor_type" and "actor_type" in label_row:
+        return label_row["actor_type"] == value
+    if criterion == "state_link" and "state_sponsorship" in label_row:
+        label = label_row["state_sponsorship"]
+        return label in ("confirmed", "suspected") if value == "suspected" else label == value
+    if criterion == "attribution" and "state_sponsorship" in label_row:
+        return label_row["state_sponsorship"] == value
+    if criterion == "cascading_effects" and "cascading_effects" in label_row:
+        return label_row["cascading_effects"] == value
+    if criterion == "motive" and "motive" in label_row:
+        return label_row["motive"] == value
+    if criterion == "sector" and "critical_infrastructure" in label_row:
+        return value in label_row["critical_infrastructure"].split(";")
+    if criterion == "signal" and "intersection_reason" in label_row:
+        wanted = {"criminal-disguise": "state-operation-disguised-as-crime",
+                  "criminal-proxy": "criminal-proxy-of-state"}[value]
+        return label_row["intersection_reason"] == wanted
+    return None
+
+
+def rule_report(layer: RuleLayer, frame, text_column: str = "text") -> dict:
+    """Per-rule statistics over the texts of ``frame`` (labels used where columns exist)."""
+    rules = layer.rules
+    votes: dict[str, tuple[str, str]] = {c.id: (c.criterion, c.value) for c in rules.cues + rules.sectors}
+    votes.update({f"actor.{a.name}": ("actor_type", a.actor_type) for a in rules.actors})
+    stats = {rule: RuleStats(rule, *vote) for rule, vote in votes.items()}
+    routing = {r.id: {"rule": r.id, "route": r.route, "fired": 0, "labelled": 0, "correct": 0}
+               for r in rules.routing_rules}
+    label_columns = [c for c in ("actor_type", "state_sponsorship", "critical_infrastructure",
+                                 "cascading_effects", "motive", "intersection_reason", "route")
+                     if c in frame.columns]
+    records = frame[label_columns].to_dict("records") if label_columns else [{}] * len(frame)
+    for text, labels in zip(frame[text_column].tolist(), records):
+        analysis, decision = layer.analyse(text if isinstance(text, str) else "")
+        fired = {h.rule for h in analysis.hits if not h.negated and h.rule in votes}
+        by_criterion = defaultdict(set)
+        for rule in fired:
+            by_criterion[votes[rule][0]].add(rule)
+        for rule in fired:
+            criterion, value = votes[rule]
+            s = stats[rule]
+            s.fired += 1
+            others = by_criterion[criterion] - {rule}
+            s.overlaps += bool(others)
+            s.conflicts += any(votes[o][1] != value for o in others)
+            agree = _labels_agree(criterion, value, labels)
+            if agree is not None:
+                s.labelled += 1
+                s.correct += agree
+        entry = routing[decision.rule_id]
+        entry["fired"] += 1
+        if "route" in labels:
+            entry["labelled"] += 1
+            entry["correct"] += labels["route"] == decision.route
+    n = len(frame)
+    return {
+        "texts": n,
+        "rules": [s.row(n) for s in stats.values() if s.fired or not s.rule.startswith("actor.")],
+        "routing": [{"rule": e["rule"], "route": e["route"],
+                     "coverage": round(e["fired"] / n, 4) if n else 0.0,
+                     "accuracy": round(e["correct"] / e["labelled"], 4) if e["labelled"] else None}
+                    for e in routing.values()],
+        "actors_never_fired": sum(1 for s in stats.values() if s.rule.startswith("actor.") and not s.fired),
+    }
+
+
+def format_report(report: dict) -> str:
+    lines = [f"{report['texts']} texts", "",
+             f"{'rule':<44}{'value':<20}{'coverage':>9}{'overlap':>9}{'conflict':>9}{'accuracy':>9}"]
+    for row in sorted(report["rules"], key=lambda r: (-r["coverage"], r["rule"])):
+        acc = "-" if row["accuracy"] is None else f"{row['accuracy']:.2f}"
+        lines.append(f"{row['rule'][:43]:<44}{row['value'][:19]:<20}{row['coverage']:>9.3f}"
+                     f"{row['overlap']:>9.3f}{row['conflict']:>9.3f}{acc:>9}")
+    lines += ["", f"{'routing rule':<56}{'route':<24}{'coverage':>9}{'accuracy':>9}"]
+    for row in report["routing"]:
+        acc = "-" if row["accuracy"] is None else f"{row['accuracy']:.2f}"
+        lines.append(f"{row['rule']:<56}{row['route']:<24}{row['coverage']:>9.3f}{acc:>9}")
+    lines.append(f"\n{report['actors_never_fired']} gazetteer actors never fired on these texts (not listed).")
+    return "\n".join(lines)

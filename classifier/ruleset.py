@@ -1,0 +1,383 @@
+"""Load and check the rule files in rules/ (TOML, read with the standard library's tomllib).
+
+The code interprets the files; it holds no rules of its own. Every problem is reported with the
+file, the rule and the key, so an analyst who edits a file knows where to look.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROUTES = ("cybercrime", "international-security", "intersection")
+ALL_ROUTES = ROUTES + ("undetermined",)
+INTERSECTION_REASONS = (
+    "state-actor-in-crime",
+    "state-operation-disguised-as-crime",
+    "criminal-proxy-of-state",
+    "crime-on-critical-infrastructure-with-cascading-effects",
+)
+ACTOR_TYPES = ("state", "state-sponsored", "criminal", "hacktivist", "insider", "unknown")
+SPONSORSHIP = ("confirmed", "suspected", "none", "unknown")
+MOTIVES = ("financial", "espionage", "sabotage", "influence", "ideological", "unknown")
+CASCADING = ("yes", "no")
+SIGNALS = ("criminal-disguise", "criminal-proxy")
+CRITERIA = ("actor_type", "state_sponsorship", "critical_infrastructure", "cascading_effects", "motive")
+
+# Which values a cue may vote for, per criterion it names.
+CUE_VALUES = {
+    "actor_type": ACTOR_TYPES[:-1],
+    "state_link": ("suspected", "none", "unknown"),
+    "attribution": ("confirmed", "suspected"),
+    "cascading_effects": ("yes",),
+    "motive": MOTIVES[:-1],
+    "signal": SIGNALS,
+}
+CONDITION_KEYS = {
+    "state_involvement": bool, "signals": list, "actor_type": list, "motive": list,
+    "critical_infrastructure": bool, "cascading_effects": bool, "actor_or_motive_known": bool,
+    "sectors": list,
+}
+ROLES = ("state-crime", "criminal-proxy", "hacktivist-front", "disguise")
+RULE_FILES = ("criteria.toml", "sectors.toml", "gazetteer.toml", "routing.toml", "processes.toml")
+
+
+class RuleFileError(ValueError):
+    """A rule file is missing, unreadable or does not follow its schema."""
+
+    def __init__(self, path: Path | str, message: str, rule: str | None = None, key: str | None = None):
+        self.path, self.rule, self.key = str(path), rule, key
+        where = str(path)
+        if rule:
+            where += f", rule {rule}"
+        if key:
+            where += f", key {key!r}"
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class Cue:
+    """A named labelling rule: phrases that vote for one value of one criterion."""
+
+    id: str
+    criterion: str
+    value: str
+    confidence: float
+    terms: tuple[str, ...]
+    negatable: bool = True
+    case_sensitive: bool = False
+    shadows: tuple[str, ...] = ()
+    # For terms expanded from "{place}": which State the phrase names (filled per term).
+    places: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A gazetteer entry: a named group with what is publicly known about it."""
+
+    name: str
+    aliases: tuple[str, ...]
+    actor_type: str
+    sponsor: str
+    sponsorship: str
+    motive: str
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RoutingRule:
+    id: str
+    when: dict
+    route: str
+    reason: str
+    confidence: float
+    explain: str
+
+
+@dataclass(frozen=True)
+class Norm:
+    id: str
+    summary: str
+    routes: tuple[str, ...]
+    when: dict
+
+
+@dataclass
+class RuleSet:
+    """Everything in rules/, checked and ready for the rule engine and the policy."""
+
+    directory: Path
+    cues: list[Cue]
+    sectors: list[Cue]
+    actors: list[Actor]
+    stoplist: frozenset[str]
+    stop_context: frozenset[str]
+    negation_triggers: tuple[str, ...]
+    negation_window: int
+    clause_breaks: tuple[str, ...]
+    routing_rules: list[RoutingRule]
+    decision: dict[str, float]
+    processes: dict[str, list[str]]
+    route_labels: dict[str, str]
+    norms: list[Norm]
+    sector_info: dict[str, dict] = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        """sha256 over the rule files, recorded with a trained model."""
+        import hashlib
+
+        digest = hashlib.sha256()
+        for name in RULE_FILES:
+            digest.update(name.encode())
+            digest.update((self.directory / name).read_bytes())
+        return digest.hexdigest()
+
+
+def default_rules_dir() -> Path:
+    """rules/ inside the installed package, or beside the package in a source checkout.
+
+    The environment variable CYBERROUTE_RULES points to another copy (for example an analyst's
+    edited rules).
+    """
+    override = os.environ.get("CYBERROUTE_RULES")
+    if override:
+        return Path(override)
+    packaged = Path(__file__).resolve().parent / "rules_data"
+    if (packaged / "criteria.toml").exists():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "rules"
+
+
+def _read(path: Path) -> dict:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise RuleFileError(path, "file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise RuleFileError(path, f"not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise RuleFileError(path, f"cannot read: {exc.strerror}") from None
+
+
+def _need(path, table: dict, key: str, kind, rule: str | None = None):
+    if key not in table:
+        raise RuleFileError(path, "missing", rule, key)
+    value = table[key]
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise RuleFileError(path, f"must be {kind.__name__}, got {type(value).__name__}", rule, key)
+    return value
+
+
+def _strings(path, table: dict, key: str, rule: str | None, default=None) -> tuple[str, ...]:
+    if key not in table and default is not None:
+        return tuple(default)
+    values = _need(path, table, key, list, rule)
+    for item in values:
+        if not isinstance(item, str) or not item.strip():
+            raise RuleFileError(path, f"every entry must be a non-empty string, got {item!r}", rule, key)
+    return tuple(values)
+
+
+def _confidence(path, table, rule) -> float:
+    value = _need(path, table, "confidence", float, rule)
+    if not 0.0 <= value <= 1.0:
+        raise RuleFileError(path, f"must lie between 0 and 1, got {value}", rule, "confidence")
+    return value
+
+
+def _check_unknown_keys(path, table: dict, allowed: set[str], rule: str | None):
+    for key in table:
+        if key not in allowed:
+            raise RuleFileError(path, f"unknown key (allowed: {', '.join(sorted(allowed))})", rule, key)
+
+
+def _check_conditions(path, when, rule: str):
+    if not isinstance(when, dict):
+        raise RuleFileError(path, "must be a table of conditions", rule, "when")
+    for key, value in when.items():
+        if key not in CONDITION_KEYS:
+            raise RuleFileError(path, f"unknown condition (allowed: {', '.join(CONDITION_KEYS)})", rule, f"when.{key}")
+        if not isinstance(value, CONDITION_KEYS[key]):
+            raise RuleFileError(path, f"must be {CONDITION_KEYS[key].__name__}", rule, f"when.{key}")
+    allowed_items = {"signals": SIGNALS, "actor_type": ACTOR_TYPES, "motive": MOTIVES}
+    for key, allowed in allowed_items.items():
+        for item in when.get(key, []):
+            if item not in allowed:
+                raise RuleFileError(path, f"{item!r} is not one of {', '.join(allowed)}", rule, f"when.{key}")
+
+
+def _expand_places(term: str, places: dict[str, tuple[str, ...]]) -> list[tuple[str, str]]:
+    """"linked to {place}" becomes one phrase per place alias, each remembering its State."""
+    if "{place}" not in term:
+        return [(term, "")]
+    return [(term.replace("{place}", alias), state) for state, aliases in places.items() for alias in aliases]
+
+
+def _load_criteria(path: Path):
+    data = _read(path)
+    _check_unknown_keys(path, data, {"version", "negation", "places", "cue"}, None)
+    negation = _need(path, data, "negation", dict)
+    triggers = _strings(path, negation, "triggers", "negation")
+    window = _need(path, negation, "window_chars", int, "negation")
+    if not 0 < window <= 500:
+        raise RuleFileError(path, "must lie between 1 and 500", "negation", "window_chars")
+    breaks = _strings(path, negation, "clause_breaks", "negation")
+    places_table = _need(path, data, "places", dict)
+    places = {state: _strings(path, places_table, state, "places") for state in places_table}
+    cues, seen = [], set()
+    for index, table in enumerate(_need(path, data, "cue", list)):
+        rule = table.get("id") if isinstance(table, dict) else None
+        rule = rule or f"cue #{index + 1}"
+        if not isinstance(table, dict):
+            raise RuleFileError(path, "each [[cue]] must be a table", rule)
+        _check_unknown_keys(path, table, {"id", "criterion", "value", "confidence", "terms", "negatable",
+                                          "case_sensitive", "shadows"}, rule)
+        cue_id = _need(path, table, "id", str, rule)
+        if cue_id in seen:
+            raise RuleFileError(path, "duplicate id", rule, "id")
+        seen.add(cue_id)
+        criterion = _need(path, table, "criterion", str, rule)
+        if criterion not in CUE_VALUES:
+            raise RuleFileError(path, f"unknown criterion (allowed: {', '.join(CUE_VALUES)})", rule, "criterion")
+        value = _need(path, table, "value", str, rule)
+        if value not in CUE_VALUES[criterion]:
+            raise RuleFileError(path, f"{value!r} is not a value of {criterion} ({', '.join(CUE_VALUES[criterion])})", rule, "value")
+        shadows = _strings(path, table, "shadows", rule, default=(criterion,))
+        for name in shadows:
+            if name not in CUE_VALUES and name != "sector":
+                raise RuleFileError(path, f"unknown criterion {name!r}", rule, "shadows")
+        expanded = [pair for term in _strings(path, table, "terms", rule) for pair in _expand_places(term, places)]
+        cues.append(Cue(
+            id=cue_id, criterion=criterion, value=value, confidence=_confidence(path, table, rule),
+            terms=tuple(t for t, _ in expanded), places=tuple(p for _, p in expanded),
+            negatable=table.get("negatable", True) is True,
+            case_sensitive=table.get("case_sensitive", False) is True, shadows=tuple(shadows),
+        ))
+    return cues, triggers, window, breaks
+
+
+def _load_sectors(path: Path):
+    data = _read(path)
+    sectors, info = [], {}
+    for index, table in enumerate(_need(path, data, "sector", list)):
+        rule = table.get("id", f"sector #{index + 1}") if isinstance(table, dict) else f"sector #{index + 1}"
+        sector_id = _need(path, table, "id", str, rule)
+        confidence = _confidence(path, table, rule)
+        terms = _strings(path, table, "terms", rule)
+        info[sector_id] = {k: table.get(k) for k in ("label", "cisa", "nis2")}
+        sectors.append(Cue(id=f"sector.{sector_id}", criterion="sector", value=sector_id,
+                           confidence=confidence, terms=terms, places=("",) * len(terms), shadows=("sector",)))
+        weak = _strings(path, table, "weak_terms", rule, default=())
+        if weak:
+            sectors.append(Cue(id=f"sector.{sector_id}.weak", criterion="sector", value=sector_id,
+                               confidence=0.5, terms=weak, places=("",) * len(weak), shadows=("sector",)))
+    return sectors, info
+
+
+def _load_gazetteer(path: Path):
+    data = _read(path)
+    stop = data.get("stoplist", {})
+    stoplist = frozenset(_strings(path, stop, "aliases", "stoplist", default=()))
+    context = frozenset(c.lower() for c in _strings(path, stop, "context", "stoplist", default=()))
+    actors, seen = [], {}
+    for index, table in enumerate(_need(path, data, "actor", list)):
+        rule = table.get("name", f"actor #{index + 1}") if isinstance(table, dict) else f"actor #{index + 1}"
+        name = _need(path, table, "name", str, rule)
+        actor_type = _need(path, table, "actor_type", str, rule)
+        if actor_type not in ("state", "state-sponsored", "criminal", "hacktivist", "insider"):
+            raise RuleFileError(path, f"{actor_type!r} is not an actor type", rule, "actor_type")
+        sponsorship = table.get("sponsorship", "none")
+        if sponsorship not in ("confirmed", "suspected", "none"):
+            raise RuleFileError(path, f"{sponsorship!r} is not confirmed, suspected or none", rule, "sponsorship")
+        motive = table.get("motive", "unknown")
+        if motive not in MOTIVES:
+            raise RuleFileError(path, f"{motive!r} is not a motive", rule, "motive")
+        roles = _strings(path, table, "roles", rule, default=())
+        for role in roles:
+            if role not in ROLES:
+                raise RuleFileError(path, f"{role!r} is not a role ({', '.join(ROLES)})", rule, "roles")
+        aliases = (name,) + _strings(path, table, "aliases", rule, default=())
+        for alias in aliases:
+            key = normalise(alias)
+            if key in seen and seen[key] != name:
+                raise RuleFileError(path, f"alias {alias!r} also belongs to {seen[key]}", rule, "aliases")
+            seen[key] = name
+        actors.append(Actor(name=name, aliases=aliases, actor_type=actor_type,
+                            sponsor=table.get("sponsor", ""), sponsorship=sponsorship, motive=motive,
+                            roles=roles))
+    return actors, stoplist, context
+
+
+def normalise(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _load_routing(path: Path):
+    data = _read(path)
+    rules = []
+    for index, table in enumerate(_need(path, data, "rule", list)):
+        rule = table.get("id", f"rule #{index + 1}") if isinstance(table, dict) else f"rule #{index + 1}"
+        when = table.get("when", {})
+        _check_conditions(path, when, rule)
+        route = _need(path, table, "route", str, rule)
+        if route not in ALL_ROUTES:
+            raise RuleFileError(path, f"{route!r} is not a route ({', '.join(ALL_ROUTES)})", rule, "route")
+        reason = table.get("reason", "")
+        if route == "intersection" and reason not in INTERSECTION_REASONS:
+            raise RuleFileError(path, f"an intersection rule needs a reason ({', '.join(INTERSECTION_REASONS)})", rule, "reason")
+        rules.append(RoutingRule(id=_need(path, table, "id", str, rule), when=when, route=route,
+                                 reason=reason, confidence=_confidence(path, table, rule),
+                                 explain=table.get("explain", "")))
+    if not rules or rules[-1].when:
+        raise RuleFileError(path, "the last [[rule]] must have empty conditions (when = {}) so every text gets a route")
+    decision = _need(path, data, "decision", dict)
+    keys = ("min_confidence", "review_below", "conflict_rule_confidence", "conflict_model_probability",
+            "conflict_min_confidence")
+    thresholds = {key: _need(path, decision, key, float, "decision") for key in keys}
+    return rules, thresholds
+
+
+def _load_processes(path: Path):
+    data = _read(path)
+    routes = _need(path, data, "routes", dict)
+    processes, labels = {}, {}
+    for route in ALL_ROUTES:
+        if route not in routes:
+            raise RuleFileError(path, "missing route table", f"routes.{route}")
+        processes[route] = list(_strings(path, routes[route], "processes", f"routes.{route}"))
+        labels[route] = routes[route].get("label", route)
+    norms = []
+    for index, table in enumerate(data.get("norm", [])):
+        rule = table.get("id", f"norm #{index + 1}")
+        when = table.get("when", {})
+        _check_conditions(path, when, rule)
+        norms.append(Norm(id=_need(path, table, "id", str, rule), summary=_need(path, table, "summary", str, rule),
+                          routes=_strings(path, table, "routes", rule), when=when))
+    return processes, labels, norms
+
+
+def load_rules(directory: Path | str | None = None) -> RuleSet:
+    """Read and check every file in a rules directory.
+
+    Raises
+    ------
+    RuleFileError
+        naming the file, rule and key of the first problem found.
+    """
+    directory = Path(directory) if directory else default_rules_dir()
+    if not directory.is_dir():
+        raise RuleFileError(directory, "rules directory not found")
+    cues, triggers, window, breaks = _load_criteria(directory / "criteria.toml")
+    sectors, sector_info = _load_sectors(directory / "sectors.toml")
+    actors, stoplist, stop_context = _load_gazetteer(directory / "gazetteer.toml")
+    routing_rules, decision = _load_routing(directory / "routing.toml")
+    processes, labels, norms = _load_processes(directory / "processes.toml")
+    return RuleSet(directory=directory, cues=cues, sectors=sectors, actors=actors, stoplist=stoplist,
+                   stop_context=stop_context, negation_triggers=triggers, negation_window=window,
+                   clause_breaks=breaks, routing_rules=routing_rules, decision=decision,
+                   processes=processes, route_labels=labels, norms=norms, sector_info=sector_info)
