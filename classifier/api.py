@@ -116,14 +116,19 @@ class Classifier(RuleLayer):
         return result
 
     def _likely_reason(self, analysis: Analysis) -> str | None:
-        """When the model, not the rules, chose intersection: the reason the evidence fits best."""
+        """When the text model, not the rules, chose intersection: the reason of the intersection
+        rule that the evidence comes closest to. A rule on the other side of the State-involvement
+        divide never qualifies; None when no rule has half its other conditions met."""
+        best, best_share = None, 0.0
         for rule in self.policy.rules.routing_rules:
-            if rule.route != "intersection":
+            wanted_state = rule.when.get("state_involvement")
+            if rule.route != "intersection" or wanted_state not in (None, analysis.state_involvement):
                 continue
-            loosened = {k: v for k, v in rule.when.items() if k != "state_involvement"}
-            if loosened and holds(analysis, loosened):
-                return rule.reason
-        return None
+            others = [{k: v} for k, v in rule.when.items() if k != "state_involvement"]
+            share = sum(holds(analysis, c) for c in others) / len(others) if others else 0.0
+            if share >= 0.5 and share > best_share:
+                best, best_share = rule.reason, share
+        return best
 
     @staticmethod
     def _explain(result: Result, rule: RuleDecision, undetermined_because: str, conflict: bool) -> str:

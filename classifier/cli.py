@@ -127,8 +127,8 @@ def train(csv_path, output_dir, cv, rules_dir):
     texts, routes, groups = frame["text"].tolist(), frame["route"].to_numpy(), frame["group_id"].to_numpy()
     _, rows = RuleLayer(rules).rule_rows(texts)
     click.echo(f"training on {len(texts)} descriptions in {len(set(groups))} incident groups", err=True)
-    model = training.fit(texts, routes, groups, rows)
-    model.manifest = {
+    model = training.fit(texts, routes, groups, rows, cross_validate=cv)
+    model.manifest |= {
         "training_data": {"file": csv_path.name, "sha256": training.corpus_sha256(csv_path),
                           "rows": len(texts), "groups": int(len(set(groups))),
                           "routes": {r: int((routes == r).sum()) for r in sorted(set(routes))}},
@@ -136,8 +136,6 @@ def train(csv_path, output_dir, cv, rules_dir):
         "libraries": training.library_versions(),
     }
     if cv:
-        click.echo("cross-validating (5 grouped folds)...", err=True)
-        model.manifest["cross_validation"] = training.cross_validate(texts, routes, groups, rows)
         m = model.manifest["cross_validation"]["combined"]
         click.echo(f"grouped CV: accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f}, ECE {m['ece']:.3f}", err=True)
     target = save_model(model, output_dir or default_model_dir())

@@ -22,6 +22,9 @@ _STATE_ACTORS = ("state", "state-sponsored")
 GAZETTEER_CONFIDENCE = 0.9
 GAZETTEER_MOTIVE_CONFIDENCE = 0.5
 ABSENCE_CONFIDENCE = 0.5
+# Only explicit criminal or hacktivist actors ("gang", "hacktivists"), not weak hints such as the
+# word "ransomware", make a State-linked case a proxy case.
+PROXY_ACTOR_CONFIDENCE = 0.6
 
 
 @dataclass(frozen=True)
@@ -115,16 +118,29 @@ class RuleEngine:
     # -- matching ------------------------------------------------------------------------------
 
     def _matches(self, text: str, folded: str) -> tuple[list[Match], PositionIndex]:
-        cue_matches, trigger_ends = [], []
+        cue_matches, triggers = [], []
         for match in self.matcher.iter_matches(text, folded):
             kind, item, extra = match.payload
             if kind == "negation":
-                trigger_ends.append(match.end)
+                triggers.append(match)
             elif kind == "actor" and extra and not self._has_context(folded, match):
                 continue  # an ordinary word ("Play", "Royal") without a context word nearby
             else:
                 cue_matches.append(match)
-        return self._drop_shadowed(cue_matches), PositionIndex(trigger_ends)
+        cue_matches = self._drop_shadowed(cue_matches)
+        # A trigger inside a cue that already says the negative ("no evidence of State
+        # involvement") is spent there: it must not also negate the words after that cue.
+        spent = PositionIndex(m.start for m in cue_matches if m.payload[0] == "cue" and not m.payload[1].negatable)
+        ends: dict[int, int] = {}
+        for m in cue_matches:
+            if m.payload[0] == "cue" and not m.payload[1].negatable:
+                ends[m.start] = max(ends.get(m.start, 0), m.end)
+        live = []
+        for trigger in triggers:
+            start = spent.last_at_or_before(trigger.start)
+            if start is None or ends[start] < trigger.end:
+                live.append(trigger.end)
+        return cue_matches, PositionIndex(live)
 
     def _has_context(self, folded: str, match: Match) -> bool:
         window = folded[max(0, match.start - 40):match.end + 40]
@@ -210,6 +226,15 @@ class RuleEngine:
             "cascading_effects": self._cascade(votes.get("cascading_effects", [])),
             "motive": self._best("motive", votes.get("motive", [])),
         }
+        state_votes = [v for v in votes.get("actor_type", []) if v.value in _STATE_ACTORS]
+        state_votes += [v for v in votes.get("state_link", []) if v.value in ("suspected", "confirmed")]
+        non_state = [v for v in votes.get("actor_type", []) if v.value in ("criminal", "hacktivist")
+                     and v.confidence >= PROXY_ACTOR_CONFIDENCE]
+        if non_state and sponsorship.value in ("confirmed", "suspected"):
+            # Hacktivists "tied to" a revolutionary-guard command, a gang "working for" a service:
+            # criminal or hacktivist actors beside a State link are a proxy, whatever wins actor_type.
+            strength = min(noisy_or(v.confidence for v in non_state), sponsorship.confidence) * 0.8
+            votes.setdefault("signal", []).extend(_Vote("criminal-proxy", strength, v.evidence) for v in non_state)
         signals = {}
         for value in ("criminal-disguise", "criminal-proxy"):
             found = [v for v in votes.get("signal", []) if v.value == value]

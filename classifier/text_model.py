@@ -47,7 +47,19 @@ class TextModel:
         return self.pipeline.named_steps["clf"].classes_
 
     def fit(self, texts, routes) -> "TextModel":
-        self.pipeline.fit(list(texts), np.asarray(routes))
+        """Fit the pipeline's steps; the regression only sees hashed columns that occur.
+
+        Of the 2**19 hashed columns only a few tens of thousands occur in a corpus; fitting on
+        those alone is several times faster and gives the same solution, because a column that
+        is always zero gets a zero weight under L2 regularisation anyway.
+        """
+        features = self.pipeline[:-1].fit_transform(list(texts))
+        used = np.unique(features.indices)
+        clf = self.pipeline.named_steps["clf"]
+        clf.fit(features[:, used], np.asarray(routes))
+        coef = np.zeros((clf.coef_.shape[0], features.shape[1]))
+        coef[:, used] = clf.coef_
+        clf.coef_, clf.n_features_in_ = coef, features.shape[1]
         return self
 
     def predict_proba(self, texts) -> np.ndarray:

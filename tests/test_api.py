@@ -1,0 +1,88 @@
+"""The Python API: classify, classify_frame, Result serialisations, and DESIGN.md's worked examples."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from classifier import classify, classify_frame
+from classifier.result import CSV_COLUMNS
+
+WORKED_EXAMPLES = [
+    ("A ransomware gang encrypts a regional dental chain's records and demands bitcoin.", "cybercrime"),
+    ("Operators of a GRU unit deploy a wiper against a national grid operator; power is lost for 200,000 customers.",
+     "international-security"),
+    ("A North Korean State-backed group steals 600 million dollars from a crypto bridge.", "intersection"),
+    ("A worm posing as ransomware, built by a military intelligence unit, wipes machines worldwide; shipping and "
+     "pharmaceutical firms halt.", "intersection"),
+    ("A criminal ransomware group hits a fuel pipeline; the operator halts flows and fuel shortages spread across "
+     "several states.", "intersection"),
+    ("Hacktivists that researchers tie to a revolutionary-guard cyber command deface water-utility controllers in "
+     "several countries.", "intersection"),
+    ("Teenagers take over celebrity social-media accounts to run a bitcoin scam.", "cybercrime"),
+    ("Spies linked to a foreign intelligence service stay hidden in a ministry's email for two years.",
+     "international-security"),
+]
+
+
+@pytest.mark.parametrize("text, route", WORKED_EXAMPLES)
+def test_worked_examples_of_design(text, route):
+    result = classify(text)
+    assert result.route == route, result.explanation
+
+
+def test_thin_text_is_undetermined_or_flagged():
+    result = classify("A hospital's systems are down after an attack; no group has claimed it.")
+    assert result.route == "undetermined" or result.review
+
+
+def test_json_contract():
+    record = json.loads(classify("GRU hackers wiped the servers of a television network.").to_json())
+    for key in ("route", "confidence", "probabilities", "criteria", "rule_route", "model_route",
+                "intersection_reason", "processes", "norms", "explanation", "review"):
+        assert key in record
+    assert set(record["criteria"]) == {"actor_type", "state_sponsorship", "critical_infrastructure",
+                                       "cascading_effects", "motive"}
+    for criterion in record["criteria"].values():
+        assert {"value", "confidence", "evidence"} <= set(criterion)
+        for span in criterion["evidence"]:
+            assert {"start", "end", "text"} <= set(span)
+    assert set(record["probabilities"]) == {"cybercrime", "international-security", "intersection"}
+    assert abs(sum(record["probabilities"].values()) - 1.0) < 1e-3
+
+
+def test_intersection_names_its_reason():
+    result = classify("A North Korean State-backed group steals 600 million dollars from a crypto bridge.")
+    assert result.intersection_reason == "state-actor-in-crime"
+    assert "A/RES/79/243" in " ".join(result.processes)
+
+
+def test_empty_text_is_undetermined_not_an_exception():
+    result = classify("   ")
+    assert result.route == "undetermined" and result.review
+
+
+def test_html_highlights_evidence():
+    text = "A ransomware gang encrypted a hospital's records and demanded bitcoin."
+    html = classify(text)._repr_html_()
+    assert "<mark" in html and "ransomware gang" in html and "cybercrime" in html
+
+
+def test_classify_frame_keeps_rows_and_columns():
+    frame = pd.DataFrame({"id": [3, 1, 2], "description": [
+        "A ransomware gang encrypted a dental practice's files.", None,
+        "Chinese State-backed spies stole files from a ministry.",
+    ]}, index=[10, 20, 30])
+    routed = classify_frame(frame, text_column="description")
+    assert list(routed.index) == [10, 20, 30]
+    assert list(routed["id"]) == [3, 1, 2]
+    assert list(routed.columns) == ["id", "description", *CSV_COLUMNS]
+    assert routed.loc[20, "error"] and routed.loc[20, "route"] == "undetermined"
+    assert routed.loc[30, "route"] == "international-security"
+
+
+def test_classify_frame_missing_column_lists_columns():
+    with pytest.raises(KeyError, match="columns are: a, b"):
+        classify_frame(pd.DataFrame({"a": [1], "b": [2]}), text_column="text")

@@ -1,0 +1,177 @@
+"""Each CLI command, through click's runner and as a real subprocess."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from classifier.cli import main
+from classifier.result import CSV_COLUMNS
+
+PIPELINE = ("Ransomware operators linked to a Russian-speaking gang encrypted the billing systems of a US fuel "
+            "pipeline operator; the company shut the pipeline for six days and fuel shortages spread across the East Coast.")
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def test_score_argument_prints_table(runner):
+    result = runner.invoke(main, ["score", PIPELINE])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("route        intersection")
+    assert "cascading_effects" in result.output
+
+
+def test_score_stdin_json_lines(runner):
+    stdin = ("Spies tied to a foreign intelligence service read a ministry's email for two years.\n\n"
+             "A gang stole card numbers from an online shop.\n")
+    result = runner.invoke(main, ["score", "--json"], input=stdin)
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.output.splitlines()]
+    assert [r["route"] for r in records] == ["international-security", "cybercrime"]
+
+
+def test_score_whole_stdin_is_one_description(runner):
+    result = runner.invoke(main, ["score", "--json", "--whole"], input="GRU hackers\nwiped a TV network.\n")
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_score_without_input_is_a_usage_error(runner):
+    result = runner.invoke(main, ["score"], input="")
+    assert result.exit_code == 1 and "stdin held no description" in result.output
+
+
+def _write_csv(path, header, rows):
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def test_batch_keeps_every_row_in_order_with_bad_rows(runner, tmp_path):
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    _write_csv(src, ["id", "description", "route"], [
+        ["1", "A ransomware gang encrypted a dental practice's files and demanded bitcoin.", "x"],
+        ["2", "", "y"],
+        ["3", "Chinese State-backed spies read the foreign ministry's email.", "z"],
+        ["4"],                                                       # ragged: too few fields
+        ["5", "Line one of a quoted\nmultiline description: GRU hackers wiped a TV network.", "w"],
+        ["6", "Fraudsters sent fake invoices to a hospital.", "v", "extra"],   # ragged: too many
+    ])
+    result = runner.invoke(main, ["batch", str(src), "-o", str(out), "--text-column", "description",
+                                  "--chunk-size", "2"])
+    assert result.exit_code == 0, result.output
+    with open(out, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["id"] for r in rows] == ["1", "2", "3", "4", "5", "6"]
+    assert list(rows[0]) == ["id", "description", "route_input", *CSV_COLUMNS]
+    assert [r["route_input"] for r in rows[:3]] == ["x", "y", "z"]
+    assert rows[0]["route"] == "cybercrime" and rows[0]["error"] == ""
+    assert rows[1]["error"].startswith("empty text") and rows[1]["route"] == "undetermined"
+    assert rows[2]["route"] == "international-security"
+    assert "has 1 fields" in rows[3]["error"]
+    assert rows[4]["description"].startswith("Line one of a quoted\nmultiline")
+    assert "extra fields" in rows[5]["error"] and "'extra'" in rows[5]["error"]
+    assert "6 rows classified" in result.output
+
+
+def test_batch_missing_column_lists_columns(runner, tmp_path):
+    src = tmp_path / "in.csv"
+    _write_csv(src, ["id", "body"], [["1", "text"]])
+    result = runner.invoke(main, ["batch", str(src), "-o", str(tmp_path / "out.csv")])
+    assert result.exit_code == 1
+    assert "column 'text' not found; columns are: 'id', 'body'" in result.output
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_batch_stdin_to_stdout(runner):
+    data = "text\nA gang encrypted a school district's servers.\n"
+    result = runner.invoke(main, ["batch", "-", "-o", "-"], input=data)
+    assert result.exit_code == 0
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(rows) == 1 and rows[0]["route"] == "cybercrime"
+
+
+def test_batch_nonexistent_input(runner, tmp_path):
+    result = runner.invoke(main, ["batch", str(tmp_path / "nope.csv"), "-o", str(tmp_path / "o.csv")])
+    assert result.exit_code == 1 and "file not found" in result.output
+
+
+def test_batch_output_directory_missing(runner, tmp_path):
+    src = tmp_path / "in.csv"
+    _write_csv(src, ["text"], [["A gang hit a shop."]])
+    result = runner.invoke(main, ["batch", str(src), "-o", str(tmp_path / "missing" / "o.csv")])
+    assert result.exit_code == 1 and "does not exist" in result.output
+
+
+def test_train_and_evaluate_on_small_corpus(runner, tmp_path, small_corpus):
+    model_dir = tmp_path / "model"
+    result = runner.invoke(main, ["train", str(small_corpus), "-o", str(model_dir), "--no-cv"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((model_dir / "manifest.json").read_text())
+    assert manifest["training_data"]["rows"] == 150
+    result = runner.invoke(main, ["evaluate", str(small_corpus), "--model", str(model_dir), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["combined"]["n"] == 150
+    assert set(report["criteria"]) == {"actor_type", "state_sponsorship", "cascading_effects", "motive",
+                                       "critical_infrastructure"}
+    assert report["majority_class"]["accuracy"] <= report["combined_forced"]["accuracy"]
+
+
+def test_training_is_deterministic(runner, tmp_path, small_corpus):
+    for name in ("a", "b"):
+        assert runner.invoke(main, ["train", str(small_corpus), "-o", str(tmp_path / name), "--no-cv"]).exit_code == 0
+    assert (tmp_path / "a" / "weights.npz").read_bytes() == (tmp_path / "b" / "weights.npz").read_bytes()
+    assert (tmp_path / "a" / "manifest.json").read_text() == (tmp_path / "b" / "manifest.json").read_text()
+
+
+def test_evaluate_holdout_prints_report(runner, small_corpus):
+    result = runner.invoke(main, ["evaluate", str(small_corpus), "--holdout", "0.3"])
+    assert result.exit_code == 0, result.output
+    assert "held out" in result.output and "confusion" in result.output
+
+
+def test_rules_check_reports_each_rule(runner, small_corpus):
+    result = runner.invoke(main, ["rules", "check", str(small_corpus), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    rules = {r["rule"]: r for r in report["rules"]}
+    assert rules["motive.financial"]["coverage"] > 0
+    assert rules["motive.financial"]["accuracy"] is not None
+    assert {"coverage", "overlap", "conflict", "accuracy"} <= set(rules["motive.financial"])
+
+
+def test_rules_check_reports_broken_file(runner, tmp_path, rules_dir):
+    copy = tmp_path / "rules"
+    shutil.copytree(rules_dir, copy, ignore=shutil.ignore_patterns("__*"))
+    (copy / "sectors.toml").write_text("[[sector]]\nid = 'energy'\n")
+    result = runner.invoke(main, ["rules", "check", "--rules", str(copy)])
+    assert result.exit_code == 1 and "sectors.toml" in result.output and "'confidence'" in result.output
+
+
+def test_real_subprocess_score_json():
+    exe = shutil.which("cyberroute")
+    command = [exe] if exe else [sys.executable, "-m", "classifier"]
+    proc = subprocess.run(command + ["score", "--json"], input="A North Korean State-backed group stole "
+                          "600 million dollars from a crypto bridge.\n", capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(proc.stdout)
+    assert record["route"] == "intersection"
+
+
+def test_real_subprocess_bad_input_exit_code(tmp_path):
+    exe = shutil.which("cyberroute")
+    command = [exe] if exe else [sys.executable, "-m", "classifier"]
+    proc = subprocess.run(command + ["batch", str(tmp_path / "missing.csv"), "-o", str(tmp_path / "o.csv")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and "file not found" in proc.stderr

@@ -1,0 +1,65 @@
+"""The routing table of DESIGN.md, as the rule layer applies it."""
+
+from __future__ import annotations
+
+import pytest
+
+CASES = [
+    # (text, rule route, intersection reason)
+    ("A ransomware gang encrypted a regional dental chain's records and demanded bitcoin.",
+     "cybercrime", ""),
+    ("Operators of a GRU unit deployed a wiper against a national grid operator; power was lost for 200,000 customers.",
+     "international-security", ""),
+    ("A North Korean State-backed group stole 600 million dollars from a crypto bridge.",
+     "intersection", "state-actor-in-crime"),
+    ("A worm posing as ransomware, built by a military intelligence unit, wiped machines worldwide.",
+     "intersection", "state-operation-disguised-as-crime"),
+    ("A criminal ransomware group hit a fuel pipeline; the operator halted flows and fuel shortages spread across several states.",
+     "intersection", "crime-on-critical-infrastructure-with-cascading-effects"),
+    ("Hacktivists that researchers tie to a revolutionary-guard cyber command defaced water-utility controllers in several countries.",
+     "intersection", "criminal-proxy-of-state"),
+    ("Spies linked to a foreign intelligence service stayed hidden in a ministry's email for two years.",
+     "international-security", ""),
+]
+
+
+@pytest.mark.parametrize("text, route, reason", CASES)
+def test_routing_table(layer, text, route, reason):
+    _, decision = layer.analyse(text)
+    assert (decision.route, decision.reason) == (route, reason)
+
+
+def test_silent_rules_route_undetermined(layer):
+    _, decision = layer.analyse("Something happened to the computers yesterday.")
+    assert decision.route == "undetermined" and decision.rule_id == "silent"
+
+
+def test_criminal_on_infrastructure_without_cascade_is_cybercrime(layer):
+    _, decision = layer.analyse("A ransomware gang encrypted a hospital's billing server and demanded a ransom.")
+    assert decision.route == "cybercrime"
+
+
+def test_norms_follow_processes_toml(classifier):
+    analysis, _ = classifier.analyse("GRU hackers sabotaged a power grid operator.")
+    norms = classifier.policy.norms("international-security", analysis)
+    assert any(n.startswith("13(f)") for n in norms)
+    assert classifier.policy.norms("cybercrime", analysis) == []
+    assert "UN Convention against Cybercrime (A/RES/79/243)" in classifier.policy.processes("cybercrime")
+
+
+def test_edited_routing_rule_changes_route(tmp_path, rules_dir):
+    """An analyst's edit to routing.toml takes effect without code changes."""
+    import shutil
+
+    from classifier.api import RuleLayer
+
+    copy = tmp_path / "rules"
+    shutil.copytree(rules_dir, copy, ignore=shutil.ignore_patterns("__*"))
+    text = (copy / "routing.toml").read_text()
+    edited = text.replace('id = "state-actor-in-crime"\nwhen = { state_involvement = true, motive = ["financial"] }\nroute = "intersection"',
+                          'id = "state-actor-in-crime"\nwhen = { state_involvement = true, motive = ["financial"] }\nroute = "international-security"')
+    assert edited != text
+    edited = edited.replace('reason = "state-actor-in-crime"', 'reason = ""', 1)
+    (copy / "routing.toml").write_text(edited)
+    _, decision = RuleLayer(copy).analyse("A North Korean State-backed group stole 600 million dollars from a crypto bridge.")
+    assert decision.route == "international-security"

@@ -1,0 +1,157 @@
+"""The rule layer: each criterion positive, negative and negated; evidence spans exact."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def crit(layer, text, name):
+    analysis, _ = layer.analyse(text)
+    return analysis.criteria[name]
+
+
+def spans_exact(text, criterion):
+    return all(text[e.start:e.end] == e.text for e in criterion.evidence)
+
+
+# -- actor_type -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, expected", [
+    ("Officers of Russia's military intelligence service broke into the agency's network.", "state"),
+    ("A Chinese state-sponsored group stole design files from a shipyard.", "state-sponsored"),
+    ("Moscow-linked operators stayed in the ministry's network for a year.", "state-sponsored"),
+    ("A ransomware gang encrypted the firm's file servers and demanded payment.", "criminal"),
+    ("Hacktivists defaced the city's website in protest against the new law.", "hacktivist"),
+    ("A disgruntled former employee deleted the customer database after being dismissed.", "insider"),
+])
+def test_actor_type_positive(layer, text, expected):
+    c = crit(layer, text, "actor_type")
+    assert c.value == expected
+    assert c.evidence and spans_exact(text, c)
+
+
+def test_actor_type_unknown_without_cues(layer):
+    c = crit(layer, "The company's website was unavailable on Tuesday morning.", "actor_type")
+    assert c.value == "unknown" and not c.evidence
+
+
+def test_actor_from_gazetteer(layer):
+    text = "Sandworm deployed a new wiper against a logistics firm."
+    c = crit(layer, text, "actor_type")
+    assert c.value in ("state", "state-sponsored")
+    assert any(e.text == "Sandworm" for e in c.evidence)
+
+
+def test_gazetteer_alias_matches_case_insensitively(layer):
+    c = crit(layer, "Researchers said fancy bear was behind the phishing wave.", "actor_type")
+    assert c.value in ("state", "state-sponsored")
+
+
+def test_stoplisted_alias_needs_context(layer):
+    assert crit(layer, "Children like to play football after school.", "actor_type").value == "unknown"
+    assert crit(layer, "The Play ransomware gang leaked the files.", "actor_type").value == "criminal"
+
+
+# -- state_sponsorship ------------------------------------------------------------------------
+
+def test_sponsorship_suspected(layer):
+    c = crit(layer, "Operators believed to work for a foreign intelligence service read the mail.", "state_sponsorship")
+    assert c.value == "suspected" and spans_exact("Operators believed to work for a foreign intelligence service read the mail.", c)
+
+
+def test_sponsorship_confirmed(layer):
+    text = "The US indicted five officers of the GRU for the intrusion."
+    assert crit(layer, text, "state_sponsorship").value == "confirmed"
+
+
+@pytest.mark.parametrize("text", [
+    "Investigators found no evidence of State involvement in the ransomware attack on the clinic.",
+    "The attack was not linked to Moscow, officials said; a local gang demanded bitcoin.",
+    "Police ruled out a foreign government and arrested two men.",
+])
+def test_sponsorship_negation(layer, text):
+    analysis, decision = layer.analyse(text)
+    assert analysis.criteria["state_sponsorship"].value == "none"
+    assert not analysis.state_involvement
+    assert decision.route == "cybercrime"
+
+
+def test_sponsorship_unknown_when_silent(layer):
+    assert crit(layer, "Files were encrypted at a law office.", "state_sponsorship").value == "unknown"
+
+
+def test_unattributed_is_unknown_with_evidence(layer):
+    text = "The intrusion has not been attributed to any group."
+    c = crit(layer, text, "state_sponsorship")
+    assert c.value == "unknown" and [e.text for e in c.evidence] == ["has not been attributed"]
+
+
+# -- critical_infrastructure ------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, sector", [
+    ("Attackers hit a regional hospital's patient records.", "health"),
+    ("The power grid operator lost control of its substations.", "energy"),
+    ("A water utility found its treatment controls tampered with.", "water"),
+    ("Customers of a large bank could not log in.", "finance"),
+])
+def test_sectors_positive(layer, text, sector):
+    c = crit(layer, text, "critical_infrastructure")
+    assert sector in c.value and spans_exact(text, c)
+
+
+def test_sectors_negative(layer):
+    c = crit(layer, "A boutique clothing shop's online store was defaced.", "critical_infrastructure")
+    assert c.value == []
+
+
+def test_negated_sector_dropped(layer):
+    c = crit(layer, "The malware spread widely, but no hospital was affected.", "critical_infrastructure")
+    assert "health" not in c.value
+
+
+# -- cascading_effects ------------------------------------------------------------------------
+
+def test_cascade_positive(layer):
+    text = "Fuel shortages spread across several states after the pipeline stopped."
+    c = crit(layer, text, "cascading_effects")
+    assert c.value == "yes" and spans_exact(text, c)
+
+
+def test_cascade_negative(layer):
+    assert crit(layer, "One laptop at a bakery was infected.", "cascading_effects").value == "no"
+
+
+def test_cascade_negated(layer):
+    c = crit(layer, "The outage did not spread to other countries.", "cascading_effects")
+    assert c.value == "no"
+
+
+# -- motive -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, motive", [
+    ("The gang demanded a ransom in bitcoin.", "financial"),
+    ("The intruders exfiltrated diplomatic cables over months of espionage.", "espionage"),
+    ("A wiper destroyed the hard drives of the oil company.", "sabotage"),
+    ("The operation spread disinformation through hacked news sites.", "influence"),
+    ("The group defaced the site in protest against the war.", "ideological"),
+])
+def test_motive_positive(layer, text, motive):
+    assert crit(layer, text, "motive").value == motive
+
+
+def test_motive_negated(layer):
+    assert crit(layer, "No ransom was demanded.", "motive").value == "unknown"
+
+
+# -- signals ----------------------------------------------------------------------------------
+
+def test_disguise_signal(layer):
+    analysis, _ = layer.analyse("The wiper was disguised as ransomware, but no decryption key existed.")
+    assert "criminal-disguise" in analysis.signals
+
+
+def test_evidence_offsets_survive_case_folding(layer):
+    text = "İstanbul: Sandworm hackers hit a grid operator."  # "İ".lower() is two characters
+    analysis, _ = layer.analyse(text)
+    for criterion in analysis.criteria.values():
+        assert spans_exact(text, criterion)

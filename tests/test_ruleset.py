@@ -1,0 +1,73 @@
+"""Rule files are schema-checked; errors name the file, the rule and the key."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from classifier.ruleset import RuleFileError, load_rules
+
+
+@pytest.fixture
+def rules_copy(tmp_path, rules_dir):
+    copy = tmp_path / "rules"
+    shutil.copytree(rules_dir, copy, ignore=shutil.ignore_patterns("__*"))
+    return copy
+
+
+def test_packaged_rules_load(rules):
+    assert len(rules.cues) >= 20
+    assert len(rules.actors) >= 100
+    assert {s.value for s in rules.sectors} >= {"energy", "water", "health", "finance", "telecom"}
+
+
+def test_bad_value_names_file_rule_and_key(rules_copy):
+    path = rules_copy / "criteria.toml"
+    path.write_text(path.read_text().replace('value = "financial"', 'value = "greed"', 1))
+    with pytest.raises(RuleFileError) as info:
+        load_rules(rules_copy)
+    message = str(info.value)
+    assert "criteria.toml" in message and "motive.financial" in message and "'value'" in message
+
+
+def test_invalid_toml_is_reported(rules_copy):
+    (rules_copy / "routing.toml").write_text("[[rule]\nid = ")
+    with pytest.raises(RuleFileError, match="routing.toml: not valid TOML"):
+        load_rules(rules_copy)
+
+
+def test_confidence_out_of_range(rules_copy):
+    path = rules_copy / "criteria.toml"
+    path.write_text(path.read_text().replace("confidence = 0.9", "confidence = 1.9", 1))
+    with pytest.raises(RuleFileError, match="confidence"):
+        load_rules(rules_copy)
+
+
+def test_unknown_condition(rules_copy):
+    path = rules_copy / "routing.toml"
+    path.write_text(path.read_text().replace("when = { state_involvement = true, signals", "when = { state_involvment = true, signals", 1))
+    with pytest.raises(RuleFileError, match=r"state-operation-disguised-as-crime.*when\.state_involvment"):
+        load_rules(rules_copy)
+
+
+def test_duplicate_alias_refused(rules_copy):
+    path = rules_copy / "gazetteer.toml"
+    path.write_text(path.read_text() + '\n[[actor]]\nname = "Copycat"\naliases = ["Sandworm"]\n'
+                    'actor_type = "criminal"\nsponsor = ""\nsponsorship = "none"\nmotive = "financial"\nroles = []\n')
+    with pytest.raises(RuleFileError, match="Sandworm"):
+        load_rules(rules_copy)
+
+
+def test_missing_file(rules_copy):
+    (rules_copy / "sectors.toml").unlink()
+    with pytest.raises(RuleFileError, match="sectors.toml: file not found"):
+        load_rules(rules_copy)
+
+
+def test_last_routing_rule_must_catch_all(rules_copy):
+    path = rules_copy / "routing.toml"
+    text = path.read_text()
+    path.write_text(text[:text.index('[[rule]]\nid = "silent"')] + text[text.index("[decision]"):])
+    with pytest.raises(RuleFileError, match="last"):
+        load_rules(rules_copy)
