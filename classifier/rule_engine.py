@@ -25,6 +25,8 @@ ABSENCE_CONFIDENCE = 0.5
 # Only explicit criminal or hacktivist actors ("gang", "hacktivists"), not weak hints such as the
 # word "ransomware", make a State-linked case a proxy case.
 PROXY_ACTOR_CONFIDENCE = 0.6
+# Combined State evidence below this is not enough to call a State link.
+STATE_LINK_THRESHOLD = 0.5
 
 
 @dataclass(frozen=True)
@@ -265,7 +267,7 @@ class RuleEngine:
         none_score = noisy_or(v.confidence for v in none_votes)
         sponsor = next((v.place for v in state_votes if v.place), "")
         detail = {"sponsor": sponsor} if sponsor else {}
-        if state_votes and state_score >= none_score:
+        if state_votes and state_score >= max(none_score, STATE_LINK_THRESHOLD):
             attribution = votes.get("attribution", [])
             confirmed = [v for v in attribution if v.value == "confirmed"]
             hedged = [v for v in attribution if v.value == "suspected"]
