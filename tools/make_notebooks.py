@@ -33,19 +33,23 @@ QUICKSTART = [
     md("## Change a rule, see the result change\n\nRules are TOML data. Copy `rules/`, edit the copy, and "
        "build a `Classifier` on it. Here the analyst decides that an unnamed gang's attack on a regional "
        "ambulance dispatcher counts as critical infrastructure (it is not in the sector lexicon yet)."),
-    code("import shutil, tempfile\nfrom pathlib import Path\nfrom classifier import Classifier, load_rules\n"
+    code("import shutil, tempfile\nfrom pathlib import Path\nfrom classifier import Classifier\n"
          "from classifier.ruleset import default_rules_dir\n\n"
-         "text = 'A gang encrypted the dispatch consoles of the county rescue coordinators; calls were rerouted to five neighbouring counties.'\n"
-         "before = Classifier()\n"
-         "print('before:', before.classify(text).criteria['critical_infrastructure'].value, before.classify(text).route)\n\n"
+         "text = ('A gang encrypted the consoles of the county rescue coordinators; '\n"
+         "        'calls were rerouted to five neighbouring counties for two days.')\n"
+         "before = Classifier().classify(text)\n"
+         "print('before:', before.criteria['critical_infrastructure'].value, before.route, before.intersection_reason)\n\n"
+         "# Copy the rules, add one term to the emergency-services sector, and classify again.\n"
          "copy = Path(tempfile.mkdtemp()) / 'rules'\n"
          "shutil.copytree(default_rules_dir(), copy, ignore=shutil.ignore_patterns('__*'))\n"
          "sectors = (copy / 'sectors.toml').read_text()\n"
-         "(copy / 'sectors.toml').write_text(sectors + '''\n[[sector]]\nid = \"emergency-services\"\nlabel = \"Emergency services (analyst addition)\"\nconfidence = 0.9\nterms = [\"rescue coordinators\"]\n''')\n"
-         "after = Classifier(rules=copy)\n"
-         "r = after.classify(text)\n"
-         "print('after: ', r.criteria['critical_infrastructure'].value, r.route, r.intersection_reason)"),
-    code("r"),
+         "anchor = 'id = \"emergency-services\"'\n"
+         "head, tail = sectors.split(anchor)\n"
+         "tail = tail.replace('terms = [', 'terms = [\"rescue coordinators\", ', 1)\n"
+         "(copy / 'sectors.toml').write_text(head + anchor + tail)\n"
+         "after = Classifier(rules=copy).classify(text)\n"
+         "print('after: ', after.criteria['critical_infrastructure'].value, after.route, after.intersection_reason)"),
+    code("after"),
 ]
 
 

@@ -1,0 +1,198 @@
+"""Measure cyberroute on the external evaluation sets in ../shared/data (never committed here).
+
+For each labelled JSON-lines file: rows whose `route_hint` is a route (unknown skipped), four
+systems side by side (majority class, rules only, text model only, combined), with all rows and
+without the label rules that shared/data/README.md marks contestable (E6, T4, D6). Actor-profile
+files also get State-linked vs criminal accuracy; incident files with codes get criterion accuracy.
+
+Usage:
+    python benchmarks/external.py [--data DIR] [--out benchmarks/results/external]
+
+Writes OUT.json and OUT.md (figures and row ids only: no text from the data sets is written).
+With --examples N, prints up to N misrouted texts per confusion to stdout, for error analysis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from classifier.api import Classifier
+from classifier.evaluation import label_metrics
+from classifier.ruleset import ROUTES
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = ROOT.parent / "shared" / "data"
+CONTESTABLE = re.compile(r"(?:^|[\s(])(?:E6|T4|D6)\s")
+PROFILE_FILES = ("etda_threat_group_cards", "mitre_attack_groups_campaigns", "tidal_groups", "misp_threat_actor")
+SYSTEMS = ("majority", "rules", "text", "combined")
+
+
+def _predictions(classifier: Classifier, texts: list[str]) -> dict[str, np.ndarray]:
+    results = classifier.classify_many(texts)
+    classes = classifier.model.classes
+    return {
+        "rules": np.array([r.rule_route for r in results]),
+        "text": np.array([classes[int(np.argmax([r.model_probabilities[c] for c in classes]))] for r in results]),
+        "combined": np.array([r.route for r in results]),
+        "results": results,
+    }
+
+
+def _summary(truth: np.ndarray, predicted: np.ndarray) -> dict:
+    m = label_metrics(truth, predicted, list(ROUTES) + ["undetermined"])
+    return {"n": m["n"], "accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
+            "recall": {r: v["recall"] for r, v in m["per_route"].items()},
+            "confusion": m["confusion"]}
+
+
+def _state_vs_criminal(truth: np.ndarray, predicted: np.ndarray) -> float:
+    state = {"international-security", "intersection"}
+    keep = truth != "undetermined"
+    agree = [(t in state) == (p in state) and p != "undetermined" for t, p in zip(truth[keep], predicted[keep])]
+    return round(float(np.mean(agree)), 4) if agree else float("nan")
+
+
+def evaluate_file(classifier: Classifier, path: Path, examples: int = 0) -> dict:
+    frame = pd.read_json(path, lines=True, dtype=False)
+    frame = frame[frame["route_hint"].isin(ROUTES)].reset_index(drop=True)
+    texts = frame["text"].fillna("").astype(str).tolist()
+    started = time.perf_counter()
+    preds = _predictions(classifier, texts)
+    seconds = time.perf_counter() - started
+    truth = frame["route_hint"].to_numpy()
+    majority = Counter(truth).most_common(1)[0][0]
+    preds["majority"] = np.array([majority] * len(truth))
+    contestable = frame["route_rule"].astype(str).str.contains(CONTESTABLE).to_numpy()
+    out = {"file": path.name, "rows": int(len(frame)), "contestable_rows": int(contestable.sum()),
+           "seconds": round(seconds, 2), "majority_label": majority, "all": {}, "without_contestable": {}}
+    for system in SYSTEMS:
+        out["all"][system] = _summary(truth, preds[system])
+        if contestable.any() and (~contestable).any():
+            out["without_contestable"][system] = _summary(truth[~contestable], preds[system][~contestable])
+    if path.stem in PROFILE_FILES:
+        out["state_vs_criminal"] = {s: _state_vs_criminal(truth, preds[s]) for s in SYSTEMS}
+        if contestable.any():
+            out["state_vs_criminal_without_contestable"] = {
+                s: _state_vs_criminal(truth[~contestable], preds[s][~contestable]) for s in SYSTEMS}
+    out["criteria"] = _criterion_accuracy(path.stem, frame, preds["results"])
+    out["subsets"] = _subsets(path.stem, frame, truth, preds)
+    out["largest_confusions"] = _confusions(frame, truth, preds["combined"], examples)
+    return out
+
+
+def _criterion_accuracy(stem: str, frame: pd.DataFrame, results) -> dict:
+    """Compare the rule layer's criteria with the source's own codes, where it has them."""
+    linked = np.array([r.criteria["state_sponsorship"].value in ("confirmed", "suspected")
+                       or r.criteria["actor_type"].value in ("state", "state-sponsored") for r in results])
+    ci = np.array([bool(r.criteria["critical_infrastructure"].value) for r in results])
+    out = {}
+    if stem.startswith("eurepoc"):
+        state_rules = frame["route_rule"].astype(str).str.match(r"E[123] ").to_numpy()
+        out["state_link"] = round(float(np.mean(linked == state_rules)), 4)
+        receiver_ci = frame["receiver_is_ci"].astype(str).str.lower().eq("true").to_numpy()
+        out["critical_infrastructure_receiver"] = round(float(np.mean(ci == receiver_ci)), 4)
+        out["critical_infrastructure_recall"] = round(float(ci[receiver_ci].mean()), 4) if receiver_ci.any() else None
+    if stem.startswith(("cfr", "dcid")):
+        out["state_link_recall"] = round(float(linked.mean()), 4)  # every row is a State operation
+    return out
+
+
+def _subsets(stem: str, frame: pd.DataFrame, truth, preds) -> dict:
+    """The subsets issue #3 sets targets on."""
+    combined = preds["combined"]
+    state = np.isin(combined, ["international-security", "intersection"])
+    out = {}
+    if stem.startswith(("cfr", "dcid")):
+        out["state_route_recall"] = round(float(state.mean()), 4)
+        inter = truth == "intersection"
+        if inter.any():
+            out["intersection_recall"] = round(float((combined[inter] == "intersection").mean()), 4)
+            out["intersection_rows"] = int(inter.sum())
+    if stem.startswith("eurepoc"):
+        two = np.isin(truth, ["cybercrime", "international-security", "intersection"])
+        out["macro_f1_all_labelled"] = label_metrics(truth[two], combined[two], list(ROUTES) + ["undetermined"])["macro_f1"]
+    return out
+
+
+def _confusions(frame, truth, predicted, examples: int) -> list[dict]:
+    pairs = Counter((t, p) for t, p in zip(truth, predicted) if t != p)
+    out = []
+    for (t, p), n in pairs.most_common(4):
+        ids = frame.loc[(truth == t) & (predicted == p), "id"].astype(str).tolist()
+        out.append({"truth": t, "predicted": p, "rows": n, "example_ids": ids[:5]})
+        if examples:
+            print(f"\n## {t} -> {p} ({n})")
+            for text in frame.loc[(truth == t) & (predicted == p), "text"].head(examples):
+                print("  -", str(text)[:300].replace("\n", " "))
+    return out
+
+
+def to_markdown(report: dict) -> str:
+    lines = [f"# External evaluation ({report['model_sha256'][:12]})", "",
+             f"Command: `{report['command']}`", "",
+             "Labels are each file's `route_hint` (rows with `unknown` skipped). `w/o contestable` leaves out "
+             "rows labelled by the rules shared/data/README.md marks contestable (E6, T4, D6). Majority = the "
+             "file's most common label. Undetermined counts as wrong.", ""]
+    header = "| file | rows | system | accuracy | macro-F1 | recall cyber / intl / inter | accuracy w/o contestable | macro-F1 w/o contestable |"
+    lines += [header, "|" + "---|" * 8]
+    for f in report["files"]:
+        for system in SYSTEMS:
+            a = f["all"][system]
+            w = f["without_contestable"].get(system)
+            rec = " / ".join(f"{a['recall'].get(r, float('nan')):.2f}" if r in a["recall"] else "-" for r in ROUTES)
+            lines.append(f"| {f['file'].replace('.jsonl', '')} | {f['rows']} | {system} | {a['accuracy']:.3f} | "
+                         f"{a['macro_f1']:.3f} | {rec} | {w['accuracy'] if w else '-'} | {w['macro_f1'] if w else '-'} |")
+    lines += ["", "State-linked vs criminal accuracy (actor-profile files):", "",
+              "| file | " + " | ".join(SYSTEMS) + " | combined w/o contestable |", "|" + "---|" * 6]
+    for f in report["files"]:
+        if "state_vs_criminal" in f:
+            s = f["state_vs_criminal"]
+            w = f.get("state_vs_criminal_without_contestable", {}).get("combined", "-")
+            lines.append(f"| {f['file'].replace('.jsonl', '')} | " + " | ".join(f"{s[k]:.3f}" for k in SYSTEMS) + f" | {w} |")
+    lines += ["", "Criteria against the sources' codes, and the subsets with targets:", ""]
+    for f in report["files"]:
+        if f["criteria"] or f["subsets"]:
+            lines.append(f"- {f['file']}: " + json.dumps({**f["criteria"], **f["subsets"]}))
+    lines += ["", "Largest confusions of the combined classifier (row ids only):", ""]
+    for f in report["files"]:
+        for c in f["largest_confusions"][:3]:
+            lines.append(f"- {f['file']}: {c['truth']} -> {c['predicted']}: {c['rows']} rows, e.g. {', '.join(c['example_ids'][:3])}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of labelled JSON-lines files")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "external")
+    parser.add_argument("--examples", type=int, default=0, help="print N misrouted texts per confusion (stdout only)")
+    args = parser.parse_args(argv)
+    files = sorted(args.data.glob("*.jsonl"))
+    if not files:
+        print(f"error: no .jsonl files in {args.data}", file=sys.stderr)
+        return 1
+    classifier = Classifier()
+    report = {"command": "python benchmarks/external.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+              "model_sha256": classifier.model.manifest["weights_sha256"], "files": []}
+    for path in files:
+        report["files"].append(evaluate_file(classifier, path, args.examples))
+        f = report["files"][-1]
+        print(f"{path.name}: {f['rows']} rows, combined accuracy {f['all']['combined']['accuracy']:.3f}, "
+              f"macro-F1 {f['all']['combined']['macro_f1']:.3f}", file=sys.stderr)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    args.out.with_suffix(".md").write_text(to_markdown(report))
+    print(f"wrote {args.out.with_suffix('.md')} and .json", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
