@@ -79,8 +79,14 @@ def output_header(columns: list[str]) -> tuple[list[str], tuple[str, ...]]:
 
 
 def classify_csv(classifier, source: str, destination: str, text_column: str = "text",
-                 chunk_rows: int = DEFAULT_CHUNK_ROWS, on_progress: Callable[[int], None] | None = None) -> BatchSummary:
-    """Classify the ``text_column`` of CSV ``source`` and write ``destination`` ("-" = stdin/stdout)."""
+                 chunk_rows: int = DEFAULT_CHUNK_ROWS, on_progress: Callable[[int], None] | None = None,
+                 workers: int = 1) -> BatchSummary:
+    """Classify the ``text_column`` of CSV ``source`` and write ``destination`` ("-" = stdin/stdout).
+
+    With ``workers`` > 1, chunks are classified in that many forked processes while this one
+    reads and writes; at most two chunks per worker are in flight, so memory stays flat, and
+    results are written in input order.
+    """
     handle = _open_input(source)
     try:
         reader = csv.reader(handle)
@@ -97,18 +103,18 @@ def classify_csv(classifier, source: str, destination: str, text_column: str = "
             raise BatchInputError(f"{source}: column {text_column!r} appears {columns.count(text_column)} times in the header")
         header, renamed = output_header(columns)
         summary = BatchSummary(renamed_columns=renamed)
+        job = _ChunkJob(len(columns), columns.index(text_column), text_column)
         with _atomic_output(destination) as out:
             writer = csv.writer(out, lineterminator="\n")
             writer.writerow(header)
-            text_at = columns.index(text_column)
-            line = 1
             try:
-                for chunk in _chunks(reader, chunk_rows):
-                    rows = _classify_chunk(classifier, chunk, columns, text_at, text_column, line, summary)
-                    line = reader.line_num
+                for rows, errors, review, size in _run(classifier, job, _numbered_chunks(reader, chunk_rows), workers):
                     writer.writerows(rows)
+                    summary.rows += len(rows)
+                    summary.errors += errors
+                    summary.review += review
                     if on_progress:
-                        on_progress(sum(len(f) + 1 for row in chunk for f in row))
+                        on_progress(size)
             except csv.Error as exc:
                 raise BatchInputError(f"{source}: line {reader.line_num}: {exc}") from None
         return summary
@@ -117,32 +123,79 @@ def classify_csv(classifier, source: str, destination: str, text_column: str = "
             handle.close()
 
 
-def _classify_chunk(classifier, chunk, columns, text_at, text_column, first_line, summary) -> list[list]:
-    width = len(columns)
-    texts, problems = [], []
-    for offset, row in enumerate(chunk):
-        problem = ""
-        if len(row) != width:
-            problem = f"row {summary.rows + offset + 2}: has {len(row)} fields, the header has {width}"
-            if len(row) > width:
-                problem += f"; extra fields: {row[width:]!r}"
-        text = row[text_at] if len(row) > text_at else ""
-        if not problem and not text.strip():
-            problem = f"empty text in column {text_column!r}"
-        texts.append("" if problem else text)
-        problems.append(problem)
-    results = classifier.classify_many(texts)
-    out = []
-    for row, result, problem in zip(chunk, results, problems):
-        fields = (row + [""] * width)[:width]
-        values = result.to_row()
-        if problem:
-            values["error"] = problem
-            summary.errors += 1
-        summary.review += bool(values["review"])
-        out.append(fields + [_cell(values[c]) for c in CSV_COLUMNS])
-    summary.rows += len(chunk)
-    return out
+def _numbered_chunks(reader, size: int) -> Iterator[tuple[int, list[list[str]]]]:
+    """(row number of the chunk's first data row, rows); the header is row 1."""
+    first = 2
+    for chunk in _chunks(reader, size):
+        yield first, chunk
+        first += len(chunk)
+
+
+@dataclass(frozen=True)
+class _ChunkJob:
+    width: int
+    text_at: int
+    text_column: str
+
+    def __call__(self, classifier, first_row: int, chunk: list[list[str]]):
+        texts, problems = [], []
+        for offset, row in enumerate(chunk):
+            problem = ""
+            if len(row) != self.width:
+                problem = f"row {first_row + offset}: has {len(row)} fields, the header has {self.width}"
+                if len(row) > self.width:
+                    problem += f"; extra fields: {row[self.width:]!r}"
+            text = row[self.text_at] if len(row) > self.text_at else ""
+            if not problem and not text.strip():
+                problem = f"empty text in column {self.text_column!r}"
+            texts.append("" if problem else text)
+            problems.append(problem)
+        results = classifier.classify_many(texts)
+        out, errors, review = [], 0, 0
+        for row, result, problem in zip(chunk, results, problems):
+            values = result.to_row()
+            if problem:
+                values["error"] = problem
+                errors += 1
+            review += bool(values["review"])
+            out.append((row + [""] * self.width)[:self.width] + [_cell(values[c]) for c in CSV_COLUMNS])
+        size = sum(len(f) + 1 for row in chunk for f in row)
+        return out, errors, review, size
+
+
+# The classifier a forked worker uses: set in the parent just before the pool forks, so workers
+# share the loaded rules and model instead of loading or unpickling them again.
+_WORKER_STATE: dict = {}
+
+
+def _work(job: _ChunkJob, first_row: int, chunk):
+    return job(_WORKER_STATE["classifier"], first_row, chunk)
+
+
+def _run(classifier, job: _ChunkJob, chunks, workers: int):
+    """Yield each chunk's results in input order, classifying in ``workers`` processes."""
+    if workers <= 1:
+        for first_row, chunk in chunks:
+            yield job(classifier, first_row, chunk)
+        return
+    import multiprocessing
+    from collections import deque
+
+    _WORKER_STATE["classifier"] = classifier
+    pool = multiprocessing.get_context("fork").Pool(workers)
+    try:
+        pending: deque = deque()
+        for first_row, chunk in chunks:
+            pending.append(pool.apply_async(_work, (job, first_row, chunk)))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
+        _WORKER_STATE.clear()
 
 
 def _cell(value) -> str:

@@ -77,10 +77,12 @@ def score(texts, as_json, whole, rules_dir, model_dir):
 @click.option("--text-column", default="text", show_default=True, help="Column holding the description.")
 @click.option("--chunk-size", default=512, show_default=True, type=click.IntRange(1, 100_000),
               help="Rows classified together.")
+@click.option("--workers", default=0, type=click.IntRange(0, 64),
+              help="Processes classifying in parallel (default 0: one per core, at most 4).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when stderr is a terminal).")
 @RULES_OPTION
 @MODEL_OPTION
-def batch(input_path, output_path, text_column, chunk_size, progress, rules_dir, model_dir):
+def batch(input_path, output_path, text_column, chunk_size, workers, progress, rules_dir, model_dir):
     """Classify every row of a CSV file (INPUT, or - for stdin) and write a CSV with results.
 
     Every input column is kept and the result columns are added; one output row per input row,
@@ -88,15 +90,18 @@ def batch(input_path, output_path, text_column, chunk_size, progress, rules_dir,
     """
     from .batch import BatchInputError, classify_csv
 
+    import os
+
     classifier = _classifier(rules_dir, model_dir)
+    workers = workers or min(os.cpu_count() or 1, 4)
     show = progress if progress is not None else sys.stderr.isatty()
     size = Path(input_path).stat().st_size if show and input_path != "-" and Path(input_path).is_file() else 0
     try:
         if show and size:
             with click.progressbar(length=size, label="classifying", file=sys.stderr) as bar:
-                summary = classify_csv(classifier, input_path, output_path, text_column, chunk_size, bar.update)
+                summary = classify_csv(classifier, input_path, output_path, text_column, chunk_size, bar.update, workers)
         else:
-            summary = classify_csv(classifier, input_path, output_path, text_column, chunk_size)
+            summary = classify_csv(classifier, input_path, output_path, text_column, chunk_size, workers=workers)
     except BatchInputError as exc:
         _fail(str(exc))
     for note in summary.renamed_columns:
@@ -162,18 +167,6 @@ def _read_any(path: Path, text_column: str, label_column: str | None):
     return frame
 
 
-def holdout_mask(groups, fraction: float):
-    """Deterministic split by incident group: a group is held out when its hash falls below ``fraction``."""
-    import hashlib
-
-    import numpy as np
-
-    def share(group: str) -> float:
-        return int(hashlib.sha256(str(group).encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-
-    return np.array([share(g) < fraction for g in groups])
-
-
 @main.command()
 @click.argument("path", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--text-column", default="text", show_default=True)
@@ -208,7 +201,7 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, as_json, r
     if holdout:
         if "group_id" not in frame.columns:
             _fail(f"{path}: --holdout needs a group_id column so paraphrases stay on one side")
-        test = holdout_mask(frame["group_id"], holdout)
+        test = training.holdout_mask(frame["group_id"], holdout)
         train_frame, frame = frame[~test], frame[test]
         layer = RuleLayer(rules_dir)
         _, rows = layer.rule_rows(train_frame[text_column].tolist())

@@ -106,6 +106,16 @@ def _rule_route_columns() -> list[int]:
     return [RULE_FEATURES.index(f"rule_route={r}") for r in ALL_ROUTES]
 
 
+def holdout_mask(groups, fraction: float) -> np.ndarray:
+    """Deterministic split by incident group: a group is held out when its hash falls below
+    ``fraction``, so paraphrases of one incident always land on the same side."""
+
+    def share(group) -> float:
+        return int(hashlib.sha256(str(group).encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+
+    return np.array([share(g) < fraction for g in groups], dtype=bool)
+
+
 def corpus_sha256(path: Path | str) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 

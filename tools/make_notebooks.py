@@ -53,6 +53,66 @@ QUICKSTART = [
 ]
 
 
+CORPUS = [
+    md("# The shipped corpus and model\n\nWhat `datasets/incidents.csv` holds, and how a model trained on "
+       "part of it does on incidents it never saw (a held-out 25 % of incident groups, so paraphrases of one "
+       "incident never sit on both sides)."),
+    code("import numpy as np, pandas as pd\n"
+         "from pathlib import Path\n"
+         "from classifier import Classifier\n"
+         "from classifier import plots, training\n"
+         "from classifier.api import RuleLayer\n\n"
+         "corpus = pd.read_csv(Path('..') / 'datasets' / 'incidents.csv', dtype=str, keep_default_na=False)\n"
+         "print(len(corpus), 'descriptions in', corpus.group_id.nunique(), 'incident groups')\n"
+         "plots.route_distribution(corpus);"),
+    md("Which labelled criteria occur together (the diagonal is how often each occurs):"),
+    code("plots.criteria_cooccurrence(corpus);"),
+    md("## A held-out split\n\nTrain the text model and combiner on 75 % of the incident groups, exactly as "
+       "`cyberroute evaluate --holdout 0.25` does."),
+    code("test = training.holdout_mask(corpus.group_id, 0.25)\n"
+         "train, held_out = corpus[~test], corpus[test]\n"
+         "layer = RuleLayer()\n"
+         "_, rows = layer.rule_rows(train.text.tolist())\n"
+         "model = training.fit(train.text.tolist(), train.route.to_numpy(), train.group_id.to_numpy(), rows)\n"
+         "clf = Classifier(rules=layer.rules, model=model)\n"
+         "results = clf.classify_many(held_out.text.tolist())\n"
+         "predicted = np.array([r.route for r in results])\n"
+         "confidence = np.array([r.confidence for r in results])\n"
+         "print(f'held out: {len(held_out)} rows, accuracy {np.mean(predicted == held_out.route.to_numpy()):.3f}')"),
+    code("plots.confusion_matrix(held_out.route, predicted);"),
+    md("Calibration: when the classifier says 0.8, is it right about 80 % of the time? (Most probable route, "
+       "undetermined included as its own outcome.)"),
+    code("best = np.array([max(r.probabilities, key=r.probabilities.get) for r in results])\n"
+         "plots.calibration_curve(best == held_out.route.to_numpy(), confidence);"),
+    md("## The ten most confident errors\n\nThe evidence the rules found is highlighted; the label is the corpus's."),
+    code("from IPython.display import HTML, display\n"
+         "wrong = [i for i in np.argsort(-confidence) if predicted[i] != held_out.route.iloc[i] and predicted[i] != 'undetermined'][:10]\n"
+         "for i in wrong:\n"
+         "    display(HTML(f'<b>label: {held_out.route.iloc[i]}</b>'))\n"
+         "    display(results[i])"),
+]
+
+BATCH = [
+    md("# Routing a file of incidents\n\nRoute a CSV (by default the sample shipped in `datasets/`), then look at "
+       "trends by year and sector and at the cases flagged for review. Set `PATH` and `TEXT_COLUMN` to use your own file."),
+    code("PATH = '../datasets/sample.csv'   # parameter: any CSV with a text column\n"
+         "TEXT_COLUMN = 'text'\n"
+         "DATE_COLUMN = 'date'              # optional"),
+    code("import pandas as pd\n"
+         "from classifier import classify_frame, plots\n\n"
+         "incidents = pd.read_csv(PATH, dtype=str, keep_default_na=False)\n"
+         "routed = classify_frame(incidents, text_column=TEXT_COLUMN)\n"
+         "plots.style_routed(routed.head(12))"),
+    code("plots.route_distribution(routed);"),
+    code("if DATE_COLUMN in routed.columns:\n"
+         "    plots.route_share_over_time(routed, date_column=DATE_COLUMN)"),
+    code("plots.route_share_by_sector(routed);"),
+    md("## Flagged for review\n\nLow confidence, rules and model in conflict, or rules silent:"),
+    code("review = routed[routed.review.astype(str).str.lower() == 'true']\n"
+         "review[[TEXT_COLUMN, 'route', 'confidence', 'explanation']]"),
+]
+
+
 def build(name, cells):
     nb = nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
     NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
@@ -63,3 +123,5 @@ def build(name, cells):
 
 if __name__ == "__main__":
     build("01-quickstart.ipynb", QUICKSTART)
+    build("02-corpus-analysis.ipynb", CORPUS)
+    build("03-batch-analysis.ipynb", BATCH)

@@ -1,0 +1,61 @@
+"""Plot helpers return matplotlib Axes built from the data they were given."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from classifier import plots  # noqa: E402
+
+
+@pytest.fixture
+def routed():
+    return pd.DataFrame({
+        "route": ["cybercrime", "cybercrime", "intersection", "international-security", "undetermined"],
+        "actor_type": ["criminal", "criminal", "state", "state-sponsored", "unknown"],
+        "state_sponsorship": ["none", "none", "confirmed", "suspected", "unknown"],
+        "critical_infrastructure": ["health", "", "finance;energy", "government", ""],
+        "cascading_effects": ["no", "no", "yes", "no", "no"],
+        "motive": ["financial", "financial", "financial", "espionage", "unknown"],
+        "date": ["2021-01-02", "2022-05-01", "2022-07-09", "bad date", "2023-03-03"],
+        "confidence": [0.9, 0.8, 0.7, 0.95, 0.3],
+        "review": [False, False, False, False, True],
+    })
+
+
+def test_route_distribution_bars(routed):
+    ax = plots.route_distribution(routed)
+    heights = {p.get_x(): p.get_height() for p in ax.patches}
+    assert sorted(heights.values()) == [1, 1, 1, 2]
+
+
+def test_cooccurrence_counts(routed):
+    ax = plots.criteria_cooccurrence(routed)
+    matrix = ax.images[0].get_array()
+    names = list(plots.CRITERIA_FLAGS)
+    i = names.index("critical infrastructure")
+    assert matrix[i, i] == 3
+    assert matrix[names.index("financial motive"), names.index("criminal actor")] == 2
+
+
+def test_confusion_and_calibration():
+    ax = plots.confusion_matrix(["cybercrime", "intersection"], ["cybercrime", "cybercrime"])
+    assert ax.images[0].get_array()[0, 0] == 1
+    ax = plots.calibration_curve([1, 0, 1, 1], [0.9, 0.8, 0.6, 0.95])
+    assert "ECE" in ax.get_title()
+
+
+def test_shares_over_time_and_sector(routed):
+    ax = plots.route_share_over_time(routed)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2021", "2022", "2023"]
+    ax = plots.route_share_by_sector(routed)
+    assert {t.get_text() for t in ax.get_yticklabels()} == {"energy", "finance", "government", "health"}
+
+
+def test_style_routed_renders_html(routed):
+    html = plots.style_routed(routed).to_html()
+    assert "background-color: #0072B2" in html
