@@ -22,8 +22,12 @@ from .result import CSV_COLUMNS
 csv.field_size_limit(2 ** 31 - 1)  # a 5 MB description is one field
 DEFAULT_CHUNK_ROWS = 512
 # Bytes that cannot be decoded as UTF-8 are carried through unchanged (surrogateescape), so a
-# stray Latin-1 byte neither stops the run nor is lost.
+# stray Latin-1 byte neither stops the run nor is lost; `--encoding latin-1` reads such a file
+# properly. A UTF-16 file is recognised by its byte-order mark.
 ENCODING, ERRORS = "utf-8-sig", "surrogateescape"
+# OWASP CSV-injection guidance: a cell starting with one of these is read as a formula by
+# spreadsheets, so it is written with a leading apostrophe.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class BatchInputError(ValueError):
@@ -38,17 +42,25 @@ class BatchSummary:
     renamed_columns: tuple[str, ...] = ()
 
 
-def _open_input(path: str) -> TextIO:
+def _open_input(path: str, encoding: str | None = None) -> TextIO:
     if path == "-":
-        return io.TextIOWrapper(sys.stdin.buffer, encoding=ENCODING, errors=ERRORS, newline="")
+        raw = sys.stdin.buffer
+    else:
+        try:
+            raw = open(path, "rb")
+        except FileNotFoundError:
+            raise BatchInputError(f"{path}: file not found") from None
+        except IsADirectoryError:
+            raise BatchInputError(f"{path}: is a directory, not a CSV file") from None
+        except PermissionError:
+            raise BatchInputError(f"{path}: permission denied") from None
+    if encoding is None:
+        start = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
+        encoding = "utf-16" if start in (b"\xff\xfe", b"\xfe\xff") else ENCODING
     try:
-        return open(path, encoding=ENCODING, errors=ERRORS, newline="")
-    except FileNotFoundError:
-        raise BatchInputError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise BatchInputError(f"{path}: is a directory, not a CSV file") from None
-    except PermissionError:
-        raise BatchInputError(f"{path}: permission denied") from None
+        return io.TextIOWrapper(raw, encoding=encoding, errors=ERRORS, newline="")
+    except LookupError:
+        raise BatchInputError(f"unknown encoding {encoding!r}") from None
 
 
 def _chunks(reader, size: int) -> Iterator[list[list[str]]]:
@@ -80,16 +92,17 @@ def output_header(columns: list[str]) -> tuple[list[str], tuple[str, ...]]:
 
 def classify_csv(classifier, source: str, destination: str, text_column: str = "text",
                  chunk_rows: int = DEFAULT_CHUNK_ROWS, on_progress: Callable[[int], None] | None = None,
-                 workers: int = 1) -> BatchSummary:
+                 workers: int = 1, encoding: str | None = None, escape_formulas: bool = True) -> BatchSummary:
     """Classify the ``text_column`` of CSV ``source`` and write ``destination`` ("-" = stdin/stdout).
 
     With ``workers`` > 1, chunks are classified in that many forked processes while this one
     reads and writes; at most two chunks per worker are in flight, so memory stays flat, and
     results are written in input order.
     """
-    handle = _open_input(source)
+    handle = _open_input(source, encoding)
     try:
-        reader = csv.reader(handle)
+        # NUL bytes (binary junk) would stop the csv module; they become U+FFFD instead.
+        reader = csv.reader(line.replace("\0", "\ufffd") for line in handle)
         try:
             columns = next(reader)
         except StopIteration:
@@ -103,10 +116,10 @@ def classify_csv(classifier, source: str, destination: str, text_column: str = "
             raise BatchInputError(f"{source}: column {text_column!r} appears {columns.count(text_column)} times in the header")
         header, renamed = output_header(columns)
         summary = BatchSummary(renamed_columns=renamed)
-        job = _ChunkJob(len(columns), columns.index(text_column), text_column)
+        job = _ChunkJob(len(columns), columns.index(text_column), text_column, escape_formulas)
         with _atomic_output(destination) as out:
-            writer = csv.writer(out, lineterminator="\n")
-            writer.writerow(header)
+            writer = csv.writer(out)  # RFC 4180: CRLF, and fields with CR or LF are quoted
+            writer.writerow([_safe(h) for h in header] if escape_formulas else header)
             try:
                 for rows, errors, review, size in _run(classifier, job, _numbered_chunks(reader, chunk_rows), workers):
                     writer.writerows(rows)
@@ -119,7 +132,9 @@ def classify_csv(classifier, source: str, destination: str, text_column: str = "
                 raise BatchInputError(f"{source}: line {reader.line_num}: {exc}") from None
         return summary
     finally:
-        if source != "-":
+        if source == "-":
+            handle.detach()
+        else:
             handle.close()
 
 
@@ -136,6 +151,7 @@ class _ChunkJob:
     width: int
     text_at: int
     text_column: str
+    escape_formulas: bool = True
 
     def __call__(self, classifier, first_row: int, chunk: list[list[str]]):
         texts, problems = [], []
@@ -158,7 +174,8 @@ class _ChunkJob:
                 values["error"] = problem
                 errors += 1
             review += bool(values["review"])
-            out.append((row + [""] * self.width)[:self.width] + [_cell(values[c]) for c in CSV_COLUMNS])
+            cells = (row + [""] * self.width)[:self.width] + [_cell(values[c]) for c in CSV_COLUMNS]
+            out.append([_safe(c) for c in cells] if self.escape_formulas else cells)
         size = sum(len(f) + 1 for row in chunk for f in row)
         return out, errors, review, size
 
@@ -196,6 +213,10 @@ def _run(classifier, job: _ChunkJob, chunks, workers: int):
         pool.terminate()
         pool.join()
         _WORKER_STATE.clear()
+
+
+def _safe(cell: str) -> str:
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
 def _cell(value) -> str:

@@ -79,10 +79,15 @@ def score(texts, as_json, whole, rules_dir, model_dir):
               help="Rows classified together.")
 @click.option("--workers", default=0, type=click.IntRange(0, 64),
               help="Processes classifying in parallel (default 0: one per core, at most 4).")
+@click.option("--encoding", default=None,
+              help="Input encoding (default: UTF-8, or UTF-16 when the file starts with a byte-order mark).")
+@click.option("--escape-formulas/--no-escape-formulas", default=True, show_default=True,
+              help="Prefix cells starting with = + - @ tab or CR with an apostrophe, so spreadsheets do not run them.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when stderr is a terminal).")
 @RULES_OPTION
 @MODEL_OPTION
-def batch(input_path, output_path, text_column, chunk_size, workers, progress, rules_dir, model_dir):
+def batch(input_path, output_path, text_column, chunk_size, workers, encoding, escape_formulas, progress,
+          rules_dir, model_dir):
     """Classify every row of a CSV file (INPUT, or - for stdin) and write a CSV with results.
 
     Every input column is kept and the result columns are added; one output row per input row,
@@ -99,9 +104,11 @@ def batch(input_path, output_path, text_column, chunk_size, workers, progress, r
     try:
         if show and size:
             with click.progressbar(length=size, label="classifying", file=sys.stderr) as bar:
-                summary = classify_csv(classifier, input_path, output_path, text_column, chunk_size, bar.update, workers)
+                summary = classify_csv(classifier, input_path, output_path, text_column, chunk_size, bar.update,
+                                       workers, encoding, escape_formulas)
         else:
-            summary = classify_csv(classifier, input_path, output_path, text_column, chunk_size, workers=workers)
+            summary = classify_csv(classifier, input_path, output_path, text_column, chunk_size, None,
+                                   workers, encoding, escape_formulas)
     except BatchInputError as exc:
         _fail(str(exc))
     for note in summary.renamed_columns:

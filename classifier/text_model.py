@@ -15,6 +15,17 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 
 WORD_FEATURES = 2 ** 18
 CHAR_FEATURES = 2 ** 18
+# The text model reads at most this many characters of a description (the rule layer reads all).
+# Past a few pages the route is settled, and character n-grams of a 5 MB paste would need
+# gigabytes of memory.
+MAX_MODEL_CHARS = 20_000
+
+
+def _clip(texts) -> list[str]:
+    """Cut to MAX_MODEL_CHARS; lone surrogates (undecodable input bytes) become U+FFFD, since the
+    hashing vectorizer encodes text as UTF-8."""
+    return [t[:MAX_MODEL_CHARS] if t.isascii() else
+            t[:MAX_MODEL_CHARS].encode("utf-8", "replace").decode("utf-8") for t in texts]
 
 
 def _hashing(analyzer: str, ngram_range: tuple[int, int], n_features: int) -> HashingVectorizer:
@@ -53,7 +64,7 @@ class TextModel:
         those alone is several times faster and gives the same solution, because a column that
         is always zero gets a zero weight under L2 regularisation anyway.
         """
-        features = self.pipeline[:-1].fit_transform(list(texts))
+        features = self.pipeline[:-1].fit_transform(_clip(texts))
         used = np.unique(features.indices)
         clf = self.pipeline.named_steps["clf"]
         clf.fit(features[:, used], np.asarray(routes))
@@ -63,7 +74,7 @@ class TextModel:
         return self
 
     def predict_proba(self, texts) -> np.ndarray:
-        return self.pipeline.predict_proba(list(texts))
+        return self.pipeline.predict_proba(_clip(texts))
 
     def predict(self, texts) -> np.ndarray:
         return self.classes_[self.predict_proba(texts).argmax(axis=1)]

@@ -1,0 +1,151 @@
+"""Bad input: a clear message naming file, row and column, or a per-row error; no row lost."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from classifier import batch
+from classifier.cli import main
+
+
+def run_batch(tmp_path, data: bytes, *args):
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    src.write_bytes(data)
+    result = CliRunner().invoke(main, ["batch", str(src), "-o", str(out), "--workers", "1", *args])
+    rows = None
+    if out.exists():
+        with open(out, newline="", encoding="utf-8", errors="surrogateescape") as handle:
+            rows = list(csv.DictReader(handle))
+    return result, rows
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\t\n"])
+def test_empty_and_whitespace_text_get_an_error_value(tmp_path, text):
+    result, rows = run_batch(tmp_path, f'id,text\n1,"{text}"\n2,A gang hit a shop.\n'.encode())
+    assert result.exit_code == 0
+    assert rows[0]["error"].startswith("empty text in column 'text'") and rows[1]["error"] == ""
+
+
+def test_punctuation_only_is_classified_and_flagged(tmp_path):
+    result, rows = run_batch(tmp_path, b"text\n?!...;;\n")
+    assert result.exit_code == 0 and rows[0]["review"] == "true"
+
+
+def test_non_english_text_is_flagged_for_review(tmp_path):
+    result, rows = run_batch(tmp_path, "text\nСистема больницы зашифрована вымогателями.\n".encode())
+    assert result.exit_code == 0 and rows[0]["review"] == "true"
+
+
+def test_invalid_utf8_bytes_are_carried_through(tmp_path):
+    data = b"id,text\n1,Caf\xe9 chain hit by ransomware gang demanding bitcoin\n"
+    result, rows = run_batch(tmp_path, data)
+    assert result.exit_code == 0 and rows[0]["route"] == "cybercrime"
+    assert (tmp_path / "out.csv").read_bytes().count(b"Caf\xe9") == 1   # the original byte, unchanged
+
+
+def test_latin1_with_encoding_option(tmp_path):
+    data = "id,text\n1,Une gang a chiffré les serveurs d'un hôpital et exigé une rançon en bitcoin\n".encode("latin-1")
+    result, rows = run_batch(tmp_path, data, "--encoding", "latin-1")
+    assert result.exit_code == 0 and "chiffré" in rows[0]["text"]
+
+
+def test_utf16_file_with_bom_is_detected(tmp_path):
+    result, rows = run_batch(tmp_path, "id,text\n1,GRU hackers wiped a TV network.\n".encode("utf-16"))
+    assert result.exit_code == 0 and rows[0]["id"] == "1" and rows[0]["route"] != ""
+
+
+def test_utf8_bom_does_not_rename_first_column(tmp_path):
+    result, rows = run_batch(tmp_path, "\ufefftext,id\nA gang hit a shop.,7\n".encode("utf-8"))
+    assert result.exit_code == 0 and rows[0]["id"] == "7"
+
+
+def test_nul_bytes_do_not_stop_the_run(tmp_path):
+    result, rows = run_batch(tmp_path, b"id,text\n1,abc\x00def ransomware gang\n2,A gang hit a shop.\n")
+    assert result.exit_code == 0 and [r["id"] for r in rows] == ["1", "2"]
+
+
+def test_duplicate_text_column_is_refused_by_name(tmp_path):
+    result, rows = run_batch(tmp_path, b"text,text\na,b\n")
+    assert result.exit_code == 1 and "column 'text' appears 2 times" in result.output and rows is None
+
+
+def test_duplicate_other_columns_are_kept(tmp_path):
+    result, rows = run_batch(tmp_path, b"note,note,text\na,b,A gang hit a shop.\n")
+    assert result.exit_code == 0
+    out = (tmp_path / "out.csv").read_text().splitlines()
+    assert out[0].startswith("note,note,text,route") and out[1].startswith("a,b,")
+
+
+def test_header_only_file_gives_header_only_output(tmp_path):
+    result, rows = run_batch(tmp_path, b"id,text\n")
+    assert result.exit_code == 0 and rows == [] and "0 rows classified" in result.output
+
+
+def test_empty_file_is_an_error(tmp_path):
+    result, rows = run_batch(tmp_path, b"")
+    assert result.exit_code == 1 and "the file is empty" in result.output and rows is None
+
+
+def test_directory_as_input(tmp_path):
+    result = CliRunner().invoke(main, ["batch", str(tmp_path), "-o", str(tmp_path / "o.csv")])
+    assert result.exit_code == 1 and "is a directory" in result.output
+
+
+def test_five_megabyte_description(tmp_path):
+    text = ("Ransomware gang encrypted the hospital's servers and demanded bitcoin. " * 72_000)[:5_000_000]
+    result, rows = run_batch(tmp_path, f"id,text\n1,{text}\n2,short one about a gang\n".encode())
+    assert result.exit_code == 0 and len(rows) == 2 and rows[0]["route"] in ("cybercrime", "intersection")
+
+
+@pytest.mark.parametrize("cell", ["=HYPERLINK(\"http://x\")", "+1+2", "-2+3", "@SUM(A1)", "\tx", "\rx"])
+def test_formula_cells_are_neutralised(tmp_path, cell):
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([["id", "text"], [cell, "A gang hit a shop."]])
+    result, rows = run_batch(tmp_path, buffer.getvalue().encode())
+    assert rows[0]["id"] == "'" + cell
+
+
+def test_formula_escaping_can_be_turned_off(tmp_path):
+    result, rows = run_batch(tmp_path, b'id,text\n=1+1,A gang hit a shop.\n', "--no-escape-formulas")
+    assert rows[0]["id"] == "=1+1"
+
+
+def test_failure_midway_leaves_no_partial_output(tmp_path, monkeypatch):
+    """Output goes to a temporary file renamed at the end: an interrupted run leaves nothing."""
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    src.write_text("text\n" + "A gang hit a shop.\n" * 50)
+    out.write_text("previous results\n")
+    calls = {"n": 0}
+
+    class Exploding:
+        def classify_many(self, texts):
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise KeyboardInterrupt
+            from classifier.api import default_classifier
+
+            return default_classifier().classify_many(texts)
+
+    with pytest.raises(KeyboardInterrupt):
+        batch.classify_csv(Exploding(), str(src), str(out), chunk_rows=10)
+    assert out.read_text() == "previous results\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
+
+
+def test_rule_layer_is_linear_in_text_size(layer):
+    """Adversarial text (near-matches, long runs of one character): 4x the text, about 4x the time."""
+    unit = "no evidence of state involvemen ransomwar gang" + " a" * 40 + "x" * 300 + " no no not "
+
+    def seconds(n):
+        text = unit * n
+        start = time.perf_counter()
+        layer.analyse(text)
+        return time.perf_counter() - start
+
+    small, large = min(seconds(1000) for _ in range(3)), min(seconds(4000) for _ in range(3))
+    assert large / small < 8.0, (small, large)
