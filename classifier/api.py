@@ -79,8 +79,9 @@ class Classifier(RuleLayer):
             analysed, rows = self.rule_rows(live_texts)
             text_proba = self.model.text_model.predict_proba(live_texts)
             combined = self.model.combiner.predict_proba(stack(text_proba, rows))
-            for j, i in enumerate(live):
-                results[i] = self._result(texts[i], *analysed[j], text_proba[j], combined[j])
+            # Plain lists: per-row indexing of numpy arrays costs more than the work done per row.
+            for j, (text_row, combined_row) in enumerate(zip(text_proba.tolist(), combined.tolist())):
+                results[live[j]] = self._result(texts[live[j]], *analysed[j], text_row, combined_row)
         for i, text in enumerate(texts):
             if results[i] is None:
                 results[i] = self.empty_result(text)
@@ -99,18 +100,18 @@ class Classifier(RuleLayer):
     def _result(self, text, analysis: Analysis, rule: RuleDecision, text_proba, combined) -> Result:
         classes = self.model.classes
         verdict = decide(classes, combined, text_proba, rule, self.rules.decision)
-        model_route = classes[int(np.argmax(text_proba))]
+        model_route = classes[text_proba.index(max(text_proba))]
         reason = None
         if verdict.route == "intersection":
             reason = rule.reason or self._likely_reason(analysis)
         result = Result(
             text=text, route=verdict.route, confidence=verdict.confidence,
-            probabilities={c: float(p) for c, p in zip(classes, combined)},
+            probabilities=dict(zip(classes, combined)),
             criteria=analysis.criteria, rule_route=rule.route, model_route=model_route,
             intersection_reason=reason, processes=self.policy.processes(verdict.route),
             norms=self.policy.norms(verdict.route, analysis), explanation="", review=verdict.review,
             signals=analysis.signals, rule_id=rule.rule_id, rule_confidence=rule.confidence,
-            model_probabilities={c: float(p) for c, p in zip(classes, text_proba)},
+            model_probabilities=dict(zip(classes, text_proba)),
         )
         result.explanation = self._explain(result, rule, verdict.undetermined_because, verdict.conflict)
         return result

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 from .policy import RuleDecision
 from .rule_engine import Analysis
@@ -52,25 +51,31 @@ def stack(text_proba: np.ndarray, rule_rows: np.ndarray) -> np.ndarray:
 
 
 class Combiner:
-    """Logistic regression over stacked text probabilities and rule features."""
+    """Logistic regression over stacked text probabilities and rule features.
+
+    Fitting uses scikit-learn (imported then); predicting is a matrix product and a softmax.
+    """
 
     def __init__(self, C: float = 1.0):
         self.C = C
-        self.model = LogisticRegression(C=C, max_iter=3000)
-
-    @property
-    def classes_(self) -> np.ndarray:
-        return self.model.classes_
+        self.classes_ = np.array([])
+        self.coef_ = np.zeros((0, 0))
+        self.intercept_ = np.zeros(0)
 
     def fit(self, stacked: np.ndarray, routes) -> "Combiner":
-        self.model.fit(stacked, np.asarray(routes))
+        from sklearn.linear_model import LogisticRegression
+
+        model = LogisticRegression(C=self.C, max_iter=3000).fit(stacked, np.asarray(routes))
+        self.classes_, self.coef_, self.intercept_ = model.classes_, model.coef_, model.intercept_
         return self
 
     def predict_proba(self, stacked: np.ndarray) -> np.ndarray:
-        return self.model.predict_proba(stacked)
+        from .text_model import softmax
+
+        return softmax(stacked @ self.coef_.T + self.intercept_)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        return {"combiner_coef": self.model.coef_, "combiner_intercept": self.model.intercept_}
+        return {"combiner_coef": self.coef_, "combiner_intercept": self.intercept_}
 
     @classmethod
     def from_arrays(cls, arrays, classes: list[str], C: float) -> "Combiner":
@@ -79,10 +84,9 @@ class Combiner:
         expected = (len(classes), len(classes) + len(RULE_FEATURES))
         if coef.shape != expected:
             raise ValueError(f"combiner_coef has shape {coef.shape}, expected {expected}")
-        combiner.model.coef_ = coef
-        combiner.model.intercept_ = np.asarray(arrays["combiner_intercept"], dtype=np.float64)
-        combiner.model.classes_ = np.asarray(classes)
-        combiner.model.n_features_in_ = coef.shape[1]
+        combiner.coef_ = coef
+        combiner.intercept_ = np.asarray(arrays["combiner_intercept"], dtype=np.float64)
+        combiner.classes_ = np.asarray(classes)
         return combiner
 
 
@@ -98,9 +102,9 @@ class Decision:
 def decide(classes, combined: np.ndarray, text_proba: np.ndarray, rule: RuleDecision,
            thresholds: dict[str, float]) -> Decision:
     """Turn the combined probabilities into a route, applying routing.toml's [decision]."""
-    best = int(np.argmax(combined))
+    best = max(range(len(combined)), key=combined.__getitem__)
     route, confidence = str(classes[best]), float(combined[best])
-    model_best = int(np.argmax(text_proba))
+    model_best = max(range(len(text_proba)), key=text_proba.__getitem__)
     conflict = (rule.route in classes and rule.route != classes[model_best]
                 and rule.confidence >= thresholds["conflict_rule_confidence"]
                 and text_proba[model_best] >= thresholds["conflict_model_probability"])

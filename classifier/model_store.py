@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .combiner import RULE_FEATURES, Combiner
-from .text_model import CHAR_FEATURES, WORD_FEATURES, TextModel
+from .text_model import CHAR_FEATURES, CHAR_NGRAMS, FEATURIZER, WORD_FEATURES, WORD_NGRAMS, TextModel
 
 FORMAT = "cyberroute-model"
 FORMAT_VERSION = 1
@@ -51,7 +51,7 @@ class TrainedModel:
 
     @property
     def classes(self) -> list[str]:
-        return [str(c) for c in self.combiner.classes_]
+        return self.combiner.classes_.tolist()
 
 
 def default_model_dir() -> Path:
@@ -86,7 +86,8 @@ def save_model(model: TrainedModel, directory: Path | str) -> Path:
         "format_version": FORMAT_VERSION,
         "classes": model.classes,
         "text_model": {"C": model.text_model.C, "word_features": WORD_FEATURES, "char_features": CHAR_FEATURES,
-                       "word_ngrams": [1, 2], "char_ngrams": [3, 5]},
+                       "word_ngrams": list(WORD_NGRAMS), "char_ngrams": list(CHAR_NGRAMS),
+                       "featurizer": FEATURIZER},
         "combiner": {"C": model.combiner.C, "rule_features": RULE_FEATURES},
         "weights_sha256": sha256_file(directory / WEIGHTS),
         **{k: v for k, v in model.manifest.items() if k not in ("format", "format_version", "weights_sha256")},
@@ -136,6 +137,8 @@ def load_model(directory: Path | str | None = None) -> TrainedModel:
     classes = manifest.get("classes")
     if not isinstance(classes, list) or not classes:
         raise ModelFileError(manifest_path, "no classes listed")
+    if manifest.get("text_model", {}).get("featurizer") != FEATURIZER:
+        raise ModelFileError(manifest_path, "the model was trained with another text featurizer; retrain it")
     if manifest.get("combiner", {}).get("rule_features") != RULE_FEATURES:
         raise ModelFileError(manifest_path, "the model was trained with other rule features; retrain it")
     try:
