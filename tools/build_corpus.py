@@ -1,8 +1,13 @@
 """Merge corpus parts into datasets/incidents.csv, checking them first.
 
-Usage: python tools/build_corpus.py datasets/parts/*.csv
-Near-duplicate texts (same words after lower-casing and stripping punctuation) across parts are
-reported and the later one dropped; ids and group ids stay as written.
+Usage: python tools/build_corpus.py datasets/parts/p*.csv
+
+- Every part must pass tools/check_corpus.py.
+- Exact duplicates (same words after lower-casing and stripping punctuation) are dropped.
+- Incident groups are joined when writers retold one incident under two group ids: the pairs in
+  SAME_INCIDENT (found by the writers), and any two texts from different groups whose TF-IDF
+  cosine similarity is at least SIMILAR (likely retellings). A joined group takes the smallest id.
+  This keeps paraphrases of one incident on one side of every split.
 """
 import csv
 import re
@@ -13,10 +18,48 @@ sys.path.insert(0, str(Path(__file__).parent))
 from check_corpus import COLUMNS, check  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "datasets" / "incidents.csv"
+SIMILAR = 0.35
+SAME_INCIDENT = [
+    ("p11-g046", "p10-g016"), ("p11-g030", "p9-g010"), ("p11-g009", "p8-g062"), ("p11-g052", "p7-g075"),
+    ("p11-g033", "p9-g002"), ("p11-g074", "p8-g073"), ("p11-g058", "p8-g032"),
+]
 
 
 def key(text):
     return " ".join(re.findall(r"\w+", text.lower()))
+
+
+class Groups:
+    """Union-find over group ids."""
+
+    def __init__(self):
+        self.parent = {}
+
+    def find(self, g):
+        self.parent.setdefault(g, g)
+        while self.parent[g] != g:
+            self.parent[g] = self.parent[self.parent[g]]
+            g = self.parent[g]
+        return g
+
+    def join(self, a, b):
+        a, b = self.find(a), self.find(b)
+        if a != b:
+            keep, drop = sorted((a, b))
+            self.parent[drop] = keep
+            return True
+        return False
+
+
+def similar_pairs(rows):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    matrix = TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True, stop_words="english").fit_transform(
+        [r["text"] for r in rows])
+    sims = (matrix @ matrix.T).tocoo()
+    for i, j, v in zip(sims.row, sims.col, sims.data):
+        if i < j and v >= SIMILAR and rows[i]["group_id"] != rows[j]["group_id"]:
+            yield i, j, v
 
 
 def main(paths):
@@ -34,11 +77,20 @@ def main(paths):
                     continue
                 seen.add(k)
                 rows.append(row)
+    groups = Groups()
+    joined = sum(groups.join(a, b) for a, b in SAME_INCIDENT)
+    for i, j, v in similar_pairs(rows):
+        if groups.join(rows[i]["group_id"], rows[j]["group_id"]):
+            joined += 1
+            print(f"joined {rows[i]['group_id']} and {rows[j]['group_id']} (cosine {v:.2f})", file=sys.stderr)
+    for row in rows:
+        row["group_id"] = groups.find(row["group_id"])
     with open(OUT, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-    print(f"{OUT}: {len(rows)} rows ({dropped} duplicates dropped)")
+    print(f"{OUT}: {len(rows)} rows in {len({r['group_id'] for r in rows})} groups "
+          f"({dropped} duplicates dropped, {joined} group joins)")
     return 0
 
 
