@@ -62,6 +62,7 @@ class Classifier(RuleLayer):
     def __init__(self, rules: RuleSet | Path | str | None = None, model: TrainedModel | Path | str | None = None):
         super().__init__(rules)
         self.model = model if isinstance(model, TrainedModel) else load_model(model)
+        self._empty_analysis = self.analyse("")  # the same for every empty text: computed once
 
     # -- classification ------------------------------------------------------------------------
 
@@ -89,7 +90,7 @@ class Classifier(RuleLayer):
 
     def empty_result(self, text: str, error: str | None = None) -> Result:
         """The result for a text with nothing to read: undetermined, for review."""
-        analysis, decision = self.analyse("")
+        analysis, decision = self._empty_analysis
         uniform = {r: round(1 / len(self.model.classes), 4) for r in self.model.classes}
         return Result(text=text, route="undetermined", confidence=0.0, probabilities=uniform,
                       criteria=analysis.criteria, rule_route=decision.route, model_route="undetermined",

@@ -137,15 +137,38 @@ def test_failure_midway_leaves_no_partial_output(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
 
 
-def test_rule_layer_is_linear_in_text_size(layer):
-    """Adversarial text (near-matches, long runs of one character): 4x the text, about 4x the time."""
-    unit = "no evidence of state involvemen ransomwar gang" + " a" * 40 + "x" * 300 + " no no not "
+def test_classification_is_linear_in_text_size(classifier):
+    """Adversarial text (near-matches, negation triggers, long runs of one character): classifying
+    4x the text takes about 4x the time (a quadratic matcher would take 16x)."""
+    unit = "no evidence of state involvemen ransomwar gang" + " a" * 40 + "x" * 300 + " no no not Sandwor "
 
     def seconds(n):
         text = unit * n
         start = time.perf_counter()
-        layer.analyse(text)
+        classifier.classify(text)
         return time.perf_counter() - start
 
-    small, large = min(seconds(1000) for _ in range(3)), min(seconds(4000) for _ in range(3))
+    small, large = min(seconds(1500) for _ in range(3)), min(seconds(6000) for _ in range(3))
     assert large / small < 8.0, (small, large)
+
+
+def test_million_row_file_keeps_every_row(tmp_path):
+    """1,000,001 rows in, 1,000,001 rows out, in order (mostly empty texts, so the test stays quick)."""
+    src, out = tmp_path / "big.csv", tmp_path / "out.csv"
+    with open(src, "w", newline="") as handle:
+        handle.write("id,text\n0,A ransomware gang encrypted a dental practice's files.\n")
+        handle.writelines(f"{i},\n" for i in range(1, 1_000_000))
+        handle.write("1000000,GRU hackers wiped a television network.\n")
+    result = CliRunner().invoke(main, ["batch", str(src), "-o", str(out), "--workers", "1", "--chunk-size", "5000"])
+    assert result.exit_code == 0, result.output
+    with open(out, newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        count, last, first = 0, None, None
+        for row in reader:
+            if first is None:
+                first = row
+            assert row[0] == str(count)
+            count, last = count + 1, row
+    assert count == 1_000_001
+    assert first[2] == "cybercrime" and last[2] in ("international-security", "intersection")
