@@ -14,10 +14,12 @@ from typing import Any, Iterable, Iterator
 import ahocorasick
 
 # Characters that are folded to a plain equivalent before matching. Each maps one character to
-# one character, so offsets into the folded text are offsets into the original text.
+# one character, so offsets into the folded text are offsets into the original text. Hyphens
+# and dashes fold to spaces, so "water-utility" matches "water utility" and the rule phrase
+# "state-sponsored" matches "state sponsored" too.
 _FOLD = str.maketrans({
     "\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'",
-    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
+    "-": " ", "\u2010": " ", "\u2011": " ", "\u2012": " ", "\u2013": " ", "\u2014": " ",
     "\n": " ", "\r": " ", "\t": " ", "\u00a0": " ", "\u2009": " ", "\u202f": " ",
 })
 
