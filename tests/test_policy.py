@@ -44,6 +44,8 @@ def test_norms_follow_processes_toml(classifier):
     norms = classifier.policy.norms("international-security", analysis)
     assert any(n.startswith("13(f)") for n in norms)
     assert classifier.policy.norms("cybercrime", analysis) == []
+    spying, _ = classifier.analyse("Spies linked to a foreign intelligence service read a ministry's email.")
+    assert not any(n.startswith("13(f)") for n in classifier.policy.norms("international-security", spying))
     assert "UN Convention against Cybercrime (A/RES/79/243)" in classifier.policy.processes("cybercrime")
 
 
