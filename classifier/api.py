@@ -15,7 +15,7 @@ from .model_store import TrainedModel, load_model
 from .policy import RoutingPolicy, RuleDecision, holds
 from .result import Result
 from .rule_engine import Analysis, RuleEngine
-from .ruleset import CRITERIA, ROUTES, RuleSet, load_rules
+from .ruleset import CRITERIA, RuleSet, load_rules
 
 _READABLE = {
     "actor_type": "actor", "state_sponsorship": "State link", "critical_infrastructure": "sector",

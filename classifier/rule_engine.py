@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from .matcher import Match, PhraseMatcher, PositionIndex, fold
-from .ruleset import Actor, Cue, RuleSet
+from .ruleset import Actor, RuleSet
 
 _WORD = re.compile(r"\w+")
 _STATE_ACTORS = ("state", "state-sponsored")
@@ -228,8 +228,6 @@ class RuleEngine:
             "cascading_effects": self._cascade(votes.get("cascading_effects", [])),
             "motive": self._best("motive", votes.get("motive", [])),
         }
-        state_votes = [v for v in votes.get("actor_type", []) if v.value in _STATE_ACTORS]
-        state_votes += [v for v in votes.get("state_link", []) if v.value in ("suspected", "confirmed")]
         non_state = [v for v in votes.get("actor_type", []) if v.value in ("criminal", "hacktivist")
                      and v.confidence >= PROXY_ACTOR_CONFIDENCE]
         if non_state and sponsorship.value in ("confirmed", "suspected"):
