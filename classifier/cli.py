@@ -83,21 +83,41 @@ def score(texts, as_json, whole, rules_dir, model_dir):
               help="Input encoding (default: UTF-8, or UTF-16 when the file starts with a byte-order mark).")
 @click.option("--escape-formulas/--no-escape-formulas", default=True, show_default=True,
               help="Prefix cells starting with = + - @ tab or CR with an apostrophe, so spreadsheets do not run them.")
+@click.option("--input-format", type=click.Choice(["csv", "jsonl", "stix", "veris", "misp"]), default=None,
+              help="Input format (default: from the extension; for .json, from the content).")
+@click.option("--output-format", type=click.Choice(["csv", "jsonl", "stix"]), default=None,
+              help="Output format (default: from the extension: .jsonl, .json = STIX bundle, else CSV).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when stderr is a terminal).")
 @RULES_OPTION
 @MODEL_OPTION
-def batch(input_path, output_path, text_column, chunk_size, workers, encoding, escape_formulas, progress,
-          rules_dir, model_dir):
+def batch(input_path, output_path, text_column, chunk_size, workers, encoding, escape_formulas, input_format,
+          output_format, progress, rules_dir, model_dir):
     """Classify every row of a CSV file (INPUT, or - for stdin) and write a CSV with results.
 
     Every input column is kept and the result columns are added; one output row per input row,
     in order. Rows that cannot be classified get a message in the `error` column.
     """
-    from .batch import BatchInputError, classify_csv
-
     import os
 
+    from .batch import BatchInputError, classify_csv
+    from .formats import FormatError, detect_format
+
+    try:
+        if input_format is None:
+            input_format, why = detect_format(input_path)
+            click.echo(f"reading {input_path} as {input_format} ({why})", err=True)
+    except FormatError as exc:
+        _fail(str(exc))
+    if output_format is None:
+        suffix = Path(output_path).suffix.lower() if output_path != "-" else ""
+        output_format = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "stix"}.get(suffix, "csv")
+        if output_format != "csv" or input_format != "csv":
+            click.echo(f"writing {output_path} as {output_format}", err=True)
     classifier = _classifier(rules_dir, model_dir)
+    if (input_format, output_format) != ("csv", "csv"):
+        _batch_records(classifier, input_path, output_path, input_format, output_format, text_column,
+                       chunk_size, escape_formulas)
+        return
     workers = workers or min(os.cpu_count() or 1, 4)
     show = progress if progress is not None else sys.stderr.isatty()
     size = Path(input_path).stat().st_size if show and input_path != "-" and Path(input_path).is_file() else 0
@@ -116,6 +136,24 @@ def batch(input_path, output_path, text_column, chunk_size, workers, encoding, e
     where = "stdout" if output_path == "-" else output_path
     click.echo(f"{summary.rows} rows classified to {where}; {summary.review} flagged for review; "
                f"{summary.errors} with errors", err=True)
+
+
+def _batch_records(classifier, input_path, output_path, input_format, output_format, text_column, chunk_size,
+                   escape_formulas):
+    """Formats other than CSV to CSV: read records, classify in chunks, write in order."""
+    from .batch import BatchInputError, _atomic_output, _safe
+    from .formats import FormatError, classify_records, make_writer, read_records
+
+    stdin = click.get_text_stream("stdin") if input_path == "-" else None
+    try:
+        with _atomic_output(output_path) as out:
+            writer = make_writer(output_format, out, _safe if escape_formulas else str)
+            rows, errors, review = classify_records(
+                classifier, read_records(input_path, input_format, text_column, stdin), writer, chunk_size)
+    except (FormatError, BatchInputError) as exc:
+        _fail(str(exc))
+    where = "stdout" if output_path == "-" else output_path
+    click.echo(f"{rows} records classified to {where}; {review} flagged for review; {errors} with errors", err=True)
 
 
 @main.command()

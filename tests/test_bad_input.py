@@ -93,7 +93,9 @@ def test_empty_file_is_an_error(tmp_path):
 
 def test_directory_as_input(tmp_path):
     result = CliRunner().invoke(main, ["batch", str(tmp_path), "-o", str(tmp_path / "o.csv")])
-    assert result.exit_code == 1 and "is a directory" in result.output
+    assert result.exit_code == 1 and "is a directory with no VERIS incidents" in result.output
+    result = CliRunner().invoke(main, ["batch", str(tmp_path), "-o", str(tmp_path / "o.csv"), "--input-format", "csv"])
+    assert result.exit_code == 1 and "is a directory, not a CSV file" in result.output
 
 
 def test_five_megabyte_description(tmp_path):

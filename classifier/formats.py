@@ -1,0 +1,383 @@
+"""Readers and writers for the CTI formats `cyberroute batch` speaks besides CSV.
+
+Readers turn a file into records: (fields carried through, text to classify, error or None).
+One record per input object, in input order; a bad object gives a record with an error, not a
+failed run. Writers take (fields, Result) pairs.
+
+Input formats: ``jsonl`` (one JSON object per line, text in --text-column), ``stix`` (a STIX 2.1
+bundle: the description of each incident, report, campaign, intrusion-set and threat-actor),
+``veris`` (a VERIS incident, a JSON list of them, a directory of them, or JSON lines: the
+``summary``; actor varieties and motives are carried through), ``misp`` (a MISP event, or a list
+of events: ``info`` plus the text attributes). Output formats: ``csv``, ``jsonl``, ``stix`` (a
+bundle of ``note`` objects, one per classified object, pointing at it).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, TextIO
+
+from .result import CSV_COLUMNS, Result
+
+INPUT_FORMATS = ("csv", "jsonl", "stix", "veris", "misp")
+OUTPUT_FORMATS = ("csv", "jsonl", "stix")
+STIX_TYPES = ("incident", "report", "campaign", "intrusion-set", "threat-actor")
+MISP_TEXT_TYPES = ("text", "comment", "other", "threat-actor", "campaign-name")
+# Notes written by cyberroute get ids derived from the object they describe, so re-running on the
+# same input gives the same note ids.
+NAMESPACE = uuid.UUID("6f1f6c2a-4f52-4c39-9d8a-3f4f1d3c9a10")
+
+
+class FormatError(ValueError):
+    """The file as a whole cannot be read in the format asked for."""
+
+
+@dataclass
+class Record:
+    fields: dict
+    text: str
+    error: str | None = None
+    source: dict = field(default_factory=dict)   # the original object (STIX), for writers
+
+
+# -- detection --------------------------------------------------------------------------------
+
+def detect_format(path: str) -> tuple[str, str]:
+    """(format, why) from the file's extension and, for .json, its content."""
+    if path == "-":
+        return "csv", "stdin is read as CSV unless --input-format says otherwise"
+    p = Path(path)
+    if p.is_dir():
+        return "veris", "a directory is read as VERIS incidents (*.json)"
+    suffix = p.suffix.lower()
+    if suffix in (".csv", ".tsv", ".txt"):
+        return "csv", f"extension {suffix}"
+    if suffix in (".jsonl", ".ndjson"):
+        return "jsonl", f"extension {suffix}"
+    if suffix == ".json":
+        data = _load_json(p)
+        kind = _json_kind(data)
+        if kind:
+            return kind, f"extension .json, content looks like {kind}"
+        raise FormatError(f"{path}: a .json file that is not a STIX bundle, a MISP event or a VERIS incident; "
+                          f"give --input-format")
+    return "csv", f"extension {suffix or '(none)'} (read as CSV)"
+
+
+def _json_kind(data) -> str | None:
+    if isinstance(data, dict) and data.get("type") == "bundle":
+        return "stix"
+    if isinstance(data, dict) and ("Event" in data or ("info" in data and "Attribute" in data)):
+        return "misp"
+    if isinstance(data, list) and data and isinstance(data[0], dict) and "Event" in data[0]:
+        return "misp"
+    candidates = data if isinstance(data, list) else [data]
+    if candidates and all(isinstance(c, dict) and ("summary" in c or "incident_id" in c) and
+                          ("action" in c or "actor" in c or "incident_id" in c) for c in candidates[:5]):
+        return "veris"
+    return None
+
+
+def _load_json(path: Path):
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        raise FormatError(f"{path}: file not found") from None
+    except json.JSONDecodeError as exc:
+        raise FormatError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+
+
+# -- readers ----------------------------------------------------------------------------------
+
+def read_records(path: str, fmt: str, text_column: str = "text", stdin: TextIO | None = None) -> Iterator[Record]:
+    if fmt == "csv":
+        yield from _read_csv(path, text_column, stdin)
+    elif fmt == "jsonl":
+        yield from _read_jsonl(path, text_column, stdin)
+    elif fmt == "stix":
+        yield from _read_stix(path, stdin)
+    elif fmt == "veris":
+        yield from _read_veris(path, stdin)
+    elif fmt == "misp":
+        yield from _read_misp(path, stdin)
+    else:
+        raise FormatError(f"unknown input format {fmt!r} (one of {', '.join(INPUT_FORMATS)})")
+
+
+def _lines(path: str, stdin):
+    if path == "-":
+        yield from stdin
+        return
+    try:
+        with open(path, encoding="utf-8-sig", errors="surrogateescape") as handle:
+            yield from handle
+    except FileNotFoundError:
+        raise FormatError(f"{path}: file not found") from None
+
+
+def _whole_json(path: str, stdin):
+    if path != "-":
+        return _load_json(Path(path))
+    try:
+        return json.loads(stdin.read())
+    except json.JSONDecodeError as exc:
+        raise FormatError(f"stdin: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+
+
+def _read_csv(path, text_column, stdin):
+    """CSV rows as records (for output formats other than CSV; CSV to CSV streams in batch.py)."""
+    reader = csv.reader(_lines(path, stdin))
+    header = next(reader, None)
+    if header is None:
+        raise FormatError(f"{path}: the file is empty (no header row)")
+    if text_column not in header:
+        raise FormatError(f"{path}: column {text_column!r} not found; columns are: {', '.join(map(repr, header))}")
+    at = header.index(text_column)
+    for number, row in enumerate(reader, start=2):
+        fields = dict(zip(header, row))
+        text = row[at] if len(row) > at else ""
+        if len(row) != len(header):
+            yield Record(fields, "", f"row {number}: has {len(row)} fields, the header has {len(header)}")
+        elif not text.strip():
+            yield Record(fields, "", f"row {number}: empty text in column {text_column!r}")
+        else:
+            yield Record(fields, text)
+
+
+def _read_jsonl(path, text_column, stdin):
+    for number, line in enumerate(_lines(path, stdin), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield Record({"line": number}, "", f"line {number}: not valid JSON ({exc.msg})")
+            continue
+        if not isinstance(obj, dict):
+            yield Record({"line": number}, "", f"line {number}: not a JSON object")
+            continue
+        text = obj.get(text_column)
+        if not isinstance(text, str) or not text.strip():
+            yield Record(obj, "", f"line {number}: no text in key {text_column!r}; keys are: {', '.join(obj)}")
+            continue
+        yield Record(obj, text)
+
+
+def _read_stix(path, stdin):
+    import stix2
+    from stix2.exceptions import STIXError
+
+    bundle = _whole_json(path, stdin)
+    if not isinstance(bundle, dict) or bundle.get("type") != "bundle":
+        raise FormatError(f"{path}: not a STIX bundle (no top-level \"type\": \"bundle\")")
+    objects = bundle.get("objects")
+    if not isinstance(objects, list):
+        raise FormatError(f"{path}: the bundle has no \"objects\" list")
+    for index, obj in enumerate(objects):
+        if not isinstance(obj, dict) or obj.get("type") not in STIX_TYPES:
+            continue
+        fields = {"id": obj.get("id", ""), "type": obj.get("type", ""), "name": obj.get("name", "")}
+        try:
+            stix2.parse(obj, allow_custom=True)
+        except (STIXError, ValueError, TypeError) as exc:
+            yield Record(fields, "", f"objects[{index}] ({obj.get('id', 'no id')}): not valid STIX 2.1: {exc}")
+            continue
+        text = obj.get("description") or ""
+        if not text.strip():
+            yield Record(fields, "", f"objects[{index}] ({obj.get('id')}): no description", obj)
+            continue
+        yield Record(fields, text, None, obj)
+
+
+def _veris_incidents(path, stdin):
+    """(where, incident) pairs from a file, a list, a directory or JSON lines."""
+    p = Path(path) if path != "-" else None
+    if p is not None and p.is_dir():
+        files = sorted(p.glob("*.json"))
+        if not files:
+            raise FormatError(f"{path}: is a directory with no VERIS incidents (*.json) in it")
+        for file in files:
+            try:
+                yield file.name, _load_json(file)
+            except FormatError as exc:
+                yield file.name, exc
+        return
+    if p is not None and p.suffix.lower() in (".jsonl", ".ndjson"):
+        for number, line in enumerate(_lines(path, stdin), start=1):
+            if line.strip():
+                try:
+                    yield f"line {number}", json.loads(line)
+                except json.JSONDecodeError as exc:
+                    yield f"line {number}", FormatError(f"line {number}: not valid JSON ({exc.msg})")
+        return
+    data = _whole_json(path, stdin)
+    for index, incident in enumerate(data if isinstance(data, list) else [data]):
+        yield (f"incident {index + 1}" if isinstance(data, list) else Path(path).name), incident
+
+
+def _read_veris(path, stdin):
+    for where, incident in _veris_incidents(path, stdin):
+        if isinstance(incident, Exception):
+            yield Record({"source": where}, "", str(incident))
+            continue
+        if not isinstance(incident, dict):
+            yield Record({"source": where}, "", f"{where}: not a VERIS incident object")
+            continue
+        actor = incident.get("actor") or {}
+        varieties, motives = [], []
+        for kind in ("external", "internal", "partner"):
+            part = actor.get(kind) or {}
+            varieties += [f"{kind}.{v}" for v in part.get("variety", [])]
+            motives += [f"{kind}.{m}" for m in part.get("motive", [])]
+        fields = {"incident_id": incident.get("incident_id", ""), "source": where,
+                  "veris_actor": ";".join(varieties), "veris_motive": ";".join(motives)}
+        summary = incident.get("summary")
+        if not isinstance(summary, str) or not summary.strip():
+            yield Record(fields, "", f"{where}: incident {fields['incident_id'] or '(no id)'} has no summary")
+            continue
+        yield Record(fields, summary)
+
+
+def _read_misp(path, stdin):
+    data = _whole_json(path, stdin)
+    if isinstance(data, dict) and isinstance(data.get("response"), list):
+        data = data["response"]
+    events = data if isinstance(data, list) else [data]
+    for index, wrapper in enumerate(events):
+        event = wrapper.get("Event", wrapper) if isinstance(wrapper, dict) else None
+        if not isinstance(event, dict):
+            yield Record({"event": index + 1}, "", f"event {index + 1}: not a MISP event object")
+            continue
+        fields = {"uuid": event.get("uuid", ""), "info": event.get("info", ""), "date": event.get("date", "")}
+        attributes = list(event.get("Attribute", []) or [])
+        for obj in event.get("Object", []) or []:
+            attributes += obj.get("Attribute", []) or []
+        texts = [a.get("value", "") for a in attributes
+                 if isinstance(a, dict) and a.get("type") in MISP_TEXT_TYPES and isinstance(a.get("value"), str)]
+        text = ". ".join(t.strip() for t in [event.get("info", "")] + texts if t and t.strip())
+        if not text:
+            yield Record(fields, "", f"event {index + 1} ({fields['uuid'] or 'no uuid'}): no info and no text attributes")
+            continue
+        yield Record(fields, text)
+
+
+# -- writers ----------------------------------------------------------------------------------
+
+class CsvWriter:
+    def __init__(self, out: TextIO, escape):
+        self.out, self.escape, self.writer, self.columns = out, escape, csv.writer(out), None
+
+    def write(self, record: Record, result: Result) -> None:
+        if self.columns is None:
+            self.columns = [c if c not in CSV_COLUMNS else f"{c}_input" for c in record.fields]
+            self.keys = list(record.fields)
+            self.writer.writerow([self.escape(c) for c in self.columns + list(CSV_COLUMNS)])
+        row = result.to_row()
+        if record.error:
+            row["error"] = record.error
+        values = [_text(record.fields.get(k, "")) for k in self.keys]
+        values += ["true" if row[c] is True else "false" if row[c] is False else str(row[c]) for c in CSV_COLUMNS]
+        self.writer.writerow([self.escape(v) for v in values])
+
+    def close(self) -> None:
+        if self.columns is None:
+            self.writer.writerow(list(CSV_COLUMNS))
+
+
+def _text(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+class JsonlWriter:
+    """One line per record: the result record of `score --json`, with the input under "input"."""
+
+    def __init__(self, out: TextIO):
+        self.out = out
+
+    def write(self, record: Record, result: Result) -> None:
+        data = result.to_dict()
+        if record.error:
+            data["error"] = record.error
+        self.out.write(json.dumps({"input": record.fields, **data}, ensure_ascii=False) + "\n")
+
+    def close(self) -> None:
+        pass
+
+
+class StixWriter:
+    """A STIX 2.1 bundle of notes; non-STIX input rows also get an `incident` object to point at."""
+
+    def __init__(self, out: TextIO):
+        import stix2
+
+        self.stix2, self.out, self.objects = stix2, out, []
+
+    def write(self, record: Record, result: Result) -> None:
+        stix2 = self.stix2
+        target = record.source.get("id") if record.source else None
+        if not target:
+            key = json.dumps(record.fields, sort_keys=True, default=str)
+            target = f"incident--{uuid.uuid5(NAMESPACE, key)}"
+            name = str(record.fields.get("name") or record.fields.get("id") or record.fields.get("incident_id")
+                       or "incident")
+            extra = {"description": record.text} if record.text else {}
+            self.objects.append(stix2.Incident(id=target, name=name, allow_custom=True, **extra))
+        data = result.to_dict()
+        content = json.dumps({k: data[k] for k in ("route", "intersection_reason", "criteria", "processes", "norms",
+                                                   "explanation", "review")}, ensure_ascii=False)
+        note = stix2.Note(
+            id=f"note--{uuid.uuid5(NAMESPACE, target)}",
+            abstract=f"cyberroute: {result.route}" + (f" ({result.intersection_reason})" if result.intersection_reason else ""),
+            content=(record.error + "\n" if record.error else "") + result.explanation + "\n" + content,
+            object_refs=[target], confidence=int(round(result.confidence * 100)),
+            authors=["cyberroute"], allow_custom=True,
+        )
+        self.objects.append(note)
+
+    def close(self) -> None:
+        bundle = self.stix2.Bundle(objects=self.objects, allow_custom=True) if self.objects else \
+            {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": []}
+        self.out.write(bundle.serialize(pretty=True) if hasattr(bundle, "serialize") else json.dumps(bundle))
+        self.out.write("\n")
+
+
+def make_writer(fmt: str, out: TextIO, escape):
+    if fmt == "csv":
+        return CsvWriter(out, escape)
+    if fmt == "jsonl":
+        return JsonlWriter(out)
+    if fmt == "stix":
+        return StixWriter(out)
+    raise FormatError(f"unknown output format {fmt!r} (one of {', '.join(OUTPUT_FORMATS)})")
+
+
+def classify_records(classifier, records, writer, chunk: int = 256) -> tuple[int, int, int]:
+    """Classify records in chunks and write them in order; (rows, errors, review)."""
+    rows = errors = review = 0
+    batch: list[Record] = []
+
+    def flush():
+        nonlocal rows, errors, review
+        results = classifier.classify_many([r.text if not r.error else "" for r in batch])
+        for record, result in zip(batch, results):
+            writer.write(record, result)
+            rows += 1
+            errors += bool(record.error)
+            review += bool(result.review)
+        batch.clear()
+
+    for record in records:
+        batch.append(record)
+        if len(batch) >= chunk:
+            flush()
+    if batch:
+        flush()
+    writer.close()
+    return rows, errors, review

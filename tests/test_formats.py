@@ -1,0 +1,118 @@
+"""CTI formats: STIX 2.1, VERIS, MISP and JSON lines in; CSV, JSON lines and STIX out."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import stix2
+from click.testing import CliRunner
+
+from classifier.cli import main
+from classifier.formats import FormatError, detect_format
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def run(*args):
+    return CliRunner().invoke(main, ["batch", *map(str, args)])
+
+
+def read_csv(path):
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_detection_tells_json_kinds_apart(tmp_path):
+    assert detect_format(str(FIXTURES / "bundle.json"))[0] == "stix"
+    assert detect_format(str(FIXTURES / "misp_event.json"))[0] == "misp"
+    assert detect_format(str(FIXTURES / "veris" / "incident-1.json"))[0] == "veris"
+    assert detect_format(str(FIXTURES / "veris"))[0] == "veris"
+    other = tmp_path / "x.json"
+    other.write_text('{"hello": 1}')
+    with pytest.raises(FormatError, match="give --input-format"):
+        detect_format(str(other))
+
+
+def test_stix_bundle_to_csv_one_row_per_object_with_errors(tmp_path):
+    out = tmp_path / "out.csv"
+    result = run(FIXTURES / "bundle.json", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert "as stix" in result.output
+    rows = read_csv(out)
+    assert [r["type"] for r in rows] == ["incident", "intrusion-set", "campaign", "threat-actor", "report"]
+    assert rows[0]["route"] == "cybercrime"
+    assert rows[1]["route"] == "international-security"
+    assert rows[2]["route"] == "intersection" and rows[2]["intersection_reason"] == "state-actor-in-crime"
+    assert "no description" in rows[3]["error"]
+    assert "not valid STIX 2.1" in rows[4]["error"]
+
+
+def test_stix_in_stix_out_is_a_valid_bundle_of_notes(tmp_path):
+    out = tmp_path / "notes.json"
+    assert run(FIXTURES / "bundle.json", "-o", out).exit_code == 0
+    bundle = stix2.parse(out.read_text(), allow_custom=True)
+    notes = [o for o in bundle.objects if o.type == "note"]
+    assert len(notes) == 5
+    assert notes[0].object_refs == ["incident--a1f1c1d2-4c8b-4e1f-9b7a-0b2f2b0c0001"]
+    assert notes[2].abstract == "cyberroute: intersection (state-actor-in-crime)"
+    assert 0 <= notes[0].confidence <= 100
+    assert json.loads(notes[0].content.split("\n", 1)[1])["route"] == "cybercrime"
+
+
+def test_veris_directory_carries_actor_and_motive(tmp_path):
+    out = tmp_path / "out.jsonl"
+    result = run(FIXTURES / "veris", "-o", out)
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["input"]["source"] for r in records] == ["incident-1.json", "incident-2.json", "incident-3.json",
+                                                       "incident-4.json"]
+    assert records[0]["input"]["veris_actor"] == "internal.End-user"
+    assert records[0]["input"]["veris_motive"] == "internal.Financial"
+    assert records[0]["route"] == "cybercrime"
+    assert records[1]["route"] == "international-security"
+    assert "has no summary" in records[2]["error"]
+    assert "not valid JSON" in records[3]["error"]
+
+
+def test_misp_event_info_and_text_attributes(tmp_path):
+    out = tmp_path / "out.csv"
+    assert run(FIXTURES / "misp_event.json", "-o", out).exit_code == 0
+    rows = read_csv(out)
+    assert len(rows) == 1 and rows[0]["uuid"] == "5e0b5a3c-1111-4c2e-9d5e-0a0b0c0d0e0f"
+    assert rows[0]["route"] == "cybercrime" and rows[0]["error"] == ""
+
+
+def test_jsonl_in_with_bad_lines(tmp_path):
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.csv"
+    src.write_text('{"id": 1, "text": "A gang encrypted a school district\'s servers."}\n'
+                   "not json\n"
+                   '{"id": 3, "body": "no text key"}\n'
+                   '{"id": 4, "text": "Chinese State-backed spies stole files from a ministry."}\n')
+    result = run(src, "-o", out)
+    assert result.exit_code == 0, result.output
+    rows = read_csv(out)
+    assert [r["id"] for r in rows] == ["1", "", "3", "4"]
+    assert "line 2: not valid JSON" in rows[1]["error"]
+    assert "no text in key 'text'" in rows[2]["error"]
+    assert rows[3]["route"] == "international-security"
+
+
+def test_csv_to_stix_creates_incidents_to_point_at(tmp_path):
+    src, out = tmp_path / "in.csv", tmp_path / "out.json"
+    src.write_text("id,text\nx1,A gang encrypted a school district's servers.\n")
+    assert run(src, "-o", out).exit_code == 0
+    bundle = stix2.parse(out.read_text(), allow_custom=True)
+    incident = next(o for o in bundle.objects if o.type == "incident")
+    note = next(o for o in bundle.objects if o.type == "note")
+    assert note.object_refs == [incident.id] and "school district" in incident.description
+
+
+def test_malformed_stix_file_is_a_clear_error(tmp_path):
+    src = tmp_path / "bad.json"
+    src.write_text('{"type": "bundle", "objects": ')
+    result = run(src, "-o", tmp_path / "o.csv", "--input-format", "stix")
+    assert result.exit_code == 1 and "not valid JSON (line 1" in result.output
+    assert not (tmp_path / "o.csv").exists()
