@@ -116,3 +116,20 @@ def test_malformed_stix_file_is_a_clear_error(tmp_path):
     result = run(src, "-o", tmp_path / "o.csv", "--input-format", "stix")
     assert result.exit_code == 1 and "not valid JSON (line 1" in result.output
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_veris_json_lines_and_misp_event_without_text(tmp_path):
+    src, out = tmp_path / "incidents.jsonl", tmp_path / "out.csv"
+    lines = [(FIXTURES / "veris" / f"incident-{i}.json").read_text().strip() for i in (1, 2)]
+    src.write_text("\n".join(lines) + "\n{broken\n")
+    assert run(src, "-o", out, "--input-format", "veris").exit_code == 0
+    rows = read_csv(out)
+    assert [r["route"] for r in rows[:2]] == ["cybercrime", "international-security"]
+    assert "line 3: not valid JSON" in rows[2]["error"]
+
+    event = tmp_path / "event.json"
+    event.write_text('[{"Event": {"uuid": "u1", "info": "", "Attribute": [{"type": "ip-dst", "value": "192.0.2.1"}]}},'
+                     ' {"Event": {"uuid": "u2", "info": "Ransomware gang hit a law firm and demanded bitcoin"}}]')
+    assert run(event, "-o", out).exit_code == 0
+    rows = read_csv(out)
+    assert "no info and no text attributes" in rows[0]["error"] and rows[1]["route"] == "cybercrime"
