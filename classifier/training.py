@@ -54,13 +54,21 @@ def read_labelled(path: Path | str, text_column: str = "text", label_column: str
     return frame
 
 
+def _fold_proba(texts, routes, train, test, C):
+    model = TextModel(C=C).fit([texts[i] for i in train], routes[train])
+    return test, model.classes_, model.predict_proba([texts[i] for i in test])
+
+
 def _oof_text_proba(texts: list[str], routes: np.ndarray, groups: np.ndarray, folds: int, C: float) -> np.ndarray:
+    """Out-of-fold text probabilities; the folds are fitted in parallel (joblib, one per core)."""
+    from joblib import Parallel, delayed
+
     classes = np.array(sorted(set(routes)))
     out = np.zeros((len(texts), len(classes)))
-    for train, test in _group_folds(texts, routes, groups, folds):
-        model = TextModel(C=C).fit([texts[i] for i in train], routes[train])
-        proba = model.predict_proba([texts[i] for i in test])
-        for j, cls in enumerate(model.classes_):
+    jobs = (delayed(_fold_proba)(texts, routes, train, test, C)
+            for train, test in _group_folds(texts, routes, groups, folds))
+    for test, fold_classes, proba in Parallel(n_jobs=-1)(jobs):
+        for j, cls in enumerate(fold_classes):
             out[test, int(np.searchsorted(classes, cls))] = proba[:, j]
     return out
 
