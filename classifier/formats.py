@@ -151,14 +151,20 @@ def _read_csv(path, text_column, stdin):
             yield Record(fields, text)
 
 
-def _read_jsonl(path, text_column, stdin):
+def _json_lines(path, stdin):
+    """(line number, object) per non-blank line; the object is a FormatError when the line is not JSON."""
     for number, line in enumerate(_lines(path, stdin), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield Record({"line": number}, "", f"line {number}: not valid JSON ({exc.msg})")
+        if line.strip():
+            try:
+                yield number, json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, FormatError(f"line {number}: not valid JSON ({exc.msg})")
+
+
+def _read_jsonl(path, text_column, stdin):
+    for number, obj in _json_lines(path, stdin):
+        if isinstance(obj, FormatError):
+            yield Record({"line": number}, "", str(obj))
             continue
         if not isinstance(obj, dict):
             yield Record({"line": number}, "", f"line {number}: not a JSON object")
@@ -210,12 +216,8 @@ def _veris_incidents(path, stdin):
                 yield file.name, exc
         return
     if p is not None and p.suffix.lower() in (".jsonl", ".ndjson"):
-        for number, line in enumerate(_lines(path, stdin), start=1):
-            if line.strip():
-                try:
-                    yield f"line {number}", json.loads(line)
-                except json.JSONDecodeError as exc:
-                    yield f"line {number}", FormatError(f"line {number}: not valid JSON ({exc.msg})")
+        for number, incident in _json_lines(path, stdin):
+            yield f"line {number}", incident
         return
     data = _whole_json(path, stdin)
     for index, incident in enumerate(data if isinstance(data, list) else [data]):
