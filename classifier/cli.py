@@ -92,10 +92,12 @@ def score(texts, as_json, whole, rules_dir, model_dir):
 @MODEL_OPTION
 def batch(input_path, output_path, text_column, chunk_size, workers, encoding, escape_formulas, input_format,
           output_format, progress, rules_dir, model_dir):
-    """Classify every row of a CSV file (INPUT, or - for stdin) and write a CSV with results.
+    """Classify every record of INPUT (a file, a VERIS directory, or - for stdin) and write OUTPUT.
 
-    Every input column is kept and the result columns are added; one output row per input row,
-    in order. Rows that cannot be classified get a message in the `error` column.
+    CSV, JSON lines, STIX 2.1 bundles, VERIS incidents and MISP events in; CSV, JSON lines or a
+    STIX bundle of notes out. Every input field is kept and the result fields are added; one
+    output record per input record, in order. Records that cannot be classified get a message in
+    the `error` field.
     """
     import os
 
