@@ -63,6 +63,36 @@ def _open_input(path: str, encoding: str | None = None) -> TextIO:
         raise BatchInputError(f"unknown encoding {encoding!r}") from None
 
 
+def open_csv(handle: TextIO, source: str, text_column: str):
+    """A csv reader over ``handle`` and its header, checked to hold ``text_column`` once."""
+    # NUL bytes (binary junk) would stop the csv module; they become U+FFFD instead.
+    reader = csv.reader(line.replace("\0", "\ufffd") for line in handle)
+    try:
+        columns = next(reader)
+    except StopIteration:
+        raise BatchInputError(f"{source}: the file is empty (no header row)") from None
+    except csv.Error as exc:
+        raise BatchInputError(f"{source}: line 1: {exc}") from None
+    if text_column not in columns:
+        raise BatchInputError(f"{source}: column {text_column!r} not found; columns are: "
+                              f"{', '.join(repr(c) for c in columns)} (choose one with --text-column)")
+    if columns.count(text_column) > 1:
+        raise BatchInputError(f"{source}: column {text_column!r} appears {columns.count(text_column)} times in the header")
+    return reader, columns
+
+
+def row_problem(row: list[str], number: int, width: int, text_at: int, text_column: str) -> str:
+    """Why row ``number`` cannot be classified, or "" when it can."""
+    if len(row) != width:
+        problem = f"row {number}: has {len(row)} fields, the header has {width}"
+        if len(row) > width:
+            problem += f"; extra fields: {row[width:]!r}"
+        return problem
+    if not row[text_at].strip():
+        return f"empty text in column {text_column!r}"
+    return ""
+
+
 def _chunks(reader, size: int) -> Iterator[list[list[str]]]:
     chunk = []
     for row in reader:
@@ -101,19 +131,7 @@ def classify_csv(classifier, source: str, destination: str, text_column: str = "
     """
     handle = _open_input(source, encoding)
     try:
-        # NUL bytes (binary junk) would stop the csv module; they become U+FFFD instead.
-        reader = csv.reader(line.replace("\0", "\ufffd") for line in handle)
-        try:
-            columns = next(reader)
-        except StopIteration:
-            raise BatchInputError(f"{source}: the file is empty (no header row)") from None
-        except csv.Error as exc:
-            raise BatchInputError(f"{source}: line 1: {exc}") from None
-        if text_column not in columns:
-            raise BatchInputError(f"{source}: column {text_column!r} not found; columns are: "
-                                  f"{', '.join(repr(c) for c in columns)} (choose one with --text-column)")
-        if columns.count(text_column) > 1:
-            raise BatchInputError(f"{source}: column {text_column!r} appears {columns.count(text_column)} times in the header")
+        reader, columns = open_csv(handle, source, text_column)
         header, renamed = output_header(columns)
         summary = BatchSummary(renamed_columns=renamed)
         job = _ChunkJob(len(columns), columns.index(text_column), text_column, escape_formulas)
@@ -156,15 +174,8 @@ class _ChunkJob:
     def __call__(self, classifier, first_row: int, chunk: list[list[str]]):
         texts, problems = [], []
         for offset, row in enumerate(chunk):
-            problem = ""
-            if len(row) != self.width:
-                problem = f"row {first_row + offset}: has {len(row)} fields, the header has {self.width}"
-                if len(row) > self.width:
-                    problem += f"; extra fields: {row[self.width:]!r}"
-            text = row[self.text_at] if len(row) > self.text_at else ""
-            if not problem and not text.strip():
-                problem = f"empty text in column {self.text_column!r}"
-            texts.append("" if problem else text)
+            problem = row_problem(row, first_row + offset, self.width, self.text_at, self.text_column)
+            texts.append("" if problem else row[self.text_at])
             problems.append(problem)
         results = classifier.classify_many(texts)
         out, errors, review = [], 0, 0

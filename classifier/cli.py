@@ -118,7 +118,7 @@ def batch(input_path, output_path, text_column, chunk_size, workers, encoding, e
     classifier = _classifier(rules_dir, model_dir)
     if (input_format, output_format) != ("csv", "csv"):
         _batch_records(classifier, input_path, output_path, input_format, output_format, text_column,
-                       chunk_size, escape_formulas)
+                       chunk_size, escape_formulas, encoding)
         return
     workers = workers or min(os.cpu_count() or 1, 4)
     show = progress if progress is not None else sys.stderr.isatty()
@@ -141,7 +141,7 @@ def batch(input_path, output_path, text_column, chunk_size, workers, encoding, e
 
 
 def _batch_records(classifier, input_path, output_path, input_format, output_format, text_column, chunk_size,
-                   escape_formulas):
+                   escape_formulas, encoding):
     """Formats other than CSV to CSV: read records, classify in chunks, write in order."""
     from .batch import BatchInputError, _atomic_output, _safe
     from .formats import FormatError, classify_records, make_writer, read_records
@@ -151,7 +151,7 @@ def _batch_records(classifier, input_path, output_path, input_format, output_for
         with _atomic_output(output_path) as out:
             writer = make_writer(output_format, out, _safe if escape_formulas else str)
             rows, errors, review = classify_records(
-                classifier, read_records(input_path, input_format, text_column, stdin), writer, chunk_size)
+                classifier, read_records(input_path, input_format, text_column, stdin, encoding), writer, chunk_size)
     except (FormatError, BatchInputError) as exc:
         _fail(str(exc))
     where = "stdout" if output_path == "-" else output_path

@@ -96,9 +96,10 @@ def _load_json(path: Path):
 
 # -- readers ----------------------------------------------------------------------------------
 
-def read_records(path: str, fmt: str, text_column: str = "text", stdin: TextIO | None = None) -> Iterator[Record]:
+def read_records(path: str, fmt: str, text_column: str = "text", stdin: TextIO | None = None,
+                 encoding: str | None = None) -> Iterator[Record]:
     if fmt == "csv":
-        yield from _read_csv(path, text_column, stdin)
+        yield from _read_csv(path, text_column, encoding)
     elif fmt == "jsonl":
         yield from _read_jsonl(path, text_column, stdin)
     elif fmt == "stix":
@@ -131,24 +132,23 @@ def _whole_json(path: str, stdin):
         raise FormatError(f"stdin: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
 
 
-def _read_csv(path, text_column, stdin):
-    """CSV rows as records (for output formats other than CSV; CSV to CSV streams in batch.py)."""
-    reader = csv.reader(_lines(path, stdin))
-    header = next(reader, None)
-    if header is None:
-        raise FormatError(f"{path}: the file is empty (no header row)")
-    if text_column not in header:
-        raise FormatError(f"{path}: column {text_column!r} not found; columns are: {', '.join(map(repr, header))}")
-    at = header.index(text_column)
-    for number, row in enumerate(reader, start=2):
-        fields = dict(zip(header, row))
-        text = row[at] if len(row) > at else ""
-        if len(row) != len(header):
-            yield Record(fields, "", f"row {number}: has {len(row)} fields, the header has {len(header)}")
-        elif not text.strip():
-            yield Record(fields, "", f"row {number}: empty text in column {text_column!r}")
+def _read_csv(path, text_column, encoding=None):
+    """CSV rows as records (for output formats other than CSV; CSV to CSV streams in batch.py),
+    opened and checked exactly as batch.py does."""
+    from .batch import _open_input, open_csv, row_problem
+
+    handle = _open_input(path, encoding)
+    try:
+        reader, header = open_csv(handle, path, text_column)
+        at = header.index(text_column)
+        for number, row in enumerate(reader, start=2):
+            problem = row_problem(row, number, len(header), at, text_column)
+            yield Record(dict(zip(header, row)), "" if problem else row[at], problem or None)
+    finally:
+        if path == "-":
+            handle.detach()
         else:
-            yield Record(fields, text)
+            handle.close()
 
 
 def _json_lines(path, stdin):
