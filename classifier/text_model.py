@@ -4,11 +4,12 @@ Features are hashed word 1-2-grams and character 3-5-grams taken within words (l
 scikit-learn's ``char_wb``), weighted by sublinear TF-IDF and L2-normalised; a multinomial
 logistic regression turns them into route probabilities.
 
-The featurizer is vectorised over a whole batch with numpy (character n-grams are rolling
-polynomial hashes over the code points of all texts at once), and prediction is a sparse matrix
-product and a softmax. So classifying needs numpy and scipy only: scikit-learn is imported for
-fitting alone, which keeps `cyberroute score` quick to start. The model is a few arrays (IDF
-weights, coefficients, intercepts), saved without pickle (see model_store.py).
+The featurizer is vectorised over a whole batch with numpy: word tokens and their crc32 are
+found on the code points of all texts at once, character n-grams are rolling polynomial hashes,
+and prediction sorts each text's n-gram columns to count them, then sums IDF-weighted
+coefficients (see ``linear_scores``). So classifying needs numpy only: scikit-learn (and scipy's
+sparse matrices) serve fitting alone, which keeps `cyberroute score` quick to start. The model is
+a few arrays (IDF weights, coefficients, intercepts), saved without pickle (see model_store.py).
 """
 
 from __future__ import annotations
@@ -27,12 +28,17 @@ CHAR_NGRAMS = (3, 5)
 # The text model reads at most this many characters of a description (the rule layer reads all):
 # past a few pages the route is settled, and n-grams of a 5 MB paste would cost memory for nothing.
 MAX_MODEL_CHARS = 20_000
+# Texts featurized at once when predicting (see TextModel.predict_proba).
+PREDICT_SLICE = 128
 # Names the feature hashing: a model trained with another featurizer cannot be read by this one.
 FEATURIZER = "crc32 word 1-2-grams + polynomial char_wb 3-5-grams, v1"
 
-_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")   # the tokens: runs of two or more word characters
 _PRIME = np.uint64(1_000_003)
 _BIGRAM = np.uint64(0x9E3779B97F4A7C15)
+# Tokens up to this many characters get their crc32 from the vectorised loop below; longer ones
+# (rare: URLs, hashes) from zlib, one at a time.
+_VECTOR_CRC_MAX = 24
 
 
 def _clip(text: str) -> str:
@@ -44,24 +50,87 @@ def _codes(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
-def hashed_counts(texts: list[str]) -> sparse.csr_matrix:
-    """Count hashed n-grams of each text: a (len(texts), N_FEATURES) sparse matrix."""
+def _crc_table() -> np.ndarray:
+    """The table of the reflected CRC-32 (polynomial 0xEDB88320) that zlib.crc32 computes."""
+    table = np.arange(256, dtype=np.uint32)
+    for _ in range(8):
+        table = np.where(table & 1, (table >> 1) ^ np.uint32(0xEDB88320), table >> 1).astype(np.uint32)
+    return table
+
+
+_CRC_TABLE = _crc_table()
+# Which ASCII code points are word characters for the regular expression ``\w`` (index 128
+# stands for every code point beyond ASCII, looked up separately).
+_ASCII_WORD = np.array([chr(c).isalnum() or c == 95 for c in range(128)] + [False], dtype=bool)
+_WORD_MASK, _CHAR_MASK = np.uint64(WORD_FEATURES - 1), np.uint64(CHAR_FEATURES - 1)
+assert WORD_FEATURES & (WORD_FEATURES - 1) == 0 and CHAR_FEATURES & (CHAR_FEATURES - 1) == 0, \
+    "feature counts must be powers of two: columns are hashes modulo them, taken with a bit mask"
+
+
+def _word_mask(codes: np.ndarray) -> np.ndarray:
+    r"""True where a code point is a word character (``\w``: alphanumeric or underscore)."""
+    mask = _ASCII_WORD[np.minimum(codes, 128)]
+    beyond = np.flatnonzero(codes >= 128)
+    if len(beyond):
+        others = np.unique(codes[beyond])
+        word = np.array([chr(c).isalnum() for c in others.tolist()], dtype=bool)
+        mask[beyond] = word[np.searchsorted(others, codes[beyond])]
+    return mask
+
+
+def _token_hashes(joined: str, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start offsets and crc32 (of the UTF-8 bytes) of every token of ``joined``, in text order.
+
+    The same tokens as ``_TOKEN.findall`` and the same hashes as ``zlib.crc32``, computed for all
+    tokens of a batch at once: CRC-32 runs one byte position at a time over every token still that
+    long (tokens sorted longest first, so each step works on a prefix of the array).
+    """
+    word = _word_mask(codes)
+    edges = np.flatnonzero(np.diff(np.concatenate([[False], word, [False]]).astype(np.int8)))
+    starts, ends = edges[0::2], edges[1::2]
+    keep = ends - starts >= 2
+    starts, ends = starts[keep], ends[keep]
+    lengths = ends - starts
+    hashes = np.zeros(len(starts), dtype=np.uint64)
+    # Tokens with a code point beyond ASCII are hashed by zlib (their UTF-8 has several bytes
+    # per character), as are very long tokens.
+    beyond = np.flatnonzero(codes >= 128)
+    slow = (np.searchsorted(beyond, starts) < np.searchsorted(beyond, ends)) | (lengths > _VECTOR_CRC_MAX)
+    for i in np.flatnonzero(slow).tolist():
+        hashes[i] = zlib.crc32(joined[starts[i]:ends[i]].encode("utf-8", "surrogatepass"))
+    fast = np.flatnonzero(~slow)
+    order = fast[np.argsort((_VECTOR_CRC_MAX - lengths[fast]).astype(np.int16), kind="stable")]
+    first, size = starts[order], lengths[order]
+    crc = np.full(len(order), 0xFFFFFFFF, dtype=np.uint32)
+    longest = int(size[0]) if len(size) else 0
+    # For each byte position k, how many tokens are longer than k (a prefix of the sorted array).
+    longer = np.searchsorted(-size, -np.arange(longest), side="left")
+    for k, still in enumerate(longer.tolist()):
+        byte = codes[first[:still] + k]
+        crc[:still] = _CRC_TABLE[(crc[:still] ^ byte) & 0xFF] ^ (crc[:still] >> 8)
+    hashes[order] = crc ^ np.uint32(0xFFFFFFFF)
+    return starts, hashes
+
+
+def hashed_ngrams(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Every hashed n-gram occurrence of each text: (row, column) arrays, duplicates included."""
     texts = [_clip(t) for t in texts]
     rows, cols = [], []
 
-    # Word unigrams and bigrams: one crc32 per token, bigrams combined arithmetically.
-    tokens = [_TOKEN.findall(t) for t in texts]
-    lengths = np.fromiter((len(t) for t in tokens), dtype=np.int64, count=len(tokens))
-    hashes = np.fromiter((zlib.crc32(w.encode("utf-8", "surrogatepass")) for ts in tokens for w in ts),
-                         dtype=np.uint64, count=int(lengths.sum()))
-    doc = np.repeat(np.arange(len(texts), dtype=np.int32), lengths)
+    # Word unigrams and bigrams: one crc32 per token, bigrams combined arithmetically. Texts are
+    # joined by a newline, which no token contains, so no token spans two texts.
+    joined = "\n".join(texts)
+    codes = _codes(joined)
+    starts, hashes = _token_hashes(joined, codes)
+    text_starts = np.cumsum([0] + [len(t) + 1 for t in texts[:-1]])
+    doc = (np.searchsorted(text_starts, starts, side="right") - 1).astype(np.int32)
     rows.append(doc)
-    cols.append((hashes % np.uint64(WORD_FEATURES)).astype(np.int32))
+    cols.append((hashes & _WORD_MASK).astype(np.int32))
     if len(hashes) > 1:
         same = doc[1:] == doc[:-1]
         pairs = (hashes[:-1][same] * _BIGRAM + hashes[1:][same]) >> np.uint64(7)
         rows.append(doc[1:][same])
-        cols.append((pairs % np.uint64(WORD_FEATURES)).astype(np.int32))
+        cols.append((pairs & _WORD_MASK).astype(np.int32))
 
     # Character n-grams inside words: all texts in one array, words padded by single spaces and
     # separated by two, so a window never spans two words or two texts.
@@ -84,9 +153,13 @@ def hashed_counts(texts: list[str]) -> sparse.csr_matrix:
         inner = inner_spaces[n - 1:n - 1 + count] - inner_spaces[1:1 + count]
         valid = np.flatnonzero((inner == 0) & ~(space[:count] & space[n - 1:n - 1 + count]))
         rows.append(doc_of[valid])
-        cols.append(WORD_FEATURES + ((h[valid] + np.uint64(n)) % np.uint64(CHAR_FEATURES)).astype(np.int32))
+        cols.append(WORD_FEATURES + ((h[valid] + np.uint64(n)) & _CHAR_MASK).astype(np.int32))
+    return np.concatenate(rows), np.concatenate(cols)
 
-    row, col = np.concatenate(rows), np.concatenate(cols)
+
+def hashed_counts(texts: list[str]) -> sparse.csr_matrix:
+    """Count hashed n-grams of each text: a (len(texts), N_FEATURES) sparse matrix."""
+    row, col = hashed_ngrams(texts)
     matrix = sparse.csr_matrix((np.ones(len(row), dtype=np.float32), (row, col)), shape=(len(texts), N_FEATURES))
     matrix.sum_duplicates()
     return matrix
@@ -99,6 +172,52 @@ def tfidf(counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
     norms = np.sqrt(np.asarray(weights.multiply(weights).sum(axis=1)).ravel())
     norms[norms == 0] = 1.0
     return sparse.diags(1.0 / norms) @ weights
+
+
+def linear_scores(row: np.ndarray, col: np.ndarray, n_rows: int, table: np.ndarray) -> np.ndarray:
+    """``tfidf(counts, idf) @ coef.T`` straight from n-gram occurrences, without a sparse matrix.
+
+    ``table`` holds one row per column index: its IDF, then its coefficient for each class; a last
+    row of zeros stands for padding. Counting repeated n-grams needs them side by side. One sort
+    of the whole batch is slow (the array is far larger than the CPU caches); instead each text's
+    columns are sorted on their own, as the rows of a 2-D array: texts of similar size share an
+    array, padded with the index of the zero row.
+    """
+    sums = np.zeros((n_rows, table.shape[1]))   # per text: squared norm, then a score per class
+    # Group occurrences by text (a stable sort of 16-bit integers is a radix sort in numpy).
+    order = np.argsort(row.astype(np.int16) if n_rows < 2 ** 15 else row, kind="stable")
+    col = col[order]
+    sizes = np.bincount(row, minlength=n_rows)
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    by_size = np.argsort(sizes, kind="stable")
+    sorted_sizes = sizes[by_size]
+    padding = len(table) - 1
+    bucket_start = 0
+    while bucket_start < n_rows:
+        # A bucket: texts whose sizes are within 25 % of each other, so padding stays small.
+        bucket_end = int(np.searchsorted(sorted_sizes, max(sorted_sizes[bucket_start], 8) * 1.25, side="right"))
+        members = by_size[bucket_start:bucket_end]
+        width = int(sorted_sizes[bucket_end - 1])
+        bucket_start = bucket_end
+        if width == 0:
+            continue
+        grid = np.full((len(members), width), padding, dtype=np.int32)
+        position = np.arange(width)
+        fill = position < sizes[members][:, None]
+        grid[fill] = col[(offsets[members][:, None] + position)[fill]]
+        grid.sort(axis=1)
+        new = np.ones_like(grid, dtype=bool)
+        new[:, 1:] = grid[:, 1:] != grid[:, :-1]
+        first = np.flatnonzero(new.ravel())       # first occurrence of each n-gram of each text
+        counts = np.diff(np.append(first, grid.size))
+        values = np.take(table, grid.ravel()[first], axis=0).astype(np.float64)
+        weight = (1.0 + np.log(counts)) * values[:, 0]     # sublinear TF times IDF
+        values[:, 0] = weight
+        values *= weight[:, None]                          # weight squared, weight times coef
+        sums[members] = np.add.reduceat(values, np.searchsorted(first, np.arange(len(members)) * width), axis=0)
+    norm = np.sqrt(sums[:, 0])
+    norm[norm == 0] = 1.0
+    return sums[:, 1:] / norm[:, None]
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -122,6 +241,7 @@ class TextModel:
         self.idf_ = np.ones(N_FEATURES)
         self.coef_ = np.zeros((0, N_FEATURES))
         self.intercept_ = np.zeros(0)
+        self._table = None   # IDF and coefficients by column, for linear_scores (built on first use)
 
     def fit(self, texts, routes) -> "TextModel":
         """Fit IDF weights and the logistic regression (scikit-learn, imported here only).
@@ -142,11 +262,23 @@ class TextModel:
         self.coef_ = np.zeros((len(clf.classes_), N_FEATURES))
         self.coef_[:, used] = clf.coef_
         self.intercept_ = clf.intercept_
+        self._table = None
         return self
 
     def predict_proba(self, texts) -> np.ndarray:
-        features = tfidf(hashed_counts(list(texts)), self.idf_)
-        return softmax(np.asarray(features @ self.coef_.T) + self.intercept_)
+        texts = list(texts)
+        if self._table is None:
+            # float32: the precision the weights are stored in (see to_arrays)
+            table = np.zeros((N_FEATURES + 1, 1 + len(self.coef_)), dtype=np.float32)
+            table[:-1, 0], table[:-1, 1:] = self.idf_, self.coef_.T
+            self._table = table
+        scores = np.zeros((len(texts), len(self.classes_)))
+        # A slice at a time: the temporaries of a few hundred texts outgrow the CPU caches and the
+        # allocator's reuse, and the time per text grows by a third.
+        for start in range(0, len(texts), PREDICT_SLICE):
+            part = texts[start:start + PREDICT_SLICE]
+            scores[start:start + len(part)] = linear_scores(*hashed_ngrams(part), len(part), self._table)
+        return softmax(scores + self.intercept_)
 
     def predict(self, texts) -> np.ndarray:
         return self.classes_[self.predict_proba(texts).argmax(axis=1)]

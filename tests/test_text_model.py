@@ -1,0 +1,65 @@
+"""The vectorised featurizer and scorer must compute exactly what their plain definitions say."""
+
+import zlib
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from classifier import text_model as tm
+
+TRICKY = [
+    "Ransomware hit the council's payroll; LockBit claimed it.",
+    "",
+    "a",
+    "İstanbul café naïve — ﬁle x_y __ 12 3",
+    "broken bytes \udcff\udcfe ab",               # lone surrogates, as surrogateescape leaves them
+    "Ünïcödé wörds ünd ÀÉÎ ²³ ½ ٣٤ 漢字テスト",
+    "🙂🙂 emoji ab",
+    "averyveryveryverylongtokenthatexceedsthevectorlimit and short",
+    "x" * 25,
+    "tabs\tand\nnewlines  and   spaces",
+]
+
+
+def test_token_hashes_match_regex_tokens_and_zlib_crc32():
+    joined = "\n".join(t.lower() for t in TRICKY)
+    starts, hashes = tm._token_hashes(joined, tm._codes(joined))
+    expected = [(m.start(), zlib.crc32(m.group().encode("utf-8", "surrogatepass"))) for m in tm._TOKEN.finditer(joined)]
+    assert list(zip(starts.tolist(), hashes.tolist())) == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60), min_size=1, max_size=6))
+def test_token_hashes_on_any_text(texts):
+    joined = "\n".join(t.lower() for t in texts)
+    starts, hashes = tm._token_hashes(joined, tm._codes(joined))
+    expected = [(m.start(), zlib.crc32(m.group().encode("utf-8", "surrogatepass"))) for m in tm._TOKEN.finditer(joined)]
+    assert list(zip(starts.tolist(), hashes.tolist())) == expected
+
+
+def _sparse_reference(texts, idf, coef):
+    """The textbook route: count matrix, sublinear TF-IDF with L2 rows, matrix product."""
+    return np.asarray(tm.tfidf(tm.hashed_counts(texts), idf) @ coef.T)
+
+
+@pytest.mark.parametrize("texts", [TRICKY, TRICKY[:1], ["", ""], ["the the the the cat"] * 3])
+def test_linear_scores_equal_sparse_tfidf_product(texts):
+    rng = np.random.default_rng(0)
+    idf = rng.uniform(1, 8, tm.N_FEATURES).astype(np.float32).astype(np.float64)
+    coef = rng.normal(size=(3, tm.N_FEATURES)).astype(np.float32).astype(np.float64)
+    table = np.zeros((tm.N_FEATURES + 1, 4), dtype=np.float32)
+    table[:-1, 0], table[:-1, 1:] = idf, coef.T
+    got = tm.linear_scores(*tm.hashed_ngrams(texts), len(texts), table)
+    np.testing.assert_allclose(got, _sparse_reference(texts, idf, coef), rtol=1e-9, atol=1e-12)
+
+
+def test_predict_proba_is_the_same_in_slices_and_whole():
+    texts = [f"ransomware gang {i} extorted hospital number {i}" for i in range(300)] + ["GRU unit sabotaged a grid"]
+    routes = ["cybercrime"] * 150 + ["intersection"] * 150 + ["international-security"]
+    model = tm.TextModel().fit(texts * 2, routes * 2)
+    whole = model.predict_proba(texts)
+    one_by_one = np.vstack([model.predict_proba([t]) for t in texts[:5]])
+    np.testing.assert_allclose(whole[:5], one_by_one, rtol=1e-12)
+    reference = tm.softmax(_sparse_reference(texts, model.idf_, model.coef_) + model.intercept_)
+    np.testing.assert_allclose(whole, reference, rtol=1e-5, atol=1e-7)  # table holds float32 weights
