@@ -9,6 +9,7 @@ leaves a truncated output behind.
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import os
 import sys
@@ -202,10 +203,21 @@ def _work(job: _ChunkJob, first_row: int, chunk):
 
 def _run(classifier, job: _ChunkJob, chunks, workers: int):
     """Yield each chunk's results in input order, classifying in ``workers`` processes."""
-    if workers <= 1:
-        for first_row, chunk in chunks:
-            yield job(classifier, first_row, chunk)
-        return
+    # The loaded rules and model live as long as the run: moving them out of the garbage
+    # collector's sight spares every full collection a walk over them (about a tenth of the
+    # time per row), and in forked workers it keeps their pages shared.
+    gc.freeze()
+    try:
+        if workers <= 1:
+            for first_row, chunk in chunks:
+                yield job(classifier, first_row, chunk)
+        else:
+            yield from _run_forked(classifier, job, chunks, workers)
+    finally:
+        gc.unfreeze()
+
+
+def _run_forked(classifier, job: _ChunkJob, chunks, workers: int):
     import multiprocessing
     from collections import deque
 

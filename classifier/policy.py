@@ -66,6 +66,11 @@ class RoutingPolicy:
 
     def __init__(self, rules: RuleSet):
         self.rules = rules
+        # Per route, the norms that may apply to it, labelled once here rather than per text.
+        self._norms_by_route: dict[str, list[tuple[str, dict]]] = {}
+        for norm in rules.norms:
+            for route in norm.routes:
+                self._norms_by_route.setdefault(route, []).append((f"{norm.id} {norm.summary}", norm.when))
 
     def decide(self, analysis: Analysis) -> RuleDecision:
         for rule in self.rules.routing_rules:
@@ -81,9 +86,8 @@ class RoutingPolicy:
 
     def norms(self, route: str, analysis: Analysis) -> list[str]:
         found = []
-        for norm in self.rules.norms:
-            label = f"{norm.id} {norm.summary}"
-            if route in norm.routes and holds(analysis, norm.when) and label not in found:
+        for label, when in self._norms_by_route.get(route, ()):
+            if label not in found and holds(analysis, when):
                 found.append(label)
         return found
 

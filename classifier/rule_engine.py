@@ -10,8 +10,10 @@ same clause, negates it. A negated State cue becomes evidence that there is no S
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
+from types import MappingProxyType
+from typing import Mapping, NamedTuple
 
 from .matcher import Match, PhraseMatcher, PositionIndex, fold
 from .ruleset import Actor, RuleSet
@@ -29,8 +31,10 @@ PROXY_ACTOR_CONFIDENCE = 0.6
 STATE_LINK_THRESHOLD = 0.5
 
 
-@dataclass(frozen=True)
-class Evidence:
+# Evidence, Criterion and votes are named tuples, not dataclasses: immutable, and several times
+# cheaper to create, which matters at a few dozen per description and millions of descriptions.
+
+class Evidence(NamedTuple):
     """A span of the input text that set a criterion: ``text == input[start:end]``."""
 
     start: int
@@ -43,14 +47,16 @@ class Evidence:
         return {"start": self.start, "end": self.end, "text": self.text, "rule": self.rule}
 
 
-@dataclass(frozen=True)
-class Criterion:
+_NO_DETAIL: Mapping = MappingProxyType({})
+
+
+class Criterion(NamedTuple):
     """The value of one criterion, how sure the rules are, and the spans that set it."""
 
     value: str | list[str]
     confidence: float
     evidence: tuple[Evidence, ...] = ()
-    detail: dict = field(default_factory=dict)
+    detail: Mapping = _NO_DETAIL
 
     def to_dict(self) -> dict:
         out = {"value": self.value, "confidence": round(self.confidence, 3),
@@ -85,8 +91,15 @@ def noisy_or(confidences) -> float:
     return 1.0 - remaining
 
 
-@dataclass
-class _Vote:
+def _vote_score(votes: list["_Vote"]) -> float:
+    """noisy_or of the votes' confidences."""
+    remaining = 1.0
+    for vote in votes:
+        remaining *= 1.0 - vote.confidence
+    return 1.0 - remaining
+
+
+class _Vote(NamedTuple):
     value: str
     confidence: float
     evidence: Evidence
@@ -104,25 +117,27 @@ class RuleEngine:
 
     def __init__(self, rules: RuleSet):
         self.rules = rules
+        # Each phrase carries (kind, item, extra, rule id): extra is the place a cue names, or
+        # whether an actor alias is on the stop list.
         entries = []
         for cue in list(rules.cues) + list(rules.sectors):
             for term, place in zip(cue.terms, cue.places):
-                entries.append((term, ("cue", cue, place), cue.case_sensitive))
+                entries.append((term, ("cue", cue, place, cue.id), cue.case_sensitive))
         stoplist = {alias.lower() for alias in rules.stoplist}
         for actor in rules.actors:
             for alias in actor.aliases:
                 stopped = alias.lower() in stoplist
-                entries.append((alias, ("actor", actor, stopped), stopped))
+                entries.append((alias, ("actor", actor, stopped, f"actor.{actor.name}"), stopped))
         for trigger in rules.negation_triggers:
-            entries.append((trigger, ("negation", trigger, ""), False))
+            entries.append((trigger, ("negation", trigger, "", ""), False))
         self.matcher = PhraseMatcher(entries)
 
     # -- matching ------------------------------------------------------------------------------
 
     def _matches(self, text: str, folded: str) -> tuple[list[Match], PositionIndex]:
         cue_matches, triggers = [], []
-        for match in self.matcher.iter_matches(text, folded):
-            kind, item, extra = match.payload
+        for match in self.matcher.matches(text, folded):
+            kind, item, extra, _ = match.payload
             if kind == "negation":
                 triggers.append(match)
             elif kind == "actor" and extra and not self._has_context(folded, match):
@@ -130,6 +145,8 @@ class RuleEngine:
             else:
                 cue_matches.append(match)
         cue_matches = self._drop_shadowed(cue_matches)
+        if not triggers:
+            return cue_matches, PositionIndex(())
         # A trigger inside a cue that already says the negative ("no evidence of State
         # involvement") is spent there: it must not also negate the words after that cue.
         spent = PositionIndex(m.start for m in cue_matches if m.payload[0] == "cue" and not m.payload[1].negatable)
@@ -150,25 +167,30 @@ class RuleEngine:
 
     @staticmethod
     def _criterion_of(match: Match) -> str:
-        kind, item, _ = match.payload
+        kind, item, _, _ = match.payload
         return "actor" if kind == "actor" else item.criterion
 
     def _drop_shadowed(self, matches: list[Match]) -> list[Match]:
         """A longer match hides the matches inside it that it shadows ("no evidence of State
         involvement" hides "State involvement"). Sweep by start, longest first: linear after sort."""
-        matches.sort(key=lambda m: (m.start, -(m.end - m.start)))
-        kept, covering = [], []
+        matches.sort(key=lambda m: (m.start, -m.end))
+        kept, covering, reach = [], [], -1
         for match in matches:
+            if match.start >= reach:  # no earlier match reaches this one: the common case
+                kept.append(match)
+                covering, reach = [match], match.end
+                continue
             covering = [c for c in covering if c.end > match.start]
             if any(c.end >= match.end and (c.start, c.end) != (match.start, match.end)
                    and self._criterion_of(match) in self._shadows(c) for c in covering):
                 continue
             kept.append(match)
             covering.append(match)
+            reach = max(reach, match.end)
         return kept
 
     def _shadows(self, match: Match) -> tuple[str, ...]:
-        kind, item, _ = match.payload
+        kind, item, _, _ = match.payload
         if kind == "actor":
             return ("actor", "actor_type", "state_link", "sector")
         return item.shadows
@@ -190,11 +212,11 @@ class RuleEngine:
         none_votes: list[_Vote] = []
         hits = []
         actors: list[tuple[Actor, Evidence]] = []
+        any_trigger = len(triggers) > 0
         for match in matches:
-            kind, item, extra = match.payload
-            rule_id = f"actor.{item.name}" if kind == "actor" else item.id
-            negated = (kind == "cue" and item.negatable and self._negated(folded, match, triggers))
-            evidence = Evidence(match.start, match.end, text[match.start:match.end], rule_id, negated)
+            start, end, (kind, item, extra, rule_id) = match
+            negated = any_trigger and kind == "cue" and item.negatable and self._negated(folded, match, triggers)
+            evidence = Evidence(start, end, text[start:end], rule_id, negated)
             hits.append(evidence)
             if kind == "actor":
                 actors.append((item, evidence))
@@ -249,7 +271,9 @@ class RuleEngine:
         by_value: dict[str, list[_Vote]] = {}
         for vote in votes:
             by_value.setdefault(vote.value, []).append(vote)
-        scores = {value: noisy_or(v.confidence for v in vs) for value, vs in by_value.items()}
+        if len(by_value) == 1:
+            return Criterion(votes[0].value, _vote_score(votes), _evidence(votes))
+        scores = {value: _vote_score(vs) for value, vs in by_value.items()}
         # Highest score wins; ties go to the value first seen in the text (deterministic).
         best = max(scores, key=lambda v: (round(scores[v], 9), -by_value[v][0].evidence.start))
         runner_up = max((s for v, s in scores.items() if v != best), default=0.0)
@@ -305,6 +329,8 @@ class RuleEngine:
 
 def _evidence(votes: list[_Vote]) -> tuple[Evidence, ...]:
     """Distinct spans, in text order."""
+    if len(votes) == 1:
+        return (votes[0].evidence,)
     seen, out = set(), []
     for vote in sorted(votes, key=lambda v: (v.evidence.start, v.evidence.end)):
         key = (vote.evidence.start, vote.evidence.end)

@@ -262,16 +262,13 @@ class TextModel:
         self.coef_ = np.zeros((len(clf.classes_), N_FEATURES))
         self.coef_[:, used] = clf.coef_
         self.intercept_ = clf.intercept_
-        self._table = None
+        self._table = self._scoring_table()
         return self
 
     def predict_proba(self, texts) -> np.ndarray:
         texts = list(texts)
         if self._table is None:
-            # float32: the precision the weights are stored in (see to_arrays)
-            table = np.zeros((N_FEATURES + 1, 1 + len(self.coef_)), dtype=np.float32)
-            table[:-1, 0], table[:-1, 1:] = self.idf_, self.coef_.T
-            self._table = table
+            self._table = self._scoring_table()
         scores = np.zeros((len(texts), len(self.classes_)))
         # A slice at a time: the temporaries of a few hundred texts outgrow the CPU caches and the
         # allocator's reuse, and the time per text grows by a third.
@@ -279,6 +276,13 @@ class TextModel:
             part = texts[start:start + PREDICT_SLICE]
             scores[start:start + len(part)] = linear_scores(*hashed_ngrams(part), len(part), self._table)
         return softmax(scores + self.intercept_)
+
+    def _scoring_table(self) -> np.ndarray:
+        """IDF and coefficients per column, as ``linear_scores`` reads them; float32, the
+        precision the weights are stored in (see to_arrays)."""
+        table = np.zeros((N_FEATURES + 1, 1 + len(self.coef_)), dtype=np.float32)
+        table[:-1, 0], table[:-1, 1:] = self.idf_, self.coef_.T
+        return table
 
     def predict(self, texts) -> np.ndarray:
         return self.classes_[self.predict_proba(texts).argmax(axis=1)]
@@ -308,4 +312,5 @@ class TextModel:
         if model.intercept_.shape != (len(classes),):
             raise ValueError(f"text_intercept has shape {model.intercept_.shape}, expected ({len(classes)},)")
         model.classes_ = np.asarray(classes)
+        model._table = model._scoring_table()   # built before batch workers fork, so they share it
         return model
