@@ -6,11 +6,13 @@ layer's route) -> text model + combiner (probabilities) -> decision -> Result.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import NamedTuple
+
 import numpy as np
 
-from .combiner import decide, rule_features, stack
+from .combiner import Decision, decide, rule_features, stack
 from .model_store import TrainedModel, load_model
 from .policy import RoutingPolicy, RuleDecision, holds
 from .result import Result
@@ -72,21 +74,40 @@ class Classifier(RuleLayer):
 
     def classify_many(self, texts: list[str]) -> list[Result]:
         """Classify several descriptions at once (the text model runs once over all of them)."""
+        return [self._result(j) if j else self.empty_result(t if isinstance(t, str) else "")
+                for t, j in zip(texts, self._judge(texts))]
+
+    def classify_rows(self, texts: list[str]) -> list[dict[str, object]]:
+        """The columns `batch` adds, one dict per text: ``classify_many(texts)[i].to_row()``.
+
+        Built without ``Result`` objects and without the norms (which no column holds): this is
+        the batch path, where such per-row work is a measurable share of the time.
+        """
+        return [self._row(j) if j else dict(self._empty_row) for j in self._judge(texts)]
+
+    def _judge(self, texts: list[str]) -> list["_Judgement | None"]:
+        """Rules, text model, combiner and decision for each text; None for an empty text."""
         texts = [t if isinstance(t, str) else "" for t in texts]
         live = [i for i, t in enumerate(texts) if t.strip()]
-        results: list[Result | None] = [None] * len(texts)
-        if live:
-            live_texts = [texts[i] for i in live]
-            analysed, rows = self.rule_rows(live_texts)
-            text_proba = self.model.text_model.predict_proba(live_texts)
-            combined = self.model.combiner.predict_proba(stack(text_proba, rows))
-            # Plain lists: per-row indexing of numpy arrays costs more than the work done per row.
-            for j, (text_row, combined_row) in enumerate(zip(text_proba.tolist(), combined.tolist())):
-                results[live[j]] = self._result(texts[live[j]], *analysed[j], text_row, combined_row)
-        for i, text in enumerate(texts):
-            if results[i] is None:
-                results[i] = self.empty_result(text)
-        return results
+        judged: list[_Judgement | None] = [None] * len(texts)
+        if not live:
+            return judged
+        live_texts = [texts[i] for i in live]
+        analysed, rows = self.rule_rows(live_texts)
+        text_proba = self.model.text_model.predict_proba(live_texts)
+        combined = self.model.combiner.predict_proba(stack(text_proba, rows))
+        classes, thresholds = self.model.classes, self.rules.decision
+        # Plain lists: per-row indexing of numpy arrays costs more than the work done per row.
+        for j, (text_row, combined_row) in enumerate(zip(text_proba.tolist(), combined.tolist())):
+            analysis, rule = analysed[j]
+            verdict = decide(classes, combined_row, text_row, rule, thresholds)
+            reason = None
+            if verdict.route == "intersection":
+                reason = rule.reason or self._likely_reason(analysis)
+            model_route = classes[text_row.index(max(text_row))]
+            judgement = _Judgement(live_texts[j], analysis, rule, verdict, reason, model_route, text_row, combined_row)
+            judged[live[j]] = judgement._replace(explanation=self._explain(judgement))
+        return judged
 
     def empty_result(self, text: str, error: str | None = None) -> Result:
         """The result for a text with nothing to read: undetermined, for review."""
@@ -98,24 +119,39 @@ class Classifier(RuleLayer):
                       explanation=error or "The description is empty, so there is nothing to route.",
                       review=True, signals={}, rule_id=decision.rule_id, model_probabilities=uniform, error=error)
 
-    def _result(self, text, analysis: Analysis, rule: RuleDecision, text_proba, combined) -> Result:
-        classes = self.model.classes
-        verdict = decide(classes, combined, text_proba, rule, self.rules.decision)
-        model_route = classes[text_proba.index(max(text_proba))]
-        reason = None
-        if verdict.route == "intersection":
-            reason = rule.reason or self._likely_reason(analysis)
-        result = Result(
-            text=text, route=verdict.route, confidence=verdict.confidence,
-            probabilities=dict(zip(classes, combined)),
-            criteria=analysis.criteria, rule_route=rule.route, model_route=model_route,
-            intersection_reason=reason, processes=self.policy.processes(verdict.route),
-            norms=self.policy.norms(verdict.route, analysis), explanation="", review=verdict.review,
-            signals=analysis.signals, rule_id=rule.rule_id, rule_confidence=rule.confidence,
-            model_probabilities=dict(zip(classes, text_proba)),
+    @cached_property
+    def _empty_row(self) -> dict[str, object]:
+        return self.empty_result("").to_row()
+
+    def _result(self, j: "_Judgement") -> Result:
+        classes, route = self.model.classes, j.verdict.route
+        return Result(
+            text=j.text, route=route, confidence=j.verdict.confidence,
+            probabilities=dict(zip(classes, j.combined)),
+            criteria=j.analysis.criteria, rule_route=j.rule.route, model_route=j.model_route,
+            intersection_reason=j.reason, processes=self.policy.processes(route),
+            norms=self.policy.norms(route, j.analysis), explanation=j.explanation, review=j.verdict.review,
+            signals=j.analysis.signals, rule_id=j.rule.rule_id, rule_confidence=j.rule.confidence,
+            model_probabilities=dict(zip(classes, j.text_proba)),
         )
-        result.explanation = self._explain(result, rule, verdict.undetermined_because, verdict.conflict)
-        return result
+
+    def _row(self, j: "_Judgement") -> dict[str, object]:
+        # The same values as Result.to_row (tests/test_api.py holds the two together).
+        criteria = j.analysis.criteria
+        return {
+            "route": j.verdict.route,
+            "confidence": round(j.verdict.confidence, 4),
+            "actor_type": criteria["actor_type"].value,
+            "state_sponsorship": criteria["state_sponsorship"].value,
+            "critical_infrastructure": ";".join(criteria["critical_infrastructure"].value),
+            "cascading_effects": criteria["cascading_effects"].value,
+            "motive": criteria["motive"].value,
+            "intersection_reason": j.reason or "",
+            "processes": "; ".join(self.policy.processes(j.verdict.route)),
+            "explanation": j.explanation,
+            "review": j.verdict.review,
+            "error": "",
+        }
 
     def _likely_reason(self, analysis: Analysis) -> str | None:
         """When the text model, not the rules, chose intersection: the reason of the intersection
@@ -132,34 +168,34 @@ class Classifier(RuleLayer):
                 best, best_share = rule.reason, share
         return best
 
-    @staticmethod
-    def _explain(result: Result, rule: RuleDecision, undetermined_because: str, conflict: bool) -> str:
+    def _explain(self, j: "_Judgement") -> str:
         found = []
         for name in CRITERIA:
-            crit = result.criteria[name]
+            crit = j.analysis.criteria[name]
             if crit.evidence and crit.value not in ("unknown", "no", []):
                 value = ", ".join(crit.value) if isinstance(crit.value, list) else crit.value
                 quote = crit.evidence[0].text
                 found.append(f'{_READABLE[name]} {value} ("{quote}")')
-        for name, signal in result.signals.items():
+        for name, signal in j.analysis.signals.items():
             found.append(f'{name.replace("-", " ")} ("{signal.evidence[0].text}")')
         evidence = "The rules found " + "; ".join(found) + "." if found else "The rules found no criterion in the text."
-        if result.route == "undetermined":
-            head = f"Undetermined: {undetermined_because}."
+        route, rule = j.verdict.route, j.rule
+        if route == "undetermined":
+            head = f"Undetermined: {j.verdict.undetermined_because}."
         else:
-            reason = f" ({result.intersection_reason.replace('-', ' ')})" if result.intersection_reason else ""
-            head = f"Routed to {result.route}{reason} with confidence {result.confidence:.2f}."
-        model_p = result.model_probabilities.get(result.model_route, 0.0)
+            reason = f" ({j.reason.replace('-', ' ')})" if j.reason else ""
+            head = f"Routed to {route}{reason} with confidence {j.verdict.confidence:.2f}."
+        model_p = max(j.text_proba)
         if rule.route == "undetermined":
-            agree = f"The rules are silent, so the text model decides ({result.model_route}, {model_p:.2f})."
-        elif rule.route == result.model_route:
+            agree = f"The rules are silent, so the text model decides ({j.model_route}, {model_p:.2f})."
+        elif rule.route == j.model_route:
             agree = f"Rules ({rule.explain}) and text model agree."
         else:
             agree = (f"The rules say {rule.route} ({rule.explain}); the text model says "
-                     f"{result.model_route} ({model_p:.2f}).")
-        if conflict:
+                     f"{j.model_route} ({model_p:.2f}).")
+        if j.verdict.conflict:
             agree += " This conflict is flagged for review."
-        elif result.review and result.route != "undetermined":
+        elif j.verdict.review and route != "undetermined":
             agree += " Flagged for review: confidence is low."
         return f"{head} {evidence} {agree}"
 
@@ -170,11 +206,10 @@ class Classifier(RuleLayer):
         if text_column not in frame.columns:
             raise KeyError(f"column {text_column!r} not found; columns are: {', '.join(map(str, frame.columns))}")
         texts = frame[text_column].tolist()
-        results = self.classify_many([t if isinstance(t, str) else "" for t in texts])
         rows = []
-        for value, result in zip(texts, results):
-            row = result.to_row()
+        for value, row in zip(texts, self.classify_rows(texts)):
             if not isinstance(value, str) or not value.strip():
+                row = dict(row)
                 row["error"] = f"empty or missing text in column {text_column!r}"
             rows.append(row)
         added = pd.DataFrame(rows, index=frame.index)
@@ -182,6 +217,20 @@ class Classifier(RuleLayer):
         for column in added.columns:
             out[column] = added[column]
         return out
+
+
+class _Judgement(NamedTuple):
+    """Everything decided about one text, from which a Result or a batch row is built."""
+
+    text: str
+    analysis: Analysis
+    rule: RuleDecision
+    verdict: Decision
+    reason: str | None
+    model_route: str
+    text_proba: list[float]
+    combined: list[float]
+    explanation: str = ""
 
 
 @lru_cache(maxsize=1)

@@ -67,7 +67,9 @@ class PhraseMatcher:
                 by_key.setdefault(key, []).append((phrase, payload, case_sensitive))
         self._automaton = ahocorasick.Automaton()
         for key, payloads in by_key.items():
-            self._automaton.add_word(key, (len(key), payloads))
+            # Whether the phrase starts and ends with a letter or digit, known now rather than
+            # looked up at every match: only such edges need a word boundary in the text.
+            self._automaton.add_word(key, (len(key), key[0].isalnum(), key[-1].isalnum(), payloads))
         self.size = len(by_key)
         if by_key:
             self._automaton.make_automaton()
@@ -78,12 +80,12 @@ class PhraseMatcher:
             return []
         folded = fold(text) if folded is None else folded
         n, found = len(folded), []
-        for last, (length, payloads) in self._automaton.iter(folded):
+        for last, (length, starts_alnum, ends_alnum, payloads) in self._automaton.iter(folded):
             start, end = last - length + 1, last + 1
             # Whole words only: an alphanumeric phrase edge must not touch another alphanumeric.
-            if start > 0 and folded[start].isalnum() and folded[start - 1].isalnum():
+            if starts_alnum and start > 0 and folded[start - 1].isalnum():
                 continue
-            if end < n and folded[end - 1].isalnum() and folded[end].isalnum():
+            if ends_alnum and end < n and folded[end].isalnum():
                 continue
             for phrase, payload, case_sensitive in payloads:
                 if not case_sensitive or text[start:end] == phrase:

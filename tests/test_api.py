@@ -86,3 +86,17 @@ def test_classify_frame_keeps_rows_and_columns():
 def test_classify_frame_missing_column_lists_columns():
     with pytest.raises(KeyError, match="columns are: a, b"):
         classify_frame(pd.DataFrame({"a": [1], "b": [2]}), text_column="text")
+
+
+def test_batch_rows_equal_the_results_rows():
+    """`batch` builds its rows without Result objects; they must be exactly Result.to_row()."""
+    from classifier.api import default_classifier
+
+    corpus = pd.read_csv("datasets/incidents.csv", dtype=str, keep_default_na=False)
+    texts = corpus.text.tolist()[::7] + ["", "   ", None, "x"]
+    classifier = default_classifier()
+    rows = classifier.classify_rows(texts)
+    assert rows == [r.to_row() for r in classifier.classify_many(texts)]
+    assert len({r["route"] for r in rows}) >= 3
+    rows[-2]["error"] = "changed"   # rows are the caller's to change: no shared empty row
+    assert classifier.classify_rows([""])[0]["error"] == ""

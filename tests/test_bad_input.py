@@ -125,13 +125,13 @@ def test_failure_midway_leaves_no_partial_output(tmp_path, monkeypatch):
     calls = {"n": 0}
 
     class Exploding:
-        def classify_many(self, texts):
+        def classify_rows(self, texts):
             calls["n"] += 1
             if calls["n"] == 2:
                 raise KeyboardInterrupt
             from classifier.api import default_classifier
 
-            return default_classifier().classify_many(texts)
+            return default_classifier().classify_rows(texts)
 
     with pytest.raises(KeyboardInterrupt):
         batch.classify_csv(Exploding(), str(src), str(out), chunk_rows=10)
