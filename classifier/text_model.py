@@ -210,11 +210,11 @@ def linear_scores(row: np.ndarray, col: np.ndarray, n_rows: int, table: np.ndarr
         new[:, 1:] = grid[:, 1:] != grid[:, :-1]
         first = np.flatnonzero(new.ravel())       # first occurrence of each n-gram of each text
         counts = np.diff(np.append(first, grid.size))
-        values = np.take(table, grid.ravel()[first], axis=0).astype(np.float64)
-        weight = (1.0 + np.log(counts)) * values[:, 0]     # sublinear TF times IDF
-        values[:, 0] = weight
-        values *= weight[:, None]                          # weight squared, weight times coef
-        sums[members] = np.add.reduceat(values, np.searchsorted(first, np.arange(len(members)) * width), axis=0)
+        values = np.take(table, grid.ravel()[first], axis=0)   # float32: IDF, coefficients
+        weight = (1.0 + np.log(counts)) * values[:, 0]         # sublinear TF times IDF (float64)
+        products = values * weight[:, None]                     # float64: weight times coefficients
+        products[:, 0] = weight * weight
+        sums[members] = np.add.reduceat(products, np.searchsorted(first, np.arange(len(members)) * width), axis=0)
     norm = np.sqrt(sums[:, 0])
     norm[norm == 0] = 1.0
     return sums[:, 1:] / norm[:, None]
