@@ -18,7 +18,6 @@ import re
 import zlib
 
 import numpy as np
-from scipy import sparse
 
 WORD_FEATURES = 2 ** 18
 CHAR_FEATURES = 2 ** 18
@@ -157,16 +156,20 @@ def hashed_ngrams(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(rows), np.concatenate(cols)
 
 
-def hashed_counts(texts: list[str]) -> sparse.csr_matrix:
-    """Count hashed n-grams of each text: a (len(texts), N_FEATURES) sparse matrix."""
+def hashed_counts(texts: list[str]):
+    """Count hashed n-grams of each text: a (len(texts), N_FEATURES) scipy sparse matrix (for fitting)."""
+    from scipy import sparse
+
     row, col = hashed_ngrams(texts)
     matrix = sparse.csr_matrix((np.ones(len(row), dtype=np.float32), (row, col)), shape=(len(texts), N_FEATURES))
     matrix.sum_duplicates()
     return matrix
 
 
-def tfidf(counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
-    """Sublinear TF (1 + log tf) times IDF, rows scaled to unit length."""
+def tfidf(counts, idf: np.ndarray):
+    """Sublinear TF (1 + log tf) times IDF, rows scaled to unit length (sparse in, sparse out)."""
+    from scipy import sparse
+
     weights = counts.astype(np.float64)
     weights.data = (1.0 + np.log(weights.data)) * idf[weights.indices]
     norms = np.sqrt(np.asarray(weights.multiply(weights).sum(axis=1)).ravel())
@@ -290,6 +293,8 @@ class TextModel:
     # -- persistence as plain arrays -----------------------------------------------------------
 
     def to_arrays(self) -> dict[str, np.ndarray]:
+        from scipy import sparse
+
         coef = sparse.csr_matrix(self.coef_.astype(np.float32))
         return {
             "text_idf": self.idf_.astype(np.float32),
@@ -305,9 +310,16 @@ class TextModel:
         if idf.shape != (N_FEATURES,):
             raise ValueError(f"text_idf has shape {idf.shape}, expected ({N_FEATURES},)")
         model.idf_ = idf
-        model.coef_ = sparse.csr_matrix(
-            (arrays["text_coef_data"], arrays["text_coef_indices"], arrays["text_coef_indptr"]),
-            shape=(len(classes), N_FEATURES)).toarray().astype(np.float64)
+        # The coefficients are stored as a compressed sparse row matrix; rebuilt with numpy alone,
+        # so loading a model for scoring does not import scipy.
+        data, indices, indptr = (np.asarray(arrays[f"text_coef_{k}"]) for k in ("data", "indices", "indptr"))
+        if (indptr.shape != (len(classes) + 1,) or indptr[0] != 0 or np.any(np.diff(indptr) < 0)
+                or indptr[-1] != len(data) or indices.shape != data.shape
+                or (len(indices) and (indices.min() < 0 or indices.max() >= N_FEATURES))):
+            raise ValueError(f"text_coef_data/indices/indptr do not describe a {len(classes)} x {N_FEATURES} "
+                             "sparse matrix")
+        model.coef_ = np.zeros((len(classes), N_FEATURES))
+        model.coef_[np.repeat(np.arange(len(classes)), np.diff(indptr)), indices] = data
         model.intercept_ = np.asarray(arrays["text_intercept"], dtype=np.float64)
         if model.intercept_.shape != (len(classes),):
             raise ValueError(f"text_intercept has shape {model.intercept_.shape}, expected ({len(classes)},)")

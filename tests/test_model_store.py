@@ -96,3 +96,26 @@ def test_malicious_pickle_is_never_executed(model_copy, tmp_path):
 def test_missing_model_dir(tmp_path):
     with pytest.raises(ModelFileError, match="not found"):
         load_model(tmp_path / "nothing")
+
+
+def _rewrite_weights(model_copy, change):
+    weights = model_copy / "weights.npz"
+    with np.load(weights, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    change(arrays)
+    np.savez(weights, **arrays)
+    manifest = json.loads((model_copy / "manifest.json").read_text())
+    manifest["weights_sha256"] = sha256_file(weights)
+    (model_copy / "manifest.json").write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize("change", [
+    lambda a: a.__setitem__("text_coef_indices", a["text_coef_indices"] + 2 ** 20),   # columns out of range
+    lambda a: a.__setitem__("text_coef_indptr", a["text_coef_indptr"][::-1].copy()),  # rows out of order
+    lambda a: a.__setitem__("text_coef_data", a["text_coef_data"][:-5]),              # lengths disagree
+])
+def test_inconsistent_coefficient_arrays_refused(model_copy, change):
+    """Weights that hash correctly but do not describe a coefficient matrix are refused by name."""
+    _rewrite_weights(model_copy, change)
+    with pytest.raises(ModelFileError, match="text_coef"):
+        load_model(model_copy)
