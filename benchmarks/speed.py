@@ -9,8 +9,8 @@ corpus recombined, 10-150 words, seeded) to a CSV, then measures in one run:
   LogisticRegression) trained on the corpus, predicting the same rows from the same CSV in one
   process; the ratio of the two throughputs is the headline figure;
 
-and once: the share of the batch path's CPU time spent in the rule layer (on the first 5,000
-generated rows), `cyberroute score` cold start (median of 5), and `cyberroute train` on the
+and once: the CPU time per description of the rule layer, the text model and the whole batch
+path in one process, and the rule layer's share of it (on the first 5,000 generated rows), `cyberroute score` cold start (median of 5), and `cyberroute train` on the
 shipped corpus.
 
 Usage: python benchmarks/speed.py [--sizes 10000 100000 1000000] [--out benchmarks/results/speed]
@@ -93,24 +93,32 @@ def run_child(command: list[str]) -> tuple[float, float, str]:
     return float(wall), int(rss_kb) / 1024, stdout
 
 
-def rule_share(data: Path, sample: int = 5000) -> float:
-    """CPU time of the rule layer (criteria and routing policy) over the CPU time of the batch
-    path (``classify_rows``: rules, text model, combiner, rows), on the first rows of ``data``."""
+def stage_costs(data: Path, sample: int = 5000) -> dict[str, float]:
+    """CPU microseconds per description (one process) of the rule layer, the text model and the
+    whole batch path (``classify_rows``: rules, text model, combiner, decision, row), on the
+    first rows of ``data``; and the rule layer's share of the batch path."""
     from classifier.api import Classifier
 
     with open(data, newline="", encoding="utf-8") as handle:
         texts = [row["text"] for _, row in zip(range(sample), csv.DictReader(handle))]
     classifier = Classifier()
     classifier.classify_rows(texts[:100])  # warm up
+    chunks = [texts[i:i + 512] for i in range(0, len(texts), 512)]
     start = time.process_time()
     for text in texts:
         classifier.analyse(text)
     rules = time.process_time() - start
     start = time.process_time()
-    for i in range(0, len(texts), 512):
-        classifier.classify_rows(texts[i:i + 512])
+    for chunk in chunks:
+        classifier.model.text_model.predict_proba(chunk)
+    text_model = time.process_time() - start
+    start = time.process_time()
+    for chunk in chunks:
+        classifier.classify_rows(chunk)
     total = time.process_time() - start
-    return rules / total
+    per_row = 1e6 / len(texts)
+    return {"rule_layer_us": round(rules * per_row, 1), "text_model_us": round(text_model * per_row, 1),
+            "batch_path_us": round(total * per_row, 1), "rule_layer_share": round(rules / total, 3)}
 
 
 def main(argv=None) -> int:
@@ -138,8 +146,9 @@ def main(argv=None) -> int:
                    "ratio_to_reference": round((n / wall) / (n / float(ref_seconds)), 2)}
             report["runs"].append(run)
             print(json.dumps(run), file=sys.stderr)
-            if "rule_layer_share" not in report:
-                report["rule_layer_share"] = round(rule_share(data), 3)
+            if "stages" not in report:
+                report["stages"] = stage_costs(data)
+                report["rule_layer_share"] = report["stages"]["rule_layer_share"]
             data.unlink()
         colds = []
         for _ in range(5):
@@ -160,7 +169,10 @@ def main(argv=None) -> int:
     for r in report["runs"]:
         lines.append(f"| {r['n']:,} | {r['batch_seconds']} | {r['batch_per_second']:,} | {r['batch_peak_rss_mb']} | "
                      f"{r['reference_per_second']:,} | {r['ratio_to_reference']} |")
+    stages = report["stages"]
     lines += ["", f"- rule layer share of the batch path's CPU time: {report['rule_layer_share']:.0%}",
+              f"- CPU per description, one process: rule layer {stages['rule_layer_us']} µs, text model "
+              f"{stages['text_model_us']} µs, whole batch path {stages['batch_path_us']} µs",
               f"- `cyberroute score` cold start, median of 5: {report['score_cold_start_median_seconds']} s",
               f"- `cyberroute train datasets/incidents.csv` (with grouped CV): {report['train_seconds']} s"]
     args.out.with_suffix(".md").write_text("\n".join(lines) + "\n")
