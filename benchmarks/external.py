@@ -6,7 +6,7 @@ without the label rules that shared/data/README.md marks contestable (E6, T4, D6
 files also get State-linked vs criminal accuracy; incident files with codes get criterion accuracy.
 
 Usage:
-    python benchmarks/external.py [--data DIR] [--out benchmarks/results/external]
+    python benchmarks/external.py [--data DIR] [--out benchmarks/results/external] [--model DIR]
 
 Writes OUT.json and OUT.md (figures and row ids only: no text from the data sets is written).
 With --examples N, prints up to N misrouted texts per confusion to stdout, for error analysis.
@@ -174,12 +174,13 @@ def main(argv=None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of labelled JSON-lines files")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "external")
     parser.add_argument("--examples", type=int, default=0, help="print N misrouted texts per confusion (stdout only)")
+    parser.add_argument("--model", type=Path, default=None, help="model directory (default: the shipped model)")
     args = parser.parse_args(argv)
     files = sorted(args.data.glob("*.jsonl"))
     if not files:
         print(f"error: no .jsonl files in {args.data}", file=sys.stderr)
         return 1
-    classifier = Classifier()
+    classifier = Classifier(model=args.model)
     report = {"command": "python benchmarks/external.py " + " ".join(argv if argv is not None else sys.argv[1:]),
               "model_sha256": classifier.model.manifest["weights_sha256"], "files": []}
     for path in files:
