@@ -15,7 +15,7 @@ import numpy as np
 from .combiner import Decision, decide, rule_features, stack
 from .model_store import TrainedModel, load_model
 from .policy import RoutingPolicy, RuleDecision, holds
-from .result import Result
+from .result import Result, csv_row
 from .rule_engine import Analysis, RuleEngine
 from .ruleset import CRITERIA, RuleSet, load_rules
 
@@ -136,22 +136,9 @@ class Classifier(RuleLayer):
         )
 
     def _row(self, j: "_Judgement") -> dict[str, object]:
-        # The same values as Result.to_row (tests/test_api.py holds the two together).
-        criteria = j.analysis.criteria
-        return {
-            "route": j.verdict.route,
-            "confidence": round(j.verdict.confidence, 4),
-            "actor_type": criteria["actor_type"].value,
-            "state_sponsorship": criteria["state_sponsorship"].value,
-            "critical_infrastructure": ";".join(criteria["critical_infrastructure"].value),
-            "cascading_effects": criteria["cascading_effects"].value,
-            "motive": criteria["motive"].value,
-            "intersection_reason": j.reason or "",
-            "processes": "; ".join(self.policy.processes(j.verdict.route)),
-            "explanation": j.explanation,
-            "review": j.verdict.review,
-            "error": "",
-        }
+        route = j.verdict.route
+        return csv_row(route, j.verdict.confidence, j.analysis.criteria, j.reason, self.policy.processes(route),
+                       j.explanation, j.verdict.review)
 
     def _likely_reason(self, analysis: Analysis) -> str | None:
         """When the text model, not the rules, chose intersection: the reason of the intersection

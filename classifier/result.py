@@ -81,21 +81,8 @@ class Result:
 
     def to_row(self) -> dict[str, object]:
         """The CSV columns added by `batch`."""
-        c = self.criteria
-        return {
-            "route": self.route,
-            "confidence": round(self.confidence, 4),
-            "actor_type": c["actor_type"].value,
-            "state_sponsorship": c["state_sponsorship"].value,
-            "critical_infrastructure": ";".join(c["critical_infrastructure"].value),
-            "cascading_effects": c["cascading_effects"].value,
-            "motive": c["motive"].value,
-            "intersection_reason": self.intersection_reason or "",
-            "processes": "; ".join(self.processes),
-            "explanation": self.explanation,
-            "review": self.review,
-            "error": self.error or "",
-        }
+        return csv_row(self.route, self.confidence, self.criteria, self.intersection_reason, self.processes,
+                       self.explanation, self.review, self.error)
 
     def _repr_html_(self) -> str:
         from .render import result_html
@@ -109,3 +96,22 @@ class Result:
 
     def __repr__(self) -> str:
         return f"Result(route={self.route!r}, confidence={self.confidence:.2f}, review={self.review})"
+
+
+def csv_row(route: str, confidence: float, criteria: dict[str, Criterion], intersection_reason: str | None,
+            processes: list[str], explanation: str, review: bool, error: str | None = None) -> dict[str, object]:
+    """The CSV columns of CSV_COLUMNS for one result (batch builds them without a Result)."""
+    return {
+        "route": route,
+        "confidence": round(confidence, 4),
+        "actor_type": criteria["actor_type"].value,
+        "state_sponsorship": criteria["state_sponsorship"].value,
+        "critical_infrastructure": ";".join(criteria["critical_infrastructure"].value),
+        "cascading_effects": criteria["cascading_effects"].value,
+        "motive": criteria["motive"].value,
+        "intersection_reason": intersection_reason or "",
+        "processes": "; ".join(processes),
+        "explanation": explanation,
+        "review": review,
+        "error": error or "",
+    }
