@@ -96,26 +96,32 @@ def run_child(command: list[str]) -> tuple[float, float, str]:
 def stage_costs(data: Path, sample: int = 5000) -> dict[str, float]:
     """CPU microseconds per description (one process) of the rule layer, the text model and the
     whole batch path (``classify_rows``: rules, text model, combiner, decision, row), on the
-    first rows of ``data``; and the rule layer's share of the batch path."""
+    first rows of ``data``; and the rule layer's share of the batch path.
+
+    The three are timed chunk by chunk, interleaved, with the garbage collector set as `batch`
+    sets it, so that drift in the machine's speed affects them alike.
+    """
+    import gc
+
     from classifier.api import Classifier
 
     with open(data, newline="", encoding="utf-8") as handle:
         texts = [row["text"] for _, row in zip(range(sample), csv.DictReader(handle))]
     classifier = Classifier()
     classifier.classify_rows(texts[:100])  # warm up
-    chunks = [texts[i:i + 512] for i in range(0, len(texts), 512)]
-    start = time.process_time()
-    for text in texts:
-        classifier.analyse(text)
-    rules = time.process_time() - start
-    start = time.process_time()
-    for chunk in chunks:
+    gc.freeze()
+    gc.set_threshold(50_000, *gc.get_threshold()[1:])
+    rules = text_model = total = 0.0
+    for i in range(0, len(texts), 512):
+        chunk = texts[i:i + 512]
+        start = time.process_time()
+        for text in chunk:
+            classifier.analyse(text)
+        middle = time.process_time()
         classifier.model.text_model.predict_proba(chunk)
-    text_model = time.process_time() - start
-    start = time.process_time()
-    for chunk in chunks:
+        end = time.process_time()
         classifier.classify_rows(chunk)
-    total = time.process_time() - start
+        rules, text_model, total = rules + middle - start, text_model + end - middle, total + time.process_time() - end
     per_row = 1e6 / len(texts)
     return {"rule_layer_us": round(rules * per_row, 1), "text_model_us": round(text_model * per_row, 1),
             "batch_path_us": round(total * per_row, 1), "rule_layer_share": round(rules / total, 3)}
