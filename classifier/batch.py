@@ -43,7 +43,9 @@ class BatchSummary:
     renamed_columns: tuple[str, ...] = ()
 
 
-def _open_input(path: str, encoding: str | None = None) -> TextIO:
+def open_input(path: str, encoding: str | None = None) -> TextIO:
+    """A text handle on ``path`` ("-" = stdin): UTF-8 (BOM skipped) unless a UTF-16 BOM or
+    ``encoding`` says otherwise; undecodable bytes are kept (surrogateescape). Errors name the path."""
     if path == "-":
         raw = sys.stdin.buffer
     else:
@@ -130,15 +132,15 @@ def classify_csv(classifier, source: str, destination: str, text_column: str = "
     reads and writes; at most two chunks per worker are in flight, so memory stays flat, and
     results are written in input order.
     """
-    handle = _open_input(source, encoding)
+    handle = open_input(source, encoding)
     try:
         reader, columns = open_csv(handle, source, text_column)
         header, renamed = output_header(columns)
         summary = BatchSummary(renamed_columns=renamed)
         job = _ChunkJob(len(columns), columns.index(text_column), text_column, escape_formulas)
-        with _atomic_output(destination) as out:
+        with atomic_output(destination) as out:
             writer = csv.writer(out)  # RFC 4180: CRLF, and fields with CR or LF are quoted
-            writer.writerow([_safe(h) for h in header] if escape_formulas else header)
+            writer.writerow([escape_formula(h) for h in header] if escape_formulas else header)
             try:
                 for text, rows, errors, review, size in _run(classifier, job, _numbered_chunks(reader, chunk_rows), workers):
                     out.write(text)
@@ -185,7 +187,7 @@ class _ChunkJob:
                 errors += 1
             review += bool(values["review"])
             cells = (row + [""] * self.width)[:self.width] + [_cell(values[c]) for c in CSV_COLUMNS]
-            out.append([_safe(c) for c in cells] if self.escape_formulas else cells)
+            out.append([escape_formula(c) for c in cells] if self.escape_formulas else cells)
         size = sum(len(f) + 1 for row in chunk for f in row)
         # The chunk leaves as CSV text: one string crosses from a worker to the writer, not
         # thousands of cells, and the formatting work is done in parallel.
@@ -245,7 +247,8 @@ def _run_forked(classifier, job: _ChunkJob, chunks, workers: int):
         _WORKER_STATE.clear()
 
 
-def _safe(cell: str) -> str:
+def escape_formula(cell: str) -> str:
+    """The cell with a leading apostrophe when a spreadsheet would read it as a formula."""
     return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
@@ -255,7 +258,7 @@ def _cell(value) -> str:
     return str(value)
 
 
-class _atomic_output:
+class atomic_output:
     """Write to a temporary file beside the destination; rename it into place on success only."""
 
     def __init__(self, destination: str):

@@ -143,13 +143,13 @@ def batch(input_path, output_path, text_column, chunk_size, workers, encoding, e
 def _batch_records(classifier, input_path, output_path, input_format, output_format, text_column, chunk_size,
                    escape_formulas, encoding):
     """Formats other than CSV to CSV: read records, classify in chunks, write in order."""
-    from .batch import BatchInputError, _atomic_output, _safe
+    from .batch import BatchInputError, atomic_output, escape_formula
     from .formats import FormatError, classify_records, make_writer, read_records
 
     stdin = click.get_text_stream("stdin") if input_path == "-" else None
     try:
-        with _atomic_output(output_path) as out:
-            writer = make_writer(output_format, out, _safe if escape_formulas else str)
+        with atomic_output(output_path) as out:
+            writer = make_writer(output_format, out, escape_formula if escape_formulas else str)
             rows, errors, review = classify_records(
                 classifier, read_records(input_path, input_format, text_column, stdin, encoding), writer, chunk_size)
     except (FormatError, BatchInputError) as exc:

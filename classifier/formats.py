@@ -135,9 +135,9 @@ def _whole_json(path: str, stdin):
 def _read_csv(path, text_column, encoding=None):
     """CSV rows as records (for output formats other than CSV; CSV to CSV streams in batch.py),
     opened and checked exactly as batch.py does."""
-    from .batch import _open_input, open_csv, row_problem
+    from .batch import open_input, open_csv, row_problem
 
-    handle = _open_input(path, encoding)
+    handle = open_input(path, encoding)
     try:
         reader, header = open_csv(handle, path, text_column)
         at = header.index(text_column)
