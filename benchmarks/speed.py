@@ -10,8 +10,8 @@ corpus recombined, 10-150 words, seeded) to a CSV, then measures in one run:
   process; the ratio of the two throughputs is the headline figure;
 
 and once: the CPU time per description of the rule layer, the text model and the whole batch
-path in one process, and the rule layer's share of it (on the first 5,000 generated rows), `cyberroute score` cold start (median of 5), and `cyberroute train` on the
-shipped corpus.
+path in one process, and the rule layer's share of it (on the first 5,000 generated rows);
+`cyberroute score` cold start (median of 5); and `cyberroute train` on the shipped corpus.
 
 Usage: python benchmarks/speed.py [--sizes 10000 100000 1000000] [--out benchmarks/results/speed]
 """
@@ -101,27 +101,25 @@ def stage_costs(data: Path, sample: int = 5000) -> dict[str, float]:
     The three are timed chunk by chunk, interleaved, with the garbage collector set as `batch`
     sets it, so that drift in the machine's speed affects them alike.
     """
-    import gc
-
     from classifier.api import Classifier
+    from classifier.batch import batch_gc
 
     with open(data, newline="", encoding="utf-8") as handle:
         texts = [row["text"] for _, row in zip(range(sample), csv.DictReader(handle))]
     classifier = Classifier()
     classifier.classify_rows(texts[:100])  # warm up
-    gc.freeze()
-    gc.set_threshold(50_000, *gc.get_threshold()[1:])
     rules = text_model = total = 0.0
-    for i in range(0, len(texts), 512):
-        chunk = texts[i:i + 512]
-        start = time.process_time()
-        for text in chunk:
-            classifier.analyse(text)
-        middle = time.process_time()
-        classifier.model.text_model.predict_proba(chunk)
-        end = time.process_time()
-        classifier.classify_rows(chunk)
-        rules, text_model, total = rules + middle - start, text_model + end - middle, total + time.process_time() - end
+    with batch_gc():
+        for i in range(0, len(texts), 512):
+            chunk = texts[i:i + 512]
+            start = time.process_time()
+            for text in chunk:
+                classifier.analyse(text)
+            middle = time.process_time()
+            classifier.model.text_model.predict_proba(chunk)
+            end = time.process_time()
+            classifier.classify_rows(chunk)
+            rules, text_model, total = rules + middle - start, text_model + end - middle, total + time.process_time() - end
     per_row = 1e6 / len(texts)
     return {"rule_layer_us": round(rules * per_row, 1), "text_model_us": round(text_model * per_row, 1),
             "batch_path_us": round(total * per_row, 1), "rule_layer_share": round(rules / total, 3)}

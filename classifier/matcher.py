@@ -8,7 +8,7 @@ matches, whatever the rules contain. There are no regular expressions to backtra
 from __future__ import annotations
 
 from bisect import bisect_right
-from typing import Any, Iterable, Iterator, NamedTuple
+from typing import Any, Iterable, NamedTuple
 
 import ahocorasick
 
@@ -91,10 +91,6 @@ class PhraseMatcher:
                 if not case_sensitive or text[start:end] == phrase:
                     found.append(Match(start, end, payload))
         return found
-
-    def iter_matches(self, text: str, folded: str | None = None) -> Iterator[Match]:
-        """Yield every whole-word match, in order of end position."""
-        return iter(self.matches(text, folded))
 
 
 class PositionIndex:

@@ -91,14 +91,6 @@ def noisy_or(confidences) -> float:
     return 1.0 - remaining
 
 
-def _vote_score(votes: list["_Vote"]) -> float:
-    """noisy_or of the votes' confidences."""
-    remaining = 1.0
-    for vote in votes:
-        remaining *= 1.0 - vote.confidence
-    return 1.0 - remaining
-
-
 class _Vote(NamedTuple):
     value: str
     confidence: float
@@ -272,8 +264,8 @@ class RuleEngine:
         for vote in votes:
             by_value.setdefault(vote.value, []).append(vote)
         if len(by_value) == 1:
-            return Criterion(votes[0].value, _vote_score(votes), _evidence(votes))
-        scores = {value: _vote_score(vs) for value, vs in by_value.items()}
+            return Criterion(votes[0].value, noisy_or([v.confidence for v in votes]), _evidence(votes))
+        scores = {value: noisy_or([v.confidence for v in vs]) for value, vs in by_value.items()}
         # Highest score wins; ties go to the value first seen in the text (deterministic).
         best = max(scores, key=lambda v: (round(scores[v], 9), -by_value[v][0].evidence.start))
         runner_up = max((s for v, s in scores.items() if v != best), default=0.0)
