@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable, Iterator, TextIO
 
 from .result import CSV_COLUMNS
+from .text_model import compiled_kernel
 
 csv.field_size_limit(2 ** 31 - 1)  # a 5 MB description is one field
 DEFAULT_CHUNK_ROWS = 512
@@ -241,6 +242,7 @@ def _run_forked(classifier, job: _ChunkJob, chunks, workers: int):
     from collections import deque
 
     _WORKER_STATE["classifier"] = classifier
+    compiled_kernel()   # numba loads or compiles the text model's scorer once, here, not per worker
     pool = multiprocessing.get_context("fork").Pool(workers)
     try:
         pending: deque = deque()

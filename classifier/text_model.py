@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from functools import lru_cache
 
 import numpy as np
 
@@ -29,6 +30,8 @@ CHAR_NGRAMS = (3, 5)
 MAX_MODEL_CHARS = 20_000
 # Texts featurized at once when predicting (see TextModel.predict_proba).
 PREDICT_SLICE = 128
+# From this many texts on, the compiled scorer (text_kernel.py) is used when numba is installed.
+KERNEL_MIN_TEXTS = 64
 # Names the feature hashing: a model trained with another featurizer cannot be read by this one.
 FEATURIZER = "crc32 word 1-2-grams + polynomial char_wb 3-5-grams, v1"
 
@@ -66,15 +69,29 @@ assert WORD_FEATURES & (WORD_FEATURES - 1) == 0 and CHAR_FEATURES & (CHAR_FEATUR
     "feature counts must be powers of two: columns are hashes modulo them, taken with a bit mask"
 
 
-def _word_mask(codes: np.ndarray) -> np.ndarray:
-    r"""True where a code point is a word character (``\w``: alphanumeric or underscore)."""
-    mask = _ASCII_WORD[np.minimum(codes, 128)]
+_ASCII_SPACE = np.array([chr(c).isspace() for c in range(128)] + [False], dtype=bool)
+
+
+def _code_mask(codes: np.ndarray, ascii_table: np.ndarray, test) -> np.ndarray:
+    """``test(chr(c))`` for every code point ``c``: a table lookup for ASCII, and one call per
+    distinct code point beyond it."""
+    mask = ascii_table[np.minimum(codes, 128)]
     beyond = np.flatnonzero(codes >= 128)
     if len(beyond):
         others = np.unique(codes[beyond])
-        word = np.array([chr(c).isalnum() for c in others.tolist()], dtype=bool)
-        mask[beyond] = word[np.searchsorted(others, codes[beyond])]
+        found = np.array([test(chr(c)) for c in others.tolist()], dtype=bool)
+        mask[beyond] = found[np.searchsorted(others, codes[beyond])]
     return mask
+
+
+def _word_mask(codes: np.ndarray) -> np.ndarray:
+    r"""True where a code point is a word character (``\w``: alphanumeric or underscore)."""
+    return _code_mask(codes, _ASCII_WORD, str.isalnum)
+
+
+def _space_mask(codes: np.ndarray) -> np.ndarray:
+    """True where a code point is whitespace, as ``str.split`` sees it."""
+    return _code_mask(codes, _ASCII_SPACE, str.isspace)
 
 
 def _token_hashes(joined: str, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -223,6 +240,31 @@ def linear_scores(row: np.ndarray, col: np.ndarray, n_rows: int, table: np.ndarr
     return sums[:, 1:] / norm[:, None]
 
 
+@lru_cache(maxsize=1)
+def compiled_kernel():
+    """The numba-compiled scorer (``text_kernel.score_texts``), or None where numba is missing.
+
+    Imported on first use, not with this module: importing numba takes about 0.4 s, which a
+    single `cyberroute score` would notice. `batch` calls this before its workers fork.
+    """
+    try:
+        from .text_kernel import score_texts
+    except ImportError:
+        return None
+    return score_texts
+
+
+def kernel_scores(kernel, texts: list[str], table: np.ndarray) -> np.ndarray:
+    """What ``linear_scores(*hashed_ngrams(texts), len(texts), table)`` returns, by ``kernel``."""
+    texts = [_clip(t) for t in texts]
+    codes = _codes("".join(texts))
+    bounds = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum([len(t) for t in texts], out=bounds[1:])
+    scores = np.empty((len(texts), table.shape[1] - 1))
+    kernel(codes, bounds, _word_mask(codes), _space_mask(codes), table, scores)
+    return scores
+
+
 def softmax(scores: np.ndarray) -> np.ndarray:
     scores = scores - scores.max(axis=1, keepdims=True)
     exp = np.exp(scores)
@@ -272,6 +314,9 @@ class TextModel:
         texts = list(texts)
         if self._table is None:
             self._table = self._scoring_table()
+        kernel = compiled_kernel() if len(texts) >= KERNEL_MIN_TEXTS else None
+        if kernel is not None:
+            return softmax(kernel_scores(kernel, texts, self._table) + self.intercept_)
         scores = np.zeros((len(texts), len(self.classes_)))
         # A slice at a time: the temporaries of a few hundred texts outgrow the CPU caches and the
         # allocator's reuse, and the time per text grows by a third.

@@ -19,6 +19,9 @@ TRICKY = [
     "averyveryveryverylongtokenthatexceedsthevectorlimit and short",
     "x" * 25,
     "tabs\tand\nnewlines  and   spaces",
+    "other\u00a0white\u2028space\x1cseparators\u3000ab",   # str.split() splits on all of these
+    "   ",
+    "z" * (tm.MAX_MODEL_CHARS + 50) + " tail words past the clip",
 ]
 
 
@@ -63,3 +66,55 @@ def test_predict_proba_is_the_same_in_slices_and_whole():
     np.testing.assert_allclose(whole[:5], one_by_one, rtol=1e-12)
     reference = tm.softmax(_sparse_reference(texts, model.idf_, model.coef_) + model.intercept_)
     np.testing.assert_allclose(whole, reference, rtol=1e-5, atol=1e-7)  # table holds float32 weights
+
+
+def _random_table(n_classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    idf = rng.uniform(1, 8, tm.N_FEATURES).astype(np.float32).astype(np.float64)
+    coef = rng.normal(size=(n_classes, tm.N_FEATURES)).astype(np.float32).astype(np.float64)
+    table = np.zeros((tm.N_FEATURES + 1, n_classes + 1), dtype=np.float32)
+    table[:-1, 0], table[:-1, 1:] = idf, coef.T
+    return idf, coef, table
+
+
+def _kernel():
+    kernel = tm.compiled_kernel()
+    assert kernel is not None, "numba is a dependency: the compiled scorer must be available"
+    return kernel
+
+
+@pytest.mark.parametrize("texts", [TRICKY, TRICKY[:1], ["", ""], ["the the the the cat"] * 3])
+def test_compiled_scorer_equals_sparse_tfidf_product(texts):
+    idf, coef, table = _random_table()
+    got = tm.kernel_scores(_kernel(), texts, table)
+    np.testing.assert_allclose(got, _sparse_reference(texts, idf, coef), rtol=1e-9, atol=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(max_size=80), min_size=1, max_size=8))
+def test_compiled_scorer_equals_numpy_scorer_on_any_text(texts):
+    _, _, table = _random_table(seed=1)
+    expected = tm.linear_scores(*tm.hashed_ngrams(texts), len(texts), table)
+    np.testing.assert_allclose(tm.kernel_scores(_kernel(), texts, table), expected, rtol=1e-9, atol=1e-12)
+
+
+def test_predict_proba_uses_the_compiled_scorer_for_many_texts(monkeypatch):
+    texts = [f"phishing kit {i} sold to carders, ransomware on clinic {i}" for i in range(tm.KERNEL_MIN_TEXTS)]
+    model = tm.TextModel().fit(texts + ["GRU sabotage of the grid"] * 4, ["cybercrime"] * len(texts) + ["international-security"] * 4)
+    calls = []
+    kernel = _kernel()
+    monkeypatch.setattr(tm, "compiled_kernel", lambda: lambda *args: calls.append(1) or kernel(*args))
+    many = model.predict_proba(texts)
+    assert calls == [1]
+    few = model.predict_proba(texts[:3])            # below the threshold: the numpy path
+    assert calls == [1]
+    np.testing.assert_allclose(many[:3], few, rtol=1e-12)
+
+
+@pytest.mark.parametrize("code", [0x41, 0x7F, 0x80, 0x6FF, 0x7FF, 0x800, 0xD800, 0xDFFF, 0xFFFF, 0x10000, 0x10FFFF])
+def test_compiled_crc32_of_utf8_at_every_encoding_length(code):
+    from classifier.text_kernel import _crc32_utf8
+
+    token = "a" + chr(code) + "z"
+    codes = tm._codes(token)
+    assert _crc32_utf8(codes, 0, len(codes), tm._CRC_TABLE) == zlib.crc32(token.encode("utf-8", "surrogatepass"))
