@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
+from operator import attrgetter, itemgetter
 from types import MappingProxyType
 from typing import Mapping, NamedTuple
 
@@ -165,7 +166,10 @@ class RuleEngine:
     def _drop_shadowed(self, matches: list[Match]) -> list[Match]:
         """A longer match hides the matches inside it that it shadows ("no evidence of State
         involvement" hides "State involvement"). Sweep by start, longest first: linear after sort."""
-        matches.sort(key=lambda m: (m.start, -m.end))
+        # The matcher lists matches by end. Two stable sorts, by end descending and then by start,
+        # order them by start, longest first, and keep the matcher's order for equal spans.
+        matches.sort(key=_END, reverse=True)
+        matches.sort(key=_START)
         kept, covering, reach = [], [], -1
         for match in matches:
             if match.start >= reach:  # no earlier match reaches this one: the common case
@@ -319,12 +323,16 @@ class RuleEngine:
         return Criterion("yes", noisy_or(v.confidence for v in votes), _evidence(votes))
 
 
+_START, _END = itemgetter(0), itemgetter(1)
+_VOTE_SPAN = attrgetter("evidence.start", "evidence.end")
+
+
 def _evidence(votes: list[_Vote]) -> tuple[Evidence, ...]:
     """Distinct spans, in text order."""
     if len(votes) == 1:
         return (votes[0].evidence,)
     seen, out = set(), []
-    for vote in sorted(votes, key=lambda v: (v.evidence.start, v.evidence.end)):
+    for vote in sorted(votes, key=_VOTE_SPAN):
         key = (vote.evidence.start, vote.evidence.end)
         if key not in seen:
             seen.add(key)
