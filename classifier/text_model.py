@@ -15,6 +15,7 @@ a few arrays (IDF weights, coefficients, intercepts), saved without pickle (see 
 from __future__ import annotations
 
 import re
+import warnings
 import zlib
 from functools import lru_cache
 
@@ -250,6 +251,9 @@ def compiled_kernel():
     try:
         from .text_kernel import score_texts
     except ImportError:
+        return None
+    except Exception as exc:   # numba installed but unable to compile or cache here: stay correct
+        warnings.warn(f"cyberroute: the compiled text scorer is unavailable ({exc}); using the numpy scorer")
         return None
     return score_texts
 
