@@ -117,6 +117,20 @@ def test_cascade_positive(layer):
     assert c.value == "yes" and spans_exact(text, c)
 
 
+@pytest.mark.parametrize("text, phrase", [
+    ("Ransomware at a pathology supplier forced London hospitals to postpone thousands of operations.",
+     "postpone thousands"),
+    ("A ransomware attack on a shared billing platform cut prepayment top-ups for 400,000 households.",
+     "households"),
+    ("The gang reached 800 shops through its supplier's till software; the stores shut for days.",
+     "through its supplier"),
+])
+def test_cascade_spill_over_beyond_the_victim(layer, text, phrase):
+    c = crit(layer, text, "cascading_effects")
+    assert c.value == "yes" and spans_exact(text, c)
+    assert phrase in [e.text.lower() for e in c.evidence]
+
+
 def test_cascade_negative(layer):
     assert crit(layer, "One laptop at a bakery was infected.", "cascading_effects").value == "no"
 
