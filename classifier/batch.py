@@ -16,6 +16,7 @@ import sys
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import chain, islice
 from pathlib import Path
 from typing import Callable, Iterator, TextIO
 
@@ -209,8 +210,13 @@ def _work(job: _ChunkJob, first_row: int, chunk):
 
 def _run(classifier, job: _ChunkJob, chunks, workers: int):
     """Yield each chunk's results in input order, classifying in ``workers`` processes."""
+    # A file of one chunk is classified here: starting workers (and loading the compiled text
+    # scorer for them) would take longer than the chunk itself.
+    chunks = iter(chunks)
+    head = list(islice(chunks, 2))
+    chunks = chain(head, chunks)
     with batch_gc():
-        if workers <= 1:
+        if workers <= 1 or len(head) < 2:
             for first_row, chunk in chunks:
                 yield job(classifier, first_row, chunk)
         else:

@@ -175,3 +175,19 @@ def test_real_subprocess_bad_input_exit_code(tmp_path):
     proc = subprocess.run(command + ["batch", str(tmp_path / "missing.csv"), "-o", str(tmp_path / "o.csv")],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and "file not found" in proc.stderr
+
+
+def test_batch_forks_workers_only_for_more_than_one_chunk(tmp_path, monkeypatch):
+    from classifier import batch
+    from classifier.api import default_classifier
+
+    forked = []
+    real = batch._run_forked
+    monkeypatch.setattr(batch, "_run_forked", lambda *args: forked.append(1) or real(*args))
+    src = tmp_path / "in.csv"
+    _write_csv(src, ["id", "text"], [[str(i), f"Phishing kit number {i} sold on a forum."] for i in range(5)])
+    batch.classify_csv(default_classifier(), str(src), str(tmp_path / "one.csv"), workers=2, chunk_rows=5)
+    assert forked == []                       # one chunk: classified in this process
+    batch.classify_csv(default_classifier(), str(src), str(tmp_path / "three.csv"), workers=2, chunk_rows=2)
+    assert forked == [1]
+    assert (tmp_path / "one.csv").read_text() == (tmp_path / "three.csv").read_text()
