@@ -7,8 +7,10 @@ logistic regression turns them into route probabilities.
 The featurizer is vectorised over a whole batch with numpy: word tokens and their crc32 are
 found on the code points of all texts at once, character n-grams are rolling polynomial hashes,
 and prediction sorts each text's n-gram columns to count them, then sums IDF-weighted
-coefficients (see ``linear_scores``). So classifying needs numpy only: scikit-learn (and scipy's
-sparse matrices) serve fitting alone, which keeps `cyberroute score` quick to start. The model is
+coefficients (see ``linear_scores``). From ``KERNEL_MIN_TEXTS`` texts on, the same scores come
+from a numba-compiled pass per text (text_kernel.py), several times faster. Classifying needs
+numpy (and numba for batches) only: scikit-learn (and scipy's sparse matrices) serve fitting
+alone, which keeps `cyberroute score` quick to start. The model is
 a few arrays (IDF weights, coefficients, intercepts), saved without pickle (see model_store.py).
 """
 

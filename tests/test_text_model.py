@@ -46,13 +46,18 @@ def _sparse_reference(texts, idf, coef):
     return np.asarray(tm.tfidf(tm.hashed_counts(texts), idf) @ coef.T)
 
 
+def _random_table(n_classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    idf = rng.uniform(1, 8, tm.N_FEATURES).astype(np.float32).astype(np.float64)
+    coef = rng.normal(size=(n_classes, tm.N_FEATURES)).astype(np.float32).astype(np.float64)
+    table = np.zeros((tm.N_FEATURES + 1, n_classes + 1), dtype=np.float32)
+    table[:-1, 0], table[:-1, 1:] = idf, coef.T
+    return idf, coef, table
+
+
 @pytest.mark.parametrize("texts", [TRICKY, TRICKY[:1], ["", ""], ["the the the the cat"] * 3])
 def test_linear_scores_equal_sparse_tfidf_product(texts):
-    rng = np.random.default_rng(0)
-    idf = rng.uniform(1, 8, tm.N_FEATURES).astype(np.float32).astype(np.float64)
-    coef = rng.normal(size=(3, tm.N_FEATURES)).astype(np.float32).astype(np.float64)
-    table = np.zeros((tm.N_FEATURES + 1, 4), dtype=np.float32)
-    table[:-1, 0], table[:-1, 1:] = idf, coef.T
+    idf, coef, table = _random_table()
     got = tm.linear_scores(*tm.hashed_ngrams(texts), len(texts), table)
     np.testing.assert_allclose(got, _sparse_reference(texts, idf, coef), rtol=1e-9, atol=1e-12)
 
@@ -66,15 +71,6 @@ def test_predict_proba_is_the_same_in_slices_and_whole():
     np.testing.assert_allclose(whole[:5], one_by_one, rtol=1e-12)
     reference = tm.softmax(_sparse_reference(texts, model.idf_, model.coef_) + model.intercept_)
     np.testing.assert_allclose(whole, reference, rtol=1e-5, atol=1e-7)  # table holds float32 weights
-
-
-def _random_table(n_classes=3, seed=0):
-    rng = np.random.default_rng(seed)
-    idf = rng.uniform(1, 8, tm.N_FEATURES).astype(np.float32).astype(np.float64)
-    coef = rng.normal(size=(n_classes, tm.N_FEATURES)).astype(np.float32).astype(np.float64)
-    table = np.zeros((tm.N_FEATURES + 1, n_classes + 1), dtype=np.float32)
-    table[:-1, 0], table[:-1, 1:] = idf, coef.T
-    return idf, coef, table
 
 
 def _kernel():
