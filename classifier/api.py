@@ -45,9 +45,8 @@ class RuleLayer:
 
     def rule_rows(self, texts: list[str]) -> tuple[list[tuple[Analysis, RuleDecision]], np.ndarray]:
         """Analyse each text; also return the combiner's rule features, one row per text."""
-        analysed = [self.analyse(t) for t in texts]
-        rows = np.array([rule_features(a, d, len(t.split())) for t, (a, d) in zip(texts, analysed)])
-        return analysed, rows.reshape(len(analysed), -1)
+        analysed = [(a, self.policy.decide(a)) for a in self.engine.analyse_many(texts)]
+        return analysed, rule_features([d for _, d in analysed], [len(t.split()) for t in texts])
 
 
 class Classifier(RuleLayer):

@@ -248,7 +248,9 @@ def _run_forked(classifier, job: _ChunkJob, chunks, workers: int):
     from collections import deque
 
     _WORKER_STATE["classifier"] = classifier
-    compiled_kernel()   # numba loads or compiles the text model's scorer once, here, not per worker
+    # numba loads or compiles the text model's scorer and the rule layer once, here, not per worker.
+    compiled_kernel()
+    classifier.engine.compiled()
     pool = multiprocessing.get_context("fork").Pool(workers)
     try:
         pending: deque = deque()

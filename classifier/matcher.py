@@ -73,12 +73,16 @@ class PhraseMatcher:
             if key:
                 by_key.setdefault(key, []).append((phrase, payload, case_sensitive))
         self._automaton = ahocorasick.Automaton()
+        # Each folded phrase with (length, starts alphanumeric, ends alphanumeric, payloads): what
+        # the automaton stores, kept for rule_kernel.py, which compiles the same search.
+        self.keys: dict[str, tuple[int, bool, bool, tuple]] = {}
         for key, payloads in by_key.items():
             # Whether the phrase starts and ends with a letter or digit, known now rather than
             # looked up at every match: only such edges need a word boundary in the text. A
             # payload carries its phrase only when the match must have the phrase's exact case.
             checked = tuple((phrase if case_sensitive else None, payload) for phrase, payload, case_sensitive in payloads)
-            self._automaton.add_word(key, (len(key), key[0].isalnum(), key[-1].isalnum(), checked))
+            self.keys[key] = (len(key), key[0].isalnum(), key[-1].isalnum(), checked)
+            self._automaton.add_word(key, self.keys[key])
         self.size = len(by_key)
         if by_key:
             self._automaton.make_automaton()

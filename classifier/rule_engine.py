@@ -10,6 +10,7 @@ same clause, negates it. A negated State cue becomes evidence that there is no S
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from operator import attrgetter, itemgetter
@@ -30,6 +31,9 @@ ABSENCE_CONFIDENCE = 0.5
 PROXY_ACTOR_CONFIDENCE = 0.6
 # Combined State evidence below this is not enough to call a State link.
 STATE_LINK_THRESHOLD = 0.5
+# From this many texts on, analyse_many uses the compiled rule layer: below it, loading numba
+# (about 0.4 s) costs more than it saves.
+KERNEL_MIN_TEXTS = 64
 
 
 # Evidence, Criterion and votes are named tuples, not dataclasses: immutable, and several times
@@ -124,6 +128,7 @@ class RuleEngine:
         for trigger in rules.negation_triggers:
             entries.append((trigger, ("negation", trigger, "", ""), False))
         self.matcher = PhraseMatcher(entries)
+        self._compiled = False   # not built yet; see compiled()
 
     # -- matching ------------------------------------------------------------------------------
 
@@ -199,6 +204,29 @@ class RuleEngine:
         return not any(brk in between for brk in self.rules.clause_breaks)
 
     # -- aggregation ---------------------------------------------------------------------------
+
+    def analyse_many(self, texts: list[str]) -> list[Analysis]:
+        """``[self.analyse(t) for t in texts]``; from ``KERNEL_MIN_TEXTS`` texts on, computed by
+        the compiled rule layer (rule_kernel.py), which returns the same analyses faster."""
+        compiled = self.compiled() if len(texts) >= KERNEL_MIN_TEXTS else None
+        if compiled is None:
+            return [self.analyse(t) for t in texts]
+        return compiled.analyse_many(texts)
+
+    def compiled(self):
+        """This engine's rules compiled for batches (``rule_kernel.CompiledRules``), built on first
+        use; None where numba is missing or cannot compile here (the Python engine then serves)."""
+        if self._compiled is False:
+            try:
+                from .rule_kernel import CompiledRules
+                self._compiled = CompiledRules(self)
+                self._compiled.analyse_many(["warm up"])   # load (or compile) the machine code now
+            except ImportError:
+                self._compiled = None
+            except Exception as exc:   # numba installed but unable to compile here: stay correct
+                warnings.warn(f"cyberroute: the compiled rule layer is unavailable ({exc}); using the Python engine")
+                self._compiled = None
+        return self._compiled
 
     def analyse(self, text: str) -> Analysis:
         """Return the criteria, signals and rule hits found in ``text``."""

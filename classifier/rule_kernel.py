@@ -1,0 +1,765 @@
+"""The rule layer compiled with numba, for batches: the same criteria as ``RuleEngine.analyse``.
+
+``RuleEngine.analyse`` (rule_engine.py) is the definition of the rule layer and what a single
+text uses. This module computes the same ``Analysis`` for many texts at once: the phrase search
+(Aho-Corasick as a table-driven automaton), whole-word and exact-case checks, gazetteer context
+words, shadowing, NegEx negation, votes, noisy-or and the choice of each criterion's value run
+in one compiled pass per chunk, over integer codes built from the rule files; Python then only
+turns the codes back into ``Evidence`` and ``Criterion`` objects. That costs about a fifth of the
+Python engine's time per description.
+
+tests/test_rule_kernel.py holds the two equal (the whole ``Analysis``, floats included) on the
+corpus, on generated descriptions and on random mixes of rule phrases, triggers and punctuation.
+A change to the rule semantics must be made in both places; a change to rules/ needs nothing here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .matcher import fold
+from .rule_engine import (
+    ABSENCE_CONFIDENCE, GAZETTEER_CONFIDENCE, GAZETTEER_MOTIVE_CONFIDENCE, PROXY_ACTOR_CONFIDENCE,
+    STATE_LINK_THRESHOLD, _NO_DETAIL, Analysis, Criterion, Evidence,
+)
+from .text_model import _codes, _word_mask
+
+# Criterion codes of a cue (the bit of a shadows mask); an actor match has its own.
+CRITERION_CODES = {"actor_type": 0, "state_link": 1, "attribution": 2, "cascading_effects": 3, "motive": 4,
+                   "signal": 5, "sector": 6, "actor": 7}
+_ACTOR_SHADOWS = ("actor", "actor_type", "state_link", "sector")   # as RuleEngine._shadows
+# Columns of the payload table.
+KIND, CRIT, VALUE, NEGATABLE, SHADOWS, PLACE, STOPPED, SPONSORSHIP, MOTIVE, PROXY, EXACT_LO, EXACT_HI = range(12)
+CUE, ACTOR, NEGATION = 0, 1, 2
+# Slots of a text's result: the five criteria (critical_infrastructure's values are listed apart)
+# and the two signals.
+SLOTS = ("actor_type", "state_sponsorship", "critical_infrastructure", "cascading_effects", "motive",
+         "criminal-disguise", "criminal-proxy")
+# Values the kernel needs to know by name, in this order in its ``named`` argument.
+NAMED_VALUES = ("unknown", "none", "confirmed", "suspected", "state", "state-sponsored", "criminal",
+                "hacktivist", "insider", "yes", "no", "criminal-disguise", "criminal-proxy")
+(V_UNKNOWN, V_NONE, V_CONFIRMED, V_SUSPECTED, V_STATE, V_SPONSORED, V_CRIMINAL, V_HACKTIVIST, V_INSIDER,
+ V_YES, V_NO, V_DISGUISE, V_PROXY) = range(len(NAMED_VALUES))
+_CONTEXT_CHARS = 40   # as RuleEngine._has_context
+
+
+class CompiledRules:
+    """The phrase automaton and rule tables of a ``RuleEngine`` as arrays, and the batch analysis.
+
+    Parameters
+    ----------
+    engine : RuleEngine
+        Its matcher's phrases and payloads and its rule set are compiled; nothing else is read.
+    """
+
+    def __init__(self, engine):
+        rules = engine.rules
+        self.values: list[str] = list(NAMED_VALUES)
+        self.places: list[str] = [""]
+        self.rule_ids: list[str] = []
+        value_code, place_code = {v: i for i, v in enumerate(self.values)}, {"": 0}
+
+        def code(table, names, name):
+            if name not in table:
+                table[name] = len(names)
+                names.append(name)
+            return table[name]
+
+        keys, key_rows, payload_rows, confidences, exact = [], [], [], [], []
+        for key, (length, starts_alnum, ends_alnum, payloads) in engine.matcher.keys.items():
+            key_rows.append((length, starts_alnum, ends_alnum, len(payload_rows), len(payload_rows) + len(payloads)))
+            keys.append(key)
+            for phrase, (kind, item, extra, rule_id) in payloads:
+                row = [0] * 12
+                row[EXACT_LO] = row[EXACT_HI] = -1
+                if phrase is not None:
+                    row[EXACT_LO], row[EXACT_HI] = len(exact), len(exact) + len(phrase)
+                    exact.extend(ord(ch) for ch in phrase)
+                confidence = 0.0
+                if kind == "cue":
+                    row[KIND], row[CRIT] = CUE, CRITERION_CODES[item.criterion]
+                    row[VALUE] = code(value_code, self.values, item.value)
+                    row[NEGATABLE] = item.negatable
+                    row[SHADOWS] = _mask(item.shadows)
+                    row[PLACE] = code(place_code, self.places, extra)
+                    confidence = item.confidence
+                elif kind == "actor":
+                    row[KIND], row[CRIT] = ACTOR, CRITERION_CODES["actor"]
+                    row[VALUE] = code(value_code, self.values, item.actor_type)
+                    row[SHADOWS] = _mask(_ACTOR_SHADOWS)
+                    row[PLACE] = code(place_code, self.places, item.sponsor)
+                    row[STOPPED] = bool(extra)
+                    row[SPONSORSHIP] = code(value_code, self.values, item.sponsorship)
+                    row[MOTIVE] = code(value_code, self.values, item.motive)
+                    row[PROXY] = bool({"criminal-proxy", "hacktivist-front"} & set(item.roles))
+                else:
+                    row[KIND], row[CRIT] = NEGATION, -1
+                self.rule_ids.append(rule_id)
+                payload_rows.append(row)
+                confidences.append(confidence)
+        self.key_info = np.array(key_rows, dtype=np.int64).reshape(-1, 5)
+        self.payloads = np.array(payload_rows, dtype=np.int64).reshape(-1, 12)
+        self.confidences = np.array(confidences, dtype=np.float64)
+        self.exact = np.array(exact, dtype=np.uint32)
+        self.alphabet, self.delta, self.node_key, self.dict_link = _automaton(keys)
+        self.context, self.context_bounds = _flatten(sorted(rules.stop_context))
+        self.breaks, self.break_bounds = _flatten(rules.clause_breaks)
+        self.numbers = np.array([rules.negation_window, _CONTEXT_CHARS], dtype=np.int64)
+        self.weights = np.array([GAZETTEER_CONFIDENCE, GAZETTEER_MOTIVE_CONFIDENCE, ABSENCE_CONFIDENCE,
+                                 PROXY_ACTOR_CONFIDENCE, STATE_LINK_THRESHOLD], dtype=np.float64)
+
+    def analyse_many(self, texts: list[str]) -> list[Analysis]:
+        """``[engine.analyse(t) for t in texts]``, computed in one compiled pass."""
+        joined = "".join(texts)
+        # Folding ASCII does not depend on neighbouring characters, so the joined texts fold at
+        # once; other text folds one description at a time, as the engine folds it.
+        folded = fold(joined) if joined.isascii() else "".join([fold(t) for t in texts])
+        codes, folded_codes = _codes(joined), _codes(folded)
+        bounds = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum([len(t) for t in texts], out=bounds[1:])
+        found = _analyse(codes, folded_codes, _word_mask(folded_codes), bounds, self.alphabet, self.delta,
+                         self.node_key, self.dict_link, self.key_info, self.payloads, self.confidences, self.exact,
+                         self.context, self.context_bounds, self.breaks, self.break_bounds, self.numbers,
+                         self.weights)
+        # Plain lists: indexing them costs less than indexing numpy arrays one element at a time.
+        (hit_bounds, hits, slot_values, slot_confidences, evidence_bounds, evidence, sector_bounds, sectors,
+         sector_scores, sponsors) = (array.tolist() for array in found)
+        return [self._analysis(text, hits[hit_bounds[i]:hit_bounds[i + 1]], slot_values[i], slot_confidences[i],
+                               evidence, evidence_bounds[i * len(SLOTS):(i + 1) * len(SLOTS) + 1],
+                               sectors[sector_bounds[i]:sector_bounds[i + 1]],
+                               sector_scores[sector_bounds[i]:sector_bounds[i + 1]], sponsors[i])
+                for i, text in enumerate(texts)]
+
+    def _analysis(self, text, hits, slot_values, confidences, evidence, evidence_bounds, sectors, sector_scores,
+                  sponsor) -> Analysis:
+        """One text's codes from the kernel as the engine's objects."""
+        new, rule_ids, values = tuple.__new__, self.rule_ids, self.values
+        # tuple.__new__ builds the named tuples without a Python-level call (see matcher.py).
+        found = tuple([new(Evidence, (start, end, text[start:end], rule_ids[payload], negated == 1))
+                       for start, end, payload, negated in hits])
+        spans = [tuple([found[k] for k in evidence[lo:hi]]) for lo, hi in zip(evidence_bounds, evidence_bounds[1:])]
+        made = [new(Criterion, (values[v], c, e, _NO_DETAIL)) if v >= 0 else None
+                for v, c, e in zip(slot_values, confidences, spans)]
+        if sponsor >= 0:   # the State-link branch, which records the sponsor it found
+            made[1] = made[1]._replace(detail={"sponsor": self.places[sponsor]} if sponsor else {})
+        if sectors:
+            order = [values[s] for s in sectors]
+            sector = Criterion(order, confidences[2], spans[2],
+                               {"sector_confidence": {s: round(x, 3) for s, x in zip(order, sector_scores)}})
+        else:
+            sector = new(Criterion, ([], confidences[2], (), _NO_DETAIL))
+        criteria = {"actor_type": made[0], "state_sponsorship": made[1], "critical_infrastructure": sector,
+                    "cascading_effects": made[3], "motive": made[4]}
+        signals = {name: made[slot] for slot, name in ((5, SLOTS[5]), (6, SLOTS[6])) if made[slot] is not None}
+        return Analysis(criteria=criteria, signals=signals, hits=found)
+
+
+def _mask(names) -> int:
+    mask = 0
+    for name in names:
+        mask |= 1 << CRITERION_CODES[name]
+    return mask
+
+
+def _flatten(words) -> tuple[np.ndarray, np.ndarray]:
+    """Code points of several strings end to end, and where each starts and ends."""
+    bounds = np.zeros(len(words) + 1, dtype=np.int64)
+    np.cumsum([len(w) for w in words], out=bounds[1:])
+    return np.array([ord(ch) for w in words for ch in w], dtype=np.uint32), bounds
+
+
+def _automaton(keys: list[str]):
+    """An Aho-Corasick automaton over ``keys`` as a full transition table.
+
+    Returns the alphabet (code point -> column, 0 for a character no key holds), the transition
+    table (state x column -> state), the key that ends at each state (-1 for none) and, per state,
+    the nearest shorter state on its failure chain where a key ends (0 for none). Built breadth
+    first, one depth at a time, with numpy.
+    """
+    letters = sorted({ch for key in keys for ch in key})
+    alphabet = np.zeros(max((ord(ch) for ch in letters), default=0) + 1, dtype=np.int64)
+    for column, ch in enumerate(letters, start=1):
+        alphabet[ord(ch)] = column
+    # The trie: children of each state, and each state's depth and key.
+    children: list[dict[int, int]] = [{}]
+    node_key = [-1]
+    depth = [0]
+    for index, key in enumerate(keys):
+        state = 0
+        for ch in key:
+            column = int(alphabet[ord(ch)])
+            nxt = children[state].get(column)
+            if nxt is None:
+                nxt = len(children)
+                children[state][column] = nxt
+                children.append({})
+                node_key.append(-1)
+                depth.append(depth[state] + 1)
+            state = nxt
+        node_key[state] = index
+    n_states = len(children)
+    delta = np.zeros((n_states, len(letters) + 1), dtype=np.int32)
+    fail = np.zeros(n_states, dtype=np.int64)
+    dict_link = np.zeros(n_states, dtype=np.int64)
+    node_key_arr = np.array(node_key, dtype=np.int64)
+    parents, columns, states = [], [], []
+    for state, kids in enumerate(children):
+        for column, child in kids.items():
+            parents.append(state)
+            columns.append(column)
+            states.append(child)
+    parents, columns, states = np.array(parents, dtype=np.int64), np.array(columns, dtype=np.int64), np.array(states, dtype=np.int64)
+    depth_arr = np.array(depth)
+    edge_depth = depth_arr[parents] if len(parents) else parents
+    for d in range(int(depth_arr.max()) + 1):
+        level = np.flatnonzero(depth_arr == d)
+        if d > 0:
+            # A state's row starts as its failure state's row (complete: it is shallower).
+            delta[level] = delta[fail[level]]
+        edges = np.flatnonzero(edge_depth == d)
+        p, c, s = parents[edges], columns[edges], states[edges]
+        if d > 0:
+            fail[s] = delta[fail[p], c]
+            has_key = node_key_arr[fail[s]] >= 0
+            dict_link[s] = np.where(has_key, fail[s], dict_link[fail[s]])
+        delta[p, c] = s
+    return alphabet, delta, node_key_arr, dict_link
+
+
+# -- the compiled pass ---------------------------------------------------------------------------
+
+@njit(cache=True)
+def _grow(array, needed):
+    """``array``, or a copy at least twice as long when it holds fewer than ``needed`` items."""
+    if needed <= array.shape[0]:
+        return array
+    bigger = np.empty(max(needed, 2 * array.shape[0]), dtype=array.dtype)
+    bigger[:array.shape[0]] = array
+    return bigger
+
+
+@njit(cache=True)
+def _grow_rows(array, needed):
+    """``_grow`` for a table: more rows, the same columns."""
+    if needed <= array.shape[0]:
+        return array
+    bigger = np.empty((max(needed, 2 * array.shape[0]), array.shape[1]), dtype=array.dtype)
+    bigger[:array.shape[0]] = array
+    return bigger
+
+
+@njit(cache=True)
+def _noisy_or(confidences, chosen, n):
+    remaining = 1.0
+    for j in range(n):
+        remaining *= 1.0 - confidences[chosen[j]]
+    return 1.0 - remaining
+
+
+@njit(cache=True)
+def _evidence(vote_hit, chosen, n, hit_start, hit_end, out, at):
+    """RuleEngine's ``_evidence``: the distinct spans of the chosen votes in text order (the first
+    vote of a span wins), written to ``out[at:]`` as hit numbers; returns the new end."""
+    if n == 1:
+        out[at] = vote_hit[chosen[0]]
+        return at + 1
+    order = np.empty(n, dtype=np.int64)
+    for j in range(n):   # insertion sort: stable, and n is a handful
+        h = vote_hit[chosen[j]]
+        k = j
+        while k > 0 and (hit_start[order[k - 1]] > hit_start[h]
+                         or hit_start[order[k - 1]] == hit_start[h] and hit_end[order[k - 1]] > hit_end[h]):
+            order[k] = order[k - 1]
+            k -= 1
+        order[k] = h
+    end = at
+    for j in range(n):
+        h = order[j]
+        if end > at and hit_start[out[end - 1]] == hit_start[h] and hit_end[out[end - 1]] == hit_end[h]:
+            continue
+        out[end] = h
+        end += 1
+    return end
+
+
+@njit(cache=True)
+def _best(vote_value, vote_conf, vote_hit, chosen, n, hit_start, hit_end, unknown, absence, out, at):
+    """RuleEngine's ``_best``: (value, confidence, evidence end) for the chosen votes."""
+    if n == 0:
+        return unknown, absence, at
+    distinct = np.empty(n, dtype=np.int64)
+    n_distinct = 0
+    for j in range(n):
+        v = vote_value[chosen[j]]
+        seen = False
+        for k in range(n_distinct):
+            if distinct[k] == v:
+                seen = True
+        if not seen:
+            distinct[n_distinct] = v
+            n_distinct += 1
+    if n_distinct == 1:
+        return distinct[0], _noisy_or(vote_conf, chosen, n), _evidence(vote_hit, chosen, n, hit_start, hit_end, out, at)
+    scores = np.empty(n_distinct)
+    firsts = np.empty(n_distinct, dtype=np.int64)
+    group = np.empty(n, dtype=np.int64)
+    for k in range(n_distinct):
+        m = 0
+        for j in range(n):
+            if vote_value[chosen[j]] == distinct[k]:
+                group[m] = chosen[j]
+                m += 1
+        scores[k] = _noisy_or(vote_conf, group, m)
+        firsts[k] = hit_start[vote_hit[group[0]]]
+    best = 0
+    for k in range(1, n_distinct):   # highest rounded score, then earliest in the text; first seen on a tie
+        score, best_score = round(scores[k], 9), round(scores[best], 9)
+        if score > best_score or score == best_score and firsts[k] < firsts[best]:
+            best = k
+    runner_up = 0.0
+    first_other = True
+    for k in range(n_distinct):
+        if k != best and (first_other or scores[k] > runner_up):
+            runner_up = scores[k]
+            first_other = False
+    m = 0
+    for j in range(n):
+        if vote_value[chosen[j]] == distinct[best]:
+            group[m] = chosen[j]
+            m += 1
+    return distinct[best], scores[best] * (1.0 - 0.5 * runner_up), _evidence(vote_hit, group, m, hit_start, hit_end, out, at)
+
+
+@njit(cache=True)
+def _has_word(folded, word, lo, hi, context, context_bounds):
+    """Whether a run of word characters within folded[lo:hi] is one of the context words."""
+    i = lo
+    while i < hi:
+        if not word[i]:
+            i += 1
+            continue
+        j = i
+        while j < hi and word[j]:
+            j += 1
+        for w in range(context_bounds.shape[0] - 1):
+            a, b = context_bounds[w], context_bounds[w + 1]
+            if b - a == j - i:
+                same = True
+                for k in range(b - a):
+                    if folded[i + k] != context[a + k]:
+                        same = False
+                        break
+                if same:
+                    return True
+        i = j
+    return False
+
+
+@njit(cache=True)
+def _contains(folded, lo, hi, needles, needle_bounds):
+    """Whether any of the needles occurs in folded[lo:hi]."""
+    for w in range(needle_bounds.shape[0] - 1):
+        a, b = needle_bounds[w], needle_bounds[w + 1]
+        for i in range(lo, hi - (b - a) + 1):
+            same = True
+            for k in range(b - a):
+                if folded[i + k] != needles[a + k]:
+                    same = False
+                    break
+            if same:
+                return True
+    return False
+
+
+@njit(cache=True)
+def _analyse(codes, folded, word, bounds, alphabet, delta, node_key, dict_link, key_info, payloads, confidences,
+             exact, context, context_bounds, breaks, break_bounds, numbers, weights):
+    n_texts = bounds.shape[0] - 1
+    n_slots = 7
+    window, context_chars = numbers[0], numbers[1]
+    gazetteer, gazetteer_motive, absence, proxy_actor, state_threshold = weights[0], weights[1], weights[2], weights[3], weights[4]
+    hit_bounds = np.zeros(n_texts + 1, dtype=np.int64)
+    hits = np.empty((max(64, bounds[-1] // 4), 4), dtype=np.int64)
+    slot_values = np.full((n_texts, n_slots), -1, dtype=np.int64)
+    slot_conf = np.zeros((n_texts, n_slots))
+    evidence_bounds = np.zeros(n_texts * n_slots + 1, dtype=np.int64)
+    evidence = np.empty(max(64, bounds[-1] // 4), dtype=np.int64)
+    sector_bounds = np.zeros(n_texts + 1, dtype=np.int64)
+    sectors = np.empty(max(16, n_texts * 2), dtype=np.int64)
+    sector_scores = np.empty(max(16, n_texts * 2))
+    sponsors = np.full(n_texts, -1, dtype=np.int64)
+    raw = np.empty((64, 3), dtype=np.int64)
+    n_hits_total = 0
+    n_evidence_total = 0
+    n_sectors_total = 0
+    for t in range(n_texts):
+        lo, hi = bounds[t], bounds[t + 1]
+        # 1. Every whole-word phrase occurrence (the matcher), in order of end position.
+        n_raw = 0
+        state = 0
+        for pos in range(lo, hi):
+            c = folded[pos]
+            state = delta[state, alphabet[c] if c < alphabet.shape[0] else 0]
+            k = state if node_key[state] >= 0 else dict_link[state]
+            while k > 0:
+                key = node_key[k]
+                k = dict_link[k]
+                start, end = pos - key_info[key, 0] + 1, pos + 1
+                if key_info[key, 1] and start > lo and word[start - 1] and folded[start - 1] != 95:
+                    continue
+                if key_info[key, 2] and end < hi and word[end] and folded[end] != 95:
+                    continue
+                for p in range(key_info[key, 3], key_info[key, 4]):
+                    a, b = payloads[p, EXACT_LO], payloads[p, EXACT_HI]
+                    if a >= 0:
+                        if b - a != end - start:
+                            continue
+                        same = True
+                        for q in range(b - a):
+                            if codes[start + q] != exact[a + q]:
+                                same = False
+                                break
+                        if not same:
+                            continue
+                    raw = _grow_rows(raw, n_raw + 1)
+                    raw[n_raw, 0], raw[n_raw, 1], raw[n_raw, 2] = start - lo, end - lo, p
+                    n_raw += 1
+        # 2. Triggers apart; ordinary words that are also actor aliases need a context word.
+        cue = np.empty(n_raw, dtype=np.int64)
+        trig = np.empty(n_raw, dtype=np.int64)
+        n_cue = n_trig = 0
+        for r in range(n_raw):
+            p = raw[r, 2]
+            if payloads[p, KIND] == NEGATION:
+                trig[n_trig] = r
+                n_trig += 1
+                continue
+            if payloads[p, KIND] == ACTOR and payloads[p, STOPPED]:
+                w_lo = lo + max(0, raw[r, 0] - context_chars)
+                w_hi = lo + min(hi - lo, raw[r, 1] + context_chars)
+                if not _has_word(folded, word, w_lo, w_hi, context, context_bounds):
+                    continue
+            cue[n_cue] = r
+            n_cue += 1
+        # 3. Shadowing: by start, longest first (stable), a longer match hides what it shadows.
+        sort_key = np.empty(n_cue, dtype=np.int64)
+        span = hi - lo + 2
+        for j in range(n_cue):
+            sort_key[j] = raw[cue[j], 0] * span + (span - 1 - raw[cue[j], 1])
+        order = np.argsort(sort_key, kind="mergesort")
+        kept = np.empty(n_cue, dtype=np.int64)
+        covering = np.empty(n_cue, dtype=np.int64)
+        n_kept = n_cov = 0
+        reach = -1
+        for j in range(n_cue):
+            r = cue[order[j]]
+            start, end, p = raw[r, 0], raw[r, 1], raw[r, 2]
+            if start >= reach:
+                kept[n_kept] = r
+                n_kept += 1
+                covering[0] = r
+                n_cov = 1
+                reach = end
+                continue
+            m = 0
+            for q in range(n_cov):
+                if raw[covering[q], 1] > start:
+                    covering[m] = covering[q]
+                    m += 1
+            n_cov = m
+            shadowed = False
+            for q in range(n_cov):
+                c_r = covering[q]
+                if (raw[c_r, 1] >= end and (raw[c_r, 0] != start or raw[c_r, 1] != end)
+                        and (payloads[raw[c_r, 2], SHADOWS] >> payloads[p, CRIT]) & 1):
+                    shadowed = True
+                    break
+            if shadowed:
+                continue
+            kept[n_kept] = r
+            n_kept += 1
+            covering[n_cov] = r
+            n_cov += 1
+            reach = max(reach, end)
+        # 4. Live triggers: one inside a cue that already says the negative is spent there.
+        spent_start = np.empty(n_kept, dtype=np.int64)
+        spent_end = np.empty(n_kept, dtype=np.int64)
+        n_spent = 0
+        if n_trig:
+            for j in range(n_kept):   # kept is ordered by start: equal starts are neighbours
+                p = raw[kept[j], 2]
+                if payloads[p, KIND] == CUE and not payloads[p, NEGATABLE]:
+                    if n_spent and spent_start[n_spent - 1] == raw[kept[j], 0]:
+                        spent_end[n_spent - 1] = max(spent_end[n_spent - 1], raw[kept[j], 1])
+                    else:
+                        spent_start[n_spent] = raw[kept[j], 0]
+                        spent_end[n_spent] = raw[kept[j], 1]
+                        n_spent += 1
+        live = np.empty(n_trig, dtype=np.int64)
+        n_live = 0
+        for j in range(n_trig):
+            r = trig[j]
+            i = np.searchsorted(spent_start[:n_spent], raw[r, 0], side="right")
+            if i == 0 or spent_end[i - 1] < raw[r, 1]:
+                live[n_live] = raw[r, 1]
+                n_live += 1
+        live = np.sort(live[:n_live])
+        # 5. Hits and votes, in the order of RuleEngine.analyse.
+        hits = _grow_rows(hits, n_hits_total + n_kept)
+        hit_start = np.empty(n_kept, dtype=np.int64)
+        hit_end = np.empty(n_kept, dtype=np.int64)
+        capacity = 5 * n_kept + 1
+        vote_crit = np.empty(capacity, dtype=np.int64)
+        vote_value = np.empty(capacity, dtype=np.int64)
+        vote_conf = np.empty(capacity)
+        vote_hit = np.empty(capacity, dtype=np.int64)
+        vote_place = np.empty(capacity, dtype=np.int64)
+        none_votes = np.empty(capacity, dtype=np.int64)   # indices of votes with value "none"
+        n_votes = n_none = 0
+        actors = np.empty(n_kept, dtype=np.int64)
+        n_actors = 0
+        for h in range(n_kept):
+            r = kept[h]
+            start, end, p = raw[r, 0], raw[r, 1], raw[r, 2]
+            negated = False
+            if n_live and payloads[p, KIND] == CUE and payloads[p, NEGATABLE]:
+                i = np.searchsorted(live, start, side="right")
+                if i > 0 and start - live[i - 1] <= window:
+                    negated = not _contains(folded, lo + live[i - 1], lo + start, breaks, break_bounds)
+            hit_start[h], hit_end[h] = start, end
+            row = n_hits_total + h
+            hits[row, 0], hits[row, 1], hits[row, 2], hits[row, 3] = start, end, p, 1 if negated else 0
+            if payloads[p, KIND] == ACTOR:
+                actors[n_actors] = h
+                n_actors += 1
+                continue
+            crit, value = payloads[p, CRIT], payloads[p, VALUE]
+            if negated:
+                if crit == 1 and value == V_SUSPECTED or crit == 0 and (value == V_STATE or value == V_SPONSORED):
+                    vote_crit[n_votes], vote_value[n_votes], vote_conf[n_votes] = -1, V_NONE, confidences[p] * 0.9
+                    vote_hit[n_votes], vote_place[n_votes] = h, 0
+                    none_votes[n_none] = n_votes
+                    n_none += 1
+                    n_votes += 1
+                continue
+            vote_crit[n_votes], vote_value[n_votes], vote_conf[n_votes] = crit, value, confidences[p]
+            vote_hit[n_votes], vote_place[n_votes] = h, payloads[p, PLACE]
+            n_votes += 1
+        for a in range(n_actors):
+            h = actors[a]
+            p = raw[kept[h], 2]
+            vote_crit[n_votes], vote_value[n_votes], vote_conf[n_votes] = 0, payloads[p, VALUE], gazetteer
+            vote_hit[n_votes], vote_place[n_votes] = h, payloads[p, PLACE]
+            n_votes += 1
+            if payloads[p, SPONSORSHIP] == V_CONFIRMED or payloads[p, SPONSORSHIP] == V_SUSPECTED:
+                vote_crit[n_votes], vote_value[n_votes], vote_conf[n_votes] = 1, payloads[p, SPONSORSHIP], gazetteer
+                vote_hit[n_votes], vote_place[n_votes] = h, payloads[p, PLACE]
+                n_votes += 1
+            if payloads[p, MOTIVE] != V_UNKNOWN:
+                vote_crit[n_votes], vote_value[n_votes], vote_conf[n_votes] = 4, payloads[p, MOTIVE], gazetteer_motive
+                vote_hit[n_votes], vote_place[n_votes] = h, 0
+                n_votes += 1
+            if payloads[p, PROXY]:
+                vote_crit[n_votes], vote_value[n_votes], vote_conf[n_votes] = 5, V_PROXY, gazetteer
+                vote_hit[n_votes], vote_place[n_votes] = h, 0
+                n_votes += 1
+        for v in range(n_votes):
+            if vote_crit[v] == 1 and vote_value[v] == V_NONE:
+                none_votes[n_none] = v
+                n_none += 1
+        # 6. The criteria (RuleEngine.analyse, _best, _sponsorship, _sectors, _cascade).
+        scratch = np.empty(7 * n_votes + 8, dtype=np.int64)   # evidence per slot, end to end
+        slot_lo = np.zeros(n_slots, dtype=np.int64)
+        slot_hi = np.zeros(n_slots, dtype=np.int64)
+        chosen = np.empty(n_votes + n_kept + 1, dtype=np.int64)
+        at = 0
+
+        n = 0
+        for v in range(n_votes):
+            if vote_crit[v] == 0:
+                chosen[n] = v
+                n += 1
+        actor_value, actor_conf, end_at = _best(vote_value, vote_conf, vote_hit, chosen, n, hit_start, hit_end,
+                                                V_UNKNOWN, absence, scratch, at)
+        slot_lo[0], slot_hi[0], at = at, end_at, end_at
+
+        # Sponsorship.
+        n = 0
+        for v in range(n_votes):
+            if vote_crit[v] == 1 and (vote_value[v] == V_SUSPECTED or vote_value[v] == V_CONFIRMED):
+                chosen[n] = v
+                n += 1
+        for v in range(n_votes):
+            if vote_crit[v] == 0 and (vote_value[v] == V_STATE or vote_value[v] == V_SPONSORED):
+                chosen[n] = v
+                n += 1
+        n_state = n
+        state_score = _noisy_or(vote_conf, chosen, n_state)
+        none_score = _noisy_or(vote_conf, none_votes, n_none)
+        if n_state and state_score >= max(none_score, state_threshold):
+            sponsor = 0
+            for j in range(n_state):
+                if vote_place[chosen[j]] != 0:
+                    sponsor = vote_place[chosen[j]]
+                    break
+            sponsors[t] = sponsor
+            n_confirmed = 0
+            for v in range(n_votes):
+                if vote_crit[v] == 2 and vote_value[v] == V_CONFIRMED:
+                    n_confirmed += 1
+            n_hedged = 0
+            for v in range(n_votes):
+                if (vote_crit[v] == 2 or vote_crit[v] == 1) and vote_value[v] == V_SUSPECTED:
+                    n_hedged += 1
+            n = n_state
+            # Python appends the hedges in the order attribution first, then state_link.
+            for crit in (2, 1):
+                for v in range(n_votes):
+                    if vote_crit[v] == crit and vote_value[v] == (V_CONFIRMED if n_confirmed else V_SUSPECTED):
+                        if crit == 1 and n_confirmed:
+                            continue
+                        chosen[n] = v
+                        n += 1
+            sponsorship_value = V_CONFIRMED if n_confirmed or not n_hedged else V_SUSPECTED
+            sponsorship_conf = state_score * (1.0 - 0.5 * none_score)
+            end_at = _evidence(vote_hit, chosen, n, hit_start, hit_end, scratch, at)
+        elif n_none:
+            sponsorship_value, sponsorship_conf = V_NONE, none_score * (1.0 - 0.5 * state_score)
+            end_at = _evidence(vote_hit, none_votes, n_none, hit_start, hit_end, scratch, at)
+        else:
+            n = 0
+            for v in range(n_votes):
+                if vote_crit[v] == 1 and vote_value[v] == V_UNKNOWN:
+                    chosen[n] = v
+                    n += 1
+            if n:
+                sponsorship_value, sponsorship_conf = V_UNKNOWN, _noisy_or(vote_conf, chosen, n)
+                end_at = _evidence(vote_hit, chosen, n, hit_start, hit_end, scratch, at)
+            elif actor_value == V_CRIMINAL or actor_value == V_INSIDER or actor_value == V_HACKTIVIST:
+                sponsorship_value, sponsorship_conf = V_NONE, actor_conf * 0.7
+                end_at = at + slot_hi[0] - slot_lo[0]
+                scratch[at:end_at] = scratch[slot_lo[0]:slot_hi[0]]
+            else:
+                sponsorship_value, sponsorship_conf, end_at = V_UNKNOWN, absence, at
+        slot_lo[1], slot_hi[1], at = at, end_at, end_at
+        state_linked = sponsorship_value == V_CONFIRMED or sponsorship_value == V_SUSPECTED
+        if actor_value == V_UNKNOWN and state_linked:
+            # "Moscow-linked operators": a State link without an actor noun.
+            actor_value, actor_conf = V_SPONSORED, sponsorship_conf * 0.8
+            slot_lo[0], slot_hi[0] = slot_lo[1], slot_hi[1]
+
+        # Sectors, in order of first mention.
+        n = 0
+        for v in range(n_votes):
+            if vote_crit[v] == 6:
+                chosen[n] = v
+                n += 1
+        sector_conf = absence
+        first_sector = n_sectors_total
+        if n:
+            group = np.empty(n, dtype=np.int64)
+            for j in range(n):
+                value = vote_value[chosen[j]]
+                seen = False
+                for s in range(first_sector, n_sectors_total):
+                    if sectors[s] == value:
+                        seen = True
+                if seen:
+                    continue
+                sectors = _grow(sectors, n_sectors_total + 1)
+                sector_scores = _grow(sector_scores, n_sectors_total + 1)
+                m = 0
+                for q in range(n):
+                    if vote_value[chosen[q]] == value:
+                        group[m] = chosen[q]
+                        m += 1
+                sectors[n_sectors_total] = value
+                sector_scores[n_sectors_total] = _noisy_or(vote_conf, group, m)
+                n_sectors_total += 1
+            sector_conf = sector_scores[first_sector]
+            for s in range(first_sector + 1, n_sectors_total):
+                if sector_scores[s] > sector_conf:
+                    sector_conf = sector_scores[s]
+            end_at = _evidence(vote_hit, chosen, n, hit_start, hit_end, scratch, at)
+        else:
+            end_at = at
+        slot_lo[2], slot_hi[2], at = at, end_at, end_at
+        sector_bounds[t + 1] = n_sectors_total
+
+        # Cascading effects.
+        n = 0
+        for v in range(n_votes):
+            if vote_crit[v] == 3:
+                chosen[n] = v
+                n += 1
+        if n:
+            cascade_value, cascade_conf = V_YES, _noisy_or(vote_conf, chosen, n)
+            end_at = _evidence(vote_hit, chosen, n, hit_start, hit_end, scratch, at)
+        else:
+            cascade_value, cascade_conf, end_at = V_NO, absence, at
+        slot_lo[3], slot_hi[3], at = at, end_at, end_at
+
+        n = 0
+        for v in range(n_votes):
+            if vote_crit[v] == 4:
+                chosen[n] = v
+                n += 1
+        motive_value, motive_conf, end_at = _best(vote_value, vote_conf, vote_hit, chosen, n, hit_start, hit_end,
+                                                  V_UNKNOWN, absence, scratch, at)
+        slot_lo[4], slot_hi[4], at = at, end_at, end_at
+
+        # Signals; criminal or hacktivist actors beside a State link are a proxy.
+        n = 0
+        for v in range(n_votes):
+            if vote_crit[v] == 0 and (vote_value[v] == V_CRIMINAL or vote_value[v] == V_HACKTIVIST) \
+                    and vote_conf[v] >= proxy_actor:
+                chosen[n] = v
+                n += 1
+        n_non_state = n
+        n_signal_votes = n_votes
+        if n_non_state and state_linked:
+            strength = min(_noisy_or(vote_conf, chosen, n_non_state), sponsorship_conf) * 0.8
+            vote_crit = _grow(vote_crit, n_votes + n_non_state)
+            vote_value = _grow(vote_value, n_votes + n_non_state)
+            vote_conf = _grow(vote_conf, n_votes + n_non_state)
+            vote_hit = _grow(vote_hit, n_votes + n_non_state)
+            for j in range(n_non_state):
+                vote_crit[n_signal_votes], vote_value[n_signal_votes] = 5, V_PROXY
+                vote_conf[n_signal_votes], vote_hit[n_signal_votes] = strength, vote_hit[chosen[j]]
+                n_signal_votes += 1
+        chosen = _grow(chosen, n_signal_votes)
+        scratch = _grow(scratch, at + 2 * n_signal_votes)
+        signal_values = np.full(2, -1, dtype=np.int64)
+        signal_conf = np.zeros(2)
+        for slot, wanted in ((5, V_DISGUISE), (6, V_PROXY)):
+            n = 0
+            for v in range(n_signal_votes):
+                if vote_crit[v] == 5 and vote_value[v] == wanted:
+                    chosen[n] = v
+                    n += 1
+            if n:
+                signal_values[slot - 5], signal_conf[slot - 5] = V_YES, _noisy_or(vote_conf, chosen, n)
+                end_at = _evidence(vote_hit, chosen, n, hit_start, hit_end, scratch, at)
+            else:
+                end_at = at
+            slot_lo[slot], slot_hi[slot], at = at, end_at, end_at
+
+        # 7. Out, slot by slot.
+        slot_values[t, 0], slot_conf[t, 0] = actor_value, actor_conf
+        slot_values[t, 1], slot_conf[t, 1] = sponsorship_value, sponsorship_conf
+        slot_values[t, 2], slot_conf[t, 2] = -1, sector_conf
+        slot_values[t, 3], slot_conf[t, 3] = cascade_value, cascade_conf
+        slot_values[t, 4], slot_conf[t, 4] = motive_value, motive_conf
+        slot_values[t, 5], slot_conf[t, 5] = signal_values[0], signal_conf[0]
+        slot_values[t, 6], slot_conf[t, 6] = signal_values[1], signal_conf[1]
+        for slot in range(n_slots):
+            width = slot_hi[slot] - slot_lo[slot]
+            evidence = _grow(evidence, n_evidence_total + width)
+            evidence[n_evidence_total:n_evidence_total + width] = scratch[slot_lo[slot]:slot_hi[slot]]
+            n_evidence_total += width
+            evidence_bounds[t * n_slots + slot + 1] = n_evidence_total
+        n_hits_total += n_kept
+        hit_bounds[t + 1] = n_hits_total
+    return (hit_bounds, hits[:n_hits_total], slot_values, slot_conf, evidence_bounds, evidence[:n_evidence_total],
+            sector_bounds, sectors[:n_sectors_total], sector_scores[:n_sectors_total], sponsors)

@@ -1,0 +1,111 @@
+"""The compiled rule layer must return exactly the Python engine's analyses (floats included)."""
+
+import csv
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from classifier import rule_kernel
+from classifier.combiner import RULE_FEATURES, SHORT_TEXT_WORDS, rule_features
+from classifier.policy import RuleDecision
+from classifier.rule_engine import KERNEL_MIN_TEXTS
+
+CORPUS = Path(__file__).resolve().parent.parent / "datasets" / "incidents.csv"
+# Edge cases for the character handling (as in test_text_model.py).
+TRICKY = ["", "a", "   ", "İstanbul café naïve — ﬁle x_y __ 12 3", "broken bytes \udcff\udcfe ab",
+          "Ünïcödé wörds ünd ÀÉÎ ²³ ½ ٣٤ 漢字テスト", "🙂🙂 emoji GRU", "ΣΑΣ hospital Σ", "tabs\tand\nnewlines  APT28",
+          "other\u00a0white\u2028space ransomware", "x" * 30000 + " Lazarus stole crypto"]
+
+
+@pytest.fixture(scope="module")
+def engine(layer):
+    assert layer.engine.compiled() is not None, "numba is a dependency: the compiled rule layer must load"
+    return layer.engine
+
+
+def _assert_same(engine, texts):
+    assert len(texts) >= KERNEL_MIN_TEXTS
+    compiled = engine.compiled().analyse_many(texts)
+    for text, got in zip(texts, compiled):
+        assert got == engine.analyse(text), text
+
+
+def test_kernel_equals_engine_on_the_corpus(engine):
+    with open(CORPUS, newline="", encoding="utf-8") as handle:
+        texts = [row["text"] for row in csv.DictReader(handle)]
+    _assert_same(engine, texts)
+
+
+def _phrases(engine, rng, n):
+    """Rule phrases as they might appear in text: original case, upper case, or folded."""
+    keys = list(engine.matcher.keys.items())
+    out = []
+    for key, (_, _, _, payloads) in rng.sample(keys, n):
+        exact = next((phrase for phrase, _ in payloads if phrase is not None), None)
+        out.append(rng.choice([key, key.upper(), key.title(), exact or key]))
+    return out
+
+
+FILLERS = ["no", "not", "denied", "ruled out", "but", ",", ";", ".", "and", "the", "by", "of", "-", "—", "group",
+           "crew", "affiliates", "İ", "Σ", "🙂", "\n", "x_y", "ß", "’s"]
+
+
+def test_kernel_equals_engine_on_dense_mixes_of_rule_phrases(engine):
+    """Texts packed with overlapping phrases, triggers, clause breaks and odd characters."""
+    rng = random.Random(7)
+    texts = []
+    for _ in range(400):
+        words = _phrases(engine, rng, rng.randint(1, 25)) + rng.choices(FILLERS, k=rng.randint(0, 25))
+        rng.shuffle(words)
+        texts.append(rng.choice([" ", "", "-", " , "]).join(words))
+    _assert_same(engine, texts + TRICKY)
+
+
+PIECES = list("ab -,.;İΣ🙂'\n") + ["no ", "GRU ", "apt28 ", "hospital ", "not ", "Lazarus ", "ransomware ", "Play "]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(st.sampled_from(PIECES), max_size=30).map("".join),
+                min_size=KERNEL_MIN_TEXTS, max_size=KERNEL_MIN_TEXTS + 4))
+def test_kernel_equals_engine_on_any_text(engine, texts):
+    _assert_same(engine, texts)
+
+
+def test_automaton_finds_every_occurrence_of_every_key():
+    rng = random.Random(3)
+    keys = sorted({"".join(rng.choices("abc ", k=rng.randint(1, 5))) for _ in range(40)})
+    alphabet, delta, node_key, dict_link = rule_kernel._automaton(keys)
+    for _ in range(50):
+        text = "".join(rng.choices("abcd ", k=60))
+        found, state = set(), 0
+        for pos, ch in enumerate(text):
+            state = delta[state, alphabet[ord(ch)] if ord(ch) < len(alphabet) else 0]
+            k = state if node_key[state] >= 0 else dict_link[state]
+            while k > 0:
+                found.add((pos + 1 - len(keys[node_key[k]]), keys[node_key[k]]))
+                k = dict_link[k]
+        expected = {(i, key) for key in keys for i in range(len(text)) if text.startswith(key, i)}
+        assert found == expected
+
+
+def test_few_texts_do_not_load_the_compiled_layer(rules):
+    from classifier.rule_engine import RuleEngine
+
+    fresh = RuleEngine(rules)
+    assert fresh.analyse_many(["GRU hackers hit a grid."] * (KERNEL_MIN_TEXTS - 1))
+    assert fresh._compiled is False
+
+
+def test_rule_features_weigh_route_and_reason_by_confidence():
+    decisions = [RuleDecision("intersection", "state-actor-in-crime", 0.7, "r1", ""),
+                 RuleDecision("undetermined", "", 0.01, "r2", "")]
+    rows = rule_features(decisions, [SHORT_TEXT_WORDS, SHORT_TEXT_WORDS - 1])
+    expected = np.zeros((2, len(RULE_FEATURES)))
+    expected[0, RULE_FEATURES.index("rule_route=intersection")] = 0.7
+    expected[0, RULE_FEATURES.index("rule_reason=state-actor-in-crime")] = 0.7
+    expected[1, RULE_FEATURES.index("rule_route=undetermined")] = 0.05   # a floor: the route stays visible
+    expected[1, RULE_FEATURES.index("short_text")] = 1.0
+    assert np.array_equal(rows, expected)
