@@ -16,7 +16,11 @@ A change to the rule semantics must be made in both places; a change to rules/ n
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+
+# Explicit signatures for the helpers: one compilation each, where call sites with constant
+# arguments would otherwise compile a variant per literal (seconds of the first run).
+_INTS, _FLOATS, _INT = types.int64[::1], types.float64[::1], types.int64
 
 from .matcher import fold
 from .rule_engine import (
@@ -249,7 +253,7 @@ def _grow_rows(array, needed):
     return bigger
 
 
-@njit(cache=True)
+@njit(types.float64(_FLOATS, _INTS, _INT), cache=True)
 def _noisy_or(confidences, chosen, n):
     remaining = 1.0
     for j in range(n):
@@ -257,7 +261,7 @@ def _noisy_or(confidences, chosen, n):
     return 1.0 - remaining
 
 
-@njit(cache=True)
+@njit(_INT(_INTS, _INTS, _INT, _INTS, _INTS, _INTS, _INT), cache=True)
 def _evidence(vote_hit, chosen, n, hit_start, hit_end, out, at):
     """RuleEngine's ``_evidence``: the distinct spans of the chosen votes in text order (the first
     vote of a span wins), written to ``out[at:]`` as hit numbers; returns the new end."""
@@ -283,11 +287,12 @@ def _evidence(vote_hit, chosen, n, hit_start, hit_end, out, at):
     return end
 
 
-@njit(cache=True)
-def _best(vote_value, vote_conf, vote_hit, chosen, n, hit_start, hit_end, unknown, absence, out, at):
+@njit(types.Tuple((_INT, types.float64, _INT))(_INTS, _FLOATS, _INTS, _INTS, _INT, _INTS, _INTS, types.float64,
+                                                _INTS, _INT), cache=True)
+def _best(vote_value, vote_conf, vote_hit, chosen, n, hit_start, hit_end, absence, out, at):
     """RuleEngine's ``_best``: (value, confidence, evidence end) for the chosen votes."""
     if n == 0:
-        return unknown, absence, at
+        return V_UNKNOWN, absence, at
     distinct = np.empty(n, dtype=np.int64)
     n_distinct = 0
     for j in range(n):
@@ -329,6 +334,41 @@ def _best(vote_value, vote_conf, vote_hit, chosen, n, hit_start, hit_end, unknow
             group[m] = chosen[j]
             m += 1
     return distinct[best], scores[best] * (1.0 - 0.5 * runner_up), _evidence(vote_hit, group, m, hit_start, hit_end, out, at)
+
+
+@njit(_INT(_INTS, _INT, _INT), cache=True)
+def _count_at_or_before(ordered, n, position):
+    """How many of ordered[:n] (ascending) are <= position (bisect_right)."""
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if ordered[mid] <= position:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(_INTS(types.int64[:, ::1], _INTS, _INT), cache=True)
+def _sort_by_start(raw, rows, n):
+    """Positions 0..n-1 of ``rows`` ordered by start, longest first, stably (as the engine's two
+    sorts). Insertion sort: matches come in end order, and a match can only be out of place
+    relative to the matches inside its own span, so the work is linear in the number of matches
+    for phrases of bounded length (and the rule files' phrases are short)."""
+    order = np.arange(n)
+    for j in range(1, n):
+        moving = order[j]
+        start, end = raw[rows[moving], 0], raw[rows[moving], 1]
+        k = j
+        while k > 0:
+            before = rows[order[k - 1]]
+            if raw[before, 0] > start or raw[before, 0] == start and raw[before, 1] < end:
+                order[k] = order[k - 1]
+                k -= 1
+            else:
+                break
+        order[k] = moving
+    return order
 
 
 @njit(cache=True)
@@ -373,12 +413,407 @@ def _contains(folded, lo, hi, needles, needle_bounds):
 
 
 @njit(cache=True)
+def _find_phrases(codes, folded, word, lo, hi, alphabet, delta, node_key, dict_link, key_info, payloads, exact, raw):
+    """Every whole-word phrase occurrence in folded[lo:hi] (the matcher), in order of end position:
+    rows of (start, end, payload) in ``raw`` (grown when needed, and returned), and their number."""
+    n_raw = 0
+    state = 0
+    for pos in range(lo, hi):
+        c = folded[pos]
+        state = delta[state, alphabet[c] if c < alphabet.shape[0] else 0]
+        k = state if node_key[state] >= 0 else dict_link[state]
+        while k > 0:
+            key = node_key[k]
+            k = dict_link[k]
+            start, end = pos - key_info[key, 0] + 1, pos + 1
+            if key_info[key, 1] and start > lo and word[start - 1] and folded[start - 1] != 95:
+                continue
+            if key_info[key, 2] and end < hi and word[end] and folded[end] != 95:
+                continue
+            for p in range(key_info[key, 3], key_info[key, 4]):
+                a, b = payloads[p, EXACT_LO], payloads[p, EXACT_HI]
+                if a >= 0:
+                    if b - a != end - start:
+                        continue
+                    same = True
+                    for q in range(b - a):
+                        if codes[start + q] != exact[a + q]:
+                            same = False
+                            break
+                    if not same:
+                        continue
+                raw = _grow_rows(raw, n_raw + 1)
+                raw[n_raw, 0], raw[n_raw, 1], raw[n_raw, 2] = start - lo, end - lo, p
+                n_raw += 1
+    return raw, n_raw
+
+
+@njit(cache=True)
+def _keep_matches(raw, n_raw, folded, word, lo, hi, payloads, context, context_bounds, context_chars):
+    """The matches that count (``RuleEngine._matches`` before negation): rows of ``raw`` for the
+    cues and names, by start, longest first, the shadowed ones left out; and the triggers' rows."""
+    # Triggers apart; ordinary words that are also actor aliases need a context word.
+    cue = np.empty(n_raw, dtype=np.int64)
+    trig = np.empty(n_raw, dtype=np.int64)
+    n_cue = n_trig = 0
+    for r in range(n_raw):
+        p = raw[r, 2]
+        if payloads[p, KIND] == NEGATION:
+            trig[n_trig] = r
+            n_trig += 1
+            continue
+        if payloads[p, KIND] == ACTOR and payloads[p, STOPPED]:
+            w_lo = lo + max(0, raw[r, 0] - context_chars)
+            w_hi = lo + min(hi - lo, raw[r, 1] + context_chars)
+            if not _has_word(folded, word, w_lo, w_hi, context, context_bounds):
+                continue
+        cue[n_cue] = r
+        n_cue += 1
+    # Shadowing: by start, longest first (stable), a longer match hides what it shadows.
+    order = _sort_by_start(raw, cue, n_cue)
+    kept = np.empty(n_cue, dtype=np.int64)
+    covering = np.empty(n_cue, dtype=np.int64)
+    n_kept = n_cov = 0
+    reach = -1
+    for j in range(n_cue):
+        r = cue[order[j]]
+        start, end, p = raw[r, 0], raw[r, 1], raw[r, 2]
+        if start >= reach:
+            kept[n_kept] = r
+            n_kept += 1
+            covering[0] = r
+            n_cov = 1
+            reach = end
+            continue
+        m = 0
+        for q in range(n_cov):
+            if raw[covering[q], 1] > start:
+                covering[m] = covering[q]
+                m += 1
+        n_cov = m
+        shadowed = False
+        for q in range(n_cov):
+            c_r = covering[q]
+            if (raw[c_r, 1] >= end and (raw[c_r, 0] != start or raw[c_r, 1] != end)
+                    and (payloads[raw[c_r, 2], SHADOWS] >> payloads[p, CRIT]) & 1):
+                shadowed = True
+                break
+        if shadowed:
+            continue
+        kept[n_kept] = r
+        n_kept += 1
+        covering[n_cov] = r
+        n_cov += 1
+        reach = max(reach, end)
+    return kept[:n_kept], trig[:n_trig]
+
+
+@njit(cache=True)
+def _live_triggers(raw, kept, trig, payloads):
+    """The end positions, sorted, of the negation triggers that are live: a trigger inside a cue
+    that already says the negative ("no evidence of State involvement") is spent there."""
+    n_kept, n_trig = kept.shape[0], trig.shape[0]
+    spent_start = np.empty(n_kept, dtype=np.int64)
+    spent_end = np.empty(n_kept, dtype=np.int64)
+    n_spent = 0
+    if n_trig:
+        for j in range(n_kept):   # kept is ordered by start: equal starts are neighbours
+            p = raw[kept[j], 2]
+            if payloads[p, KIND] == CUE and not payloads[p, NEGATABLE]:
+                if n_spent and spent_start[n_spent - 1] == raw[kept[j], 0]:
+                    spent_end[n_spent - 1] = max(spent_end[n_spent - 1], raw[kept[j], 1])
+                else:
+                    spent_start[n_spent] = raw[kept[j], 0]
+                    spent_end[n_spent] = raw[kept[j], 1]
+                    n_spent += 1
+    live = np.empty(n_trig, dtype=np.int64)
+    n_live = 0
+    for j in range(n_trig):
+        r = trig[j]
+        i = _count_at_or_before(spent_start, n_spent, raw[r, 0])
+        if i == 0 or spent_end[i - 1] < raw[r, 1]:
+            live[n_live] = raw[r, 1]
+            n_live += 1
+    live = live[:n_live]   # in end order already, as the matches are
+    return live
+
+
+@njit(cache=True)
+def _cast_votes(raw, kept, live, folded, lo, payloads, confidences, breaks, break_bounds, window, weights):
+    """``RuleEngine.analyse``'s loop over the matches: whether each hit is negated, and the votes
+    (criterion, value, confidence, hit, place) in the engine's order; ``none_votes`` lists the
+    votes for "no State link" (negated State cues first, then cues that say so)."""
+    n_kept, n_live = kept.shape[0], live.shape[0]
+    gazetteer, gazetteer_motive = weights[0], weights[1]
+    hit_start = np.empty(n_kept, dtype=np.int64)
+    hit_end = np.empty(n_kept, dtype=np.int64)
+    negated_hits = np.zeros(n_kept, dtype=np.int64)
+    capacity = 5 * n_kept + 1
+    vote_crit = np.empty(capacity, dtype=np.int64)
+    vote_value = np.empty(capacity, dtype=np.int64)
+    vote_conf = np.empty(capacity)
+    vote_hit = np.empty(capacity, dtype=np.int64)
+    vote_place = np.empty(capacity, dtype=np.int64)
+    none_votes = np.empty(capacity, dtype=np.int64)   # indices of votes with value "none"
+    n_votes = n_none = 0
+    actors = np.empty(n_kept, dtype=np.int64)
+    n_actors = 0
+    for h in range(n_kept):
+        r = kept[h]
+        start, end, p = raw[r, 0], raw[r, 1], raw[r, 2]
+        negated = False
+        if n_live and payloads[p, KIND] == CUE and payloads[p, NEGATABLE]:
+            i = _count_at_or_before(live, n_live, start)
+            if i > 0 and start - live[i - 1] <= window:
+                negated = not _contains(folded, lo + live[i - 1], lo + start, breaks, break_bounds)
+        hit_start[h], hit_end[h] = start, end
+        if negated:
+            negated_hits[h] = 1
+        if payloads[p, KIND] == ACTOR:
+            actors[n_actors] = h
+            n_actors += 1
+            continue
+        crit, value = payloads[p, CRIT], payloads[p, VALUE]
+        if negated:
+            if crit == 1 and value == V_SUSPECTED or crit == 0 and (value == V_STATE or value == V_SPONSORED):
+                vote_crit[n_votes], vote_value[n_votes], vote_conf[n_votes] = -1, V_NONE, confidences[p] * 0.9
+                vote_hit[n_votes], vote_place[n_votes] = h, 0
+                none_votes[n_none] = n_votes
+                n_none += 1
+                n_votes += 1
+            continue
+        vote_crit[n_votes], vote_value[n_votes], vote_conf[n_votes] = crit, value, confidences[p]
+        vote_hit[n_votes], vote_place[n_votes] = h, payloads[p, PLACE]
+        n_votes += 1
+    for a in range(n_actors):
+        h = actors[a]
+        p = raw[kept[h], 2]
+        vote_crit[n_votes], vote_value[n_votes], vote_conf[n_votes] = 0, payloads[p, VALUE], gazetteer
+        vote_hit[n_votes], vote_place[n_votes] = h, payloads[p, PLACE]
+        n_votes += 1
+        if payloads[p, SPONSORSHIP] == V_CONFIRMED or payloads[p, SPONSORSHIP] == V_SUSPECTED:
+            vote_crit[n_votes], vote_value[n_votes], vote_conf[n_votes] = 1, payloads[p, SPONSORSHIP], gazetteer
+            vote_hit[n_votes], vote_place[n_votes] = h, payloads[p, PLACE]
+            n_votes += 1
+        if payloads[p, MOTIVE] != V_UNKNOWN:
+            vote_crit[n_votes], vote_value[n_votes], vote_conf[n_votes] = 4, payloads[p, MOTIVE], gazetteer_motive
+            vote_hit[n_votes], vote_place[n_votes] = h, 0
+            n_votes += 1
+        if payloads[p, PROXY]:
+            vote_crit[n_votes], vote_value[n_votes], vote_conf[n_votes] = 5, V_PROXY, gazetteer
+            vote_hit[n_votes], vote_place[n_votes] = h, 0
+            n_votes += 1
+    for v in range(n_votes):
+        if vote_crit[v] == 1 and vote_value[v] == V_NONE:
+            none_votes[n_none] = v
+            n_none += 1
+    return (hit_start, hit_end, negated_hits, vote_crit[:n_votes], vote_value[:n_votes], vote_conf[:n_votes],
+            vote_hit[:n_votes], vote_place[:n_votes], none_votes[:n_none])
+
+
+@njit(cache=True)
+def _criteria(vote_crit, vote_value, vote_conf, vote_hit, vote_place, none_votes, hit_start, hit_end, weights):
+    """The criteria from the votes (``RuleEngine.analyse``, ``_best``, ``_sponsorship``,
+    ``_sectors``, ``_cascade`` and the signals): per slot a value code and a confidence, its
+    evidence as hit numbers in ``scratch[slot_lo[slot]:slot_hi[slot]]``; the sectors found, in
+    order of first mention, with their scores; and the sponsor's place code (-1 outside the
+    State-link branch)."""
+    n_slots = 7
+    absence, proxy_actor, state_threshold = weights[2], weights[3], weights[4]
+    n_votes, n_none, n_kept = vote_crit.shape[0], none_votes.shape[0], hit_start.shape[0]
+    sectors = np.empty(n_votes, dtype=np.int64)
+    sector_scores = np.empty(n_votes)
+    n_sectors_total = 0
+    sponsor = -1
+    scratch = np.empty(7 * n_votes + 8, dtype=np.int64)   # evidence per slot, end to end
+    slot_lo = np.zeros(n_slots, dtype=np.int64)
+    slot_hi = np.zeros(n_slots, dtype=np.int64)
+    chosen = np.empty(n_votes + n_kept + 1, dtype=np.int64)
+    at = 0
+
+    n = 0
+    for v in range(n_votes):
+        if vote_crit[v] == 0:
+            chosen[n] = v
+            n += 1
+    actor_value, actor_conf, end_at = _best(vote_value, vote_conf, vote_hit, chosen, n, hit_start, hit_end,
+                                            absence, scratch, at)
+    slot_lo[0], slot_hi[0], at = at, end_at, end_at
+
+    # Sponsorship.
+    n = 0
+    for v in range(n_votes):
+        if vote_crit[v] == 1 and (vote_value[v] == V_SUSPECTED or vote_value[v] == V_CONFIRMED):
+            chosen[n] = v
+            n += 1
+    for v in range(n_votes):
+        if vote_crit[v] == 0 and (vote_value[v] == V_STATE or vote_value[v] == V_SPONSORED):
+            chosen[n] = v
+            n += 1
+    n_state = n
+    state_score = _noisy_or(vote_conf, chosen, n_state)
+    none_score = _noisy_or(vote_conf, none_votes, n_none)
+    if n_state and state_score >= max(none_score, state_threshold):
+        sponsor = 0
+        for j in range(n_state):
+            if vote_place[chosen[j]] != 0:
+                sponsor = vote_place[chosen[j]]
+                break
+        n_confirmed = 0
+        for v in range(n_votes):
+            if vote_crit[v] == 2 and vote_value[v] == V_CONFIRMED:
+                n_confirmed += 1
+        n_hedged = 0
+        for v in range(n_votes):
+            if (vote_crit[v] == 2 or vote_crit[v] == 1) and vote_value[v] == V_SUSPECTED:
+                n_hedged += 1
+        n = n_state
+        # Python appends the hedges in the order attribution first, then state_link.
+        for crit in (2, 1):
+            for v in range(n_votes):
+                if vote_crit[v] == crit and vote_value[v] == (V_CONFIRMED if n_confirmed else V_SUSPECTED):
+                    if crit == 1 and n_confirmed:
+                        continue
+                    chosen[n] = v
+                    n += 1
+        sponsorship_value = V_CONFIRMED if n_confirmed or not n_hedged else V_SUSPECTED
+        sponsorship_conf = state_score * (1.0 - 0.5 * none_score)
+        end_at = _evidence(vote_hit, chosen, n, hit_start, hit_end, scratch, at)
+    elif n_none:
+        sponsorship_value, sponsorship_conf = V_NONE, none_score * (1.0 - 0.5 * state_score)
+        end_at = _evidence(vote_hit, none_votes, n_none, hit_start, hit_end, scratch, at)
+    else:
+        n = 0
+        for v in range(n_votes):
+            if vote_crit[v] == 1 and vote_value[v] == V_UNKNOWN:
+                chosen[n] = v
+                n += 1
+        if n:
+            sponsorship_value, sponsorship_conf = V_UNKNOWN, _noisy_or(vote_conf, chosen, n)
+            end_at = _evidence(vote_hit, chosen, n, hit_start, hit_end, scratch, at)
+        elif actor_value == V_CRIMINAL or actor_value == V_INSIDER or actor_value == V_HACKTIVIST:
+            sponsorship_value, sponsorship_conf = V_NONE, actor_conf * 0.7
+            end_at = at + slot_hi[0] - slot_lo[0]
+            scratch[at:end_at] = scratch[slot_lo[0]:slot_hi[0]]
+        else:
+            sponsorship_value, sponsorship_conf, end_at = V_UNKNOWN, absence, at
+    slot_lo[1], slot_hi[1], at = at, end_at, end_at
+    state_linked = sponsorship_value == V_CONFIRMED or sponsorship_value == V_SUSPECTED
+    if actor_value == V_UNKNOWN and state_linked:
+        # "Moscow-linked operators": a State link without an actor noun.
+        actor_value, actor_conf = V_SPONSORED, sponsorship_conf * 0.8
+        slot_lo[0], slot_hi[0] = slot_lo[1], slot_hi[1]
+
+    # Sectors, in order of first mention.
+    n = 0
+    for v in range(n_votes):
+        if vote_crit[v] == 6:
+            chosen[n] = v
+            n += 1
+    sector_conf = absence
+    first_sector = n_sectors_total
+    if n:
+        group = np.empty(n, dtype=np.int64)
+        for j in range(n):
+            value = vote_value[chosen[j]]
+            seen = False
+            for s in range(first_sector, n_sectors_total):
+                if sectors[s] == value:
+                    seen = True
+            if seen:
+                continue
+            sectors = _grow(sectors, n_sectors_total + 1)
+            sector_scores = _grow(sector_scores, n_sectors_total + 1)
+            m = 0
+            for q in range(n):
+                if vote_value[chosen[q]] == value:
+                    group[m] = chosen[q]
+                    m += 1
+            sectors[n_sectors_total] = value
+            sector_scores[n_sectors_total] = _noisy_or(vote_conf, group, m)
+            n_sectors_total += 1
+        sector_conf = sector_scores[first_sector]
+        for s in range(first_sector + 1, n_sectors_total):
+            if sector_scores[s] > sector_conf:
+                sector_conf = sector_scores[s]
+        end_at = _evidence(vote_hit, chosen, n, hit_start, hit_end, scratch, at)
+    else:
+        end_at = at
+    slot_lo[2], slot_hi[2], at = at, end_at, end_at
+
+    # Cascading effects.
+    n = 0
+    for v in range(n_votes):
+        if vote_crit[v] == 3:
+            chosen[n] = v
+            n += 1
+    if n:
+        cascade_value, cascade_conf = V_YES, _noisy_or(vote_conf, chosen, n)
+        end_at = _evidence(vote_hit, chosen, n, hit_start, hit_end, scratch, at)
+    else:
+        cascade_value, cascade_conf, end_at = V_NO, absence, at
+    slot_lo[3], slot_hi[3], at = at, end_at, end_at
+
+    n = 0
+    for v in range(n_votes):
+        if vote_crit[v] == 4:
+            chosen[n] = v
+            n += 1
+    motive_value, motive_conf, end_at = _best(vote_value, vote_conf, vote_hit, chosen, n, hit_start, hit_end,
+                                              absence, scratch, at)
+    slot_lo[4], slot_hi[4], at = at, end_at, end_at
+
+    # Signals; criminal or hacktivist actors beside a State link are a proxy.
+    n = 0
+    for v in range(n_votes):
+        if vote_crit[v] == 0 and (vote_value[v] == V_CRIMINAL or vote_value[v] == V_HACKTIVIST) \
+                and vote_conf[v] >= proxy_actor:
+            chosen[n] = v
+            n += 1
+    n_non_state = n
+    n_signal_votes = n_votes
+    if n_non_state and state_linked:
+        strength = min(_noisy_or(vote_conf, chosen, n_non_state), sponsorship_conf) * 0.8
+        vote_crit = _grow(vote_crit, n_votes + n_non_state)
+        vote_value = _grow(vote_value, n_votes + n_non_state)
+        vote_conf = _grow(vote_conf, n_votes + n_non_state)
+        vote_hit = _grow(vote_hit, n_votes + n_non_state)
+        for j in range(n_non_state):
+            vote_crit[n_signal_votes], vote_value[n_signal_votes] = 5, V_PROXY
+            vote_conf[n_signal_votes], vote_hit[n_signal_votes] = strength, vote_hit[chosen[j]]
+            n_signal_votes += 1
+    chosen = _grow(chosen, n_signal_votes)
+    scratch = _grow(scratch, at + 2 * n_signal_votes)
+    signal_values = np.full(2, -1, dtype=np.int64)
+    signal_conf = np.zeros(2)
+    for slot, wanted in ((5, V_DISGUISE), (6, V_PROXY)):
+        n = 0
+        for v in range(n_signal_votes):
+            if vote_crit[v] == 5 and vote_value[v] == wanted:
+                chosen[n] = v
+                n += 1
+        if n:
+            signal_values[slot - 5], signal_conf[slot - 5] = V_YES, _noisy_or(vote_conf, chosen, n)
+            end_at = _evidence(vote_hit, chosen, n, hit_start, hit_end, scratch, at)
+        else:
+            end_at = at
+        slot_lo[slot], slot_hi[slot], at = at, end_at, end_at
+
+    slot_values = np.array([actor_value, sponsorship_value, -1, cascade_value, motive_value, signal_values[0],
+                            signal_values[1]], dtype=np.int64)
+    slot_conf = np.array([actor_conf, sponsorship_conf, sector_conf, cascade_conf, motive_conf, signal_conf[0],
+                          signal_conf[1]])
+    return slot_values, slot_conf, scratch, slot_lo, slot_hi, sectors[:n_sectors_total], sector_scores[:n_sectors_total], sponsor
+
+
+@njit(cache=True)
 def _analyse(codes, folded, word, bounds, alphabet, delta, node_key, dict_link, key_info, payloads, confidences,
              exact, context, context_bounds, breaks, break_bounds, numbers, weights):
+    """The rule layer over the texts ``bounds`` delimits in ``codes`` (and their folded form):
+    hits, criteria with evidence, sectors and sponsors, end to end with per-text bounds."""
     n_texts = bounds.shape[0] - 1
     n_slots = 7
     window, context_chars = numbers[0], numbers[1]
-    gazetteer, gazetteer_motive, absence, proxy_actor, state_threshold = weights[0], weights[1], weights[2], weights[3], weights[4]
     hit_bounds = np.zeros(n_texts + 1, dtype=np.int64)
     hits = np.empty((max(64, bounds[-1] // 4), 4), dtype=np.int64)
     slot_values = np.full((n_texts, n_slots), -1, dtype=np.int64)
@@ -390,376 +825,40 @@ def _analyse(codes, folded, word, bounds, alphabet, delta, node_key, dict_link, 
     sector_scores = np.empty(max(16, n_texts * 2))
     sponsors = np.full(n_texts, -1, dtype=np.int64)
     raw = np.empty((64, 3), dtype=np.int64)
-    n_hits_total = 0
-    n_evidence_total = 0
-    n_sectors_total = 0
+    n_hits = n_evidence = n_sectors = 0
     for t in range(n_texts):
         lo, hi = bounds[t], bounds[t + 1]
-        # 1. Every whole-word phrase occurrence (the matcher), in order of end position.
-        n_raw = 0
-        state = 0
-        for pos in range(lo, hi):
-            c = folded[pos]
-            state = delta[state, alphabet[c] if c < alphabet.shape[0] else 0]
-            k = state if node_key[state] >= 0 else dict_link[state]
-            while k > 0:
-                key = node_key[k]
-                k = dict_link[k]
-                start, end = pos - key_info[key, 0] + 1, pos + 1
-                if key_info[key, 1] and start > lo and word[start - 1] and folded[start - 1] != 95:
-                    continue
-                if key_info[key, 2] and end < hi and word[end] and folded[end] != 95:
-                    continue
-                for p in range(key_info[key, 3], key_info[key, 4]):
-                    a, b = payloads[p, EXACT_LO], payloads[p, EXACT_HI]
-                    if a >= 0:
-                        if b - a != end - start:
-                            continue
-                        same = True
-                        for q in range(b - a):
-                            if codes[start + q] != exact[a + q]:
-                                same = False
-                                break
-                        if not same:
-                            continue
-                    raw = _grow_rows(raw, n_raw + 1)
-                    raw[n_raw, 0], raw[n_raw, 1], raw[n_raw, 2] = start - lo, end - lo, p
-                    n_raw += 1
-        # 2. Triggers apart; ordinary words that are also actor aliases need a context word.
-        cue = np.empty(n_raw, dtype=np.int64)
-        trig = np.empty(n_raw, dtype=np.int64)
-        n_cue = n_trig = 0
-        for r in range(n_raw):
-            p = raw[r, 2]
-            if payloads[p, KIND] == NEGATION:
-                trig[n_trig] = r
-                n_trig += 1
-                continue
-            if payloads[p, KIND] == ACTOR and payloads[p, STOPPED]:
-                w_lo = lo + max(0, raw[r, 0] - context_chars)
-                w_hi = lo + min(hi - lo, raw[r, 1] + context_chars)
-                if not _has_word(folded, word, w_lo, w_hi, context, context_bounds):
-                    continue
-            cue[n_cue] = r
-            n_cue += 1
-        # 3. Shadowing: by start, longest first (stable), a longer match hides what it shadows.
-        sort_key = np.empty(n_cue, dtype=np.int64)
-        span = hi - lo + 2
-        for j in range(n_cue):
-            sort_key[j] = raw[cue[j], 0] * span + (span - 1 - raw[cue[j], 1])
-        order = np.argsort(sort_key, kind="mergesort")
-        kept = np.empty(n_cue, dtype=np.int64)
-        covering = np.empty(n_cue, dtype=np.int64)
-        n_kept = n_cov = 0
-        reach = -1
-        for j in range(n_cue):
-            r = cue[order[j]]
-            start, end, p = raw[r, 0], raw[r, 1], raw[r, 2]
-            if start >= reach:
-                kept[n_kept] = r
-                n_kept += 1
-                covering[0] = r
-                n_cov = 1
-                reach = end
-                continue
-            m = 0
-            for q in range(n_cov):
-                if raw[covering[q], 1] > start:
-                    covering[m] = covering[q]
-                    m += 1
-            n_cov = m
-            shadowed = False
-            for q in range(n_cov):
-                c_r = covering[q]
-                if (raw[c_r, 1] >= end and (raw[c_r, 0] != start or raw[c_r, 1] != end)
-                        and (payloads[raw[c_r, 2], SHADOWS] >> payloads[p, CRIT]) & 1):
-                    shadowed = True
-                    break
-            if shadowed:
-                continue
-            kept[n_kept] = r
-            n_kept += 1
-            covering[n_cov] = r
-            n_cov += 1
-            reach = max(reach, end)
-        # 4. Live triggers: one inside a cue that already says the negative is spent there.
-        spent_start = np.empty(n_kept, dtype=np.int64)
-        spent_end = np.empty(n_kept, dtype=np.int64)
-        n_spent = 0
-        if n_trig:
-            for j in range(n_kept):   # kept is ordered by start: equal starts are neighbours
-                p = raw[kept[j], 2]
-                if payloads[p, KIND] == CUE and not payloads[p, NEGATABLE]:
-                    if n_spent and spent_start[n_spent - 1] == raw[kept[j], 0]:
-                        spent_end[n_spent - 1] = max(spent_end[n_spent - 1], raw[kept[j], 1])
-                    else:
-                        spent_start[n_spent] = raw[kept[j], 0]
-                        spent_end[n_spent] = raw[kept[j], 1]
-                        n_spent += 1
-        live = np.empty(n_trig, dtype=np.int64)
-        n_live = 0
-        for j in range(n_trig):
-            r = trig[j]
-            i = np.searchsorted(spent_start[:n_spent], raw[r, 0], side="right")
-            if i == 0 or spent_end[i - 1] < raw[r, 1]:
-                live[n_live] = raw[r, 1]
-                n_live += 1
-        live = np.sort(live[:n_live])
-        # 5. Hits and votes, in the order of RuleEngine.analyse.
-        hits = _grow_rows(hits, n_hits_total + n_kept)
-        hit_start = np.empty(n_kept, dtype=np.int64)
-        hit_end = np.empty(n_kept, dtype=np.int64)
-        capacity = 5 * n_kept + 1
-        vote_crit = np.empty(capacity, dtype=np.int64)
-        vote_value = np.empty(capacity, dtype=np.int64)
-        vote_conf = np.empty(capacity)
-        vote_hit = np.empty(capacity, dtype=np.int64)
-        vote_place = np.empty(capacity, dtype=np.int64)
-        none_votes = np.empty(capacity, dtype=np.int64)   # indices of votes with value "none"
-        n_votes = n_none = 0
-        actors = np.empty(n_kept, dtype=np.int64)
-        n_actors = 0
+        raw, n_raw = _find_phrases(codes, folded, word, lo, hi, alphabet, delta, node_key, dict_link, key_info,
+                                   payloads, exact, raw)
+        kept, trig = _keep_matches(raw, n_raw, folded, word, lo, hi, payloads, context, context_bounds, context_chars)
+        live = _live_triggers(raw, kept, trig, payloads)
+        (hit_start, hit_end, negated, vote_crit, vote_value, vote_conf, vote_hit, vote_place,
+         none_votes) = _cast_votes(raw, kept, live, folded, lo, payloads, confidences, breaks, break_bounds, window,
+                                   weights)
+        (values, confidences_out, scratch, slot_lo, slot_hi, text_sectors, text_scores,
+         sponsor) = _criteria(vote_crit, vote_value, vote_conf, vote_hit, vote_place, none_votes, hit_start, hit_end,
+                              weights)
+        n_kept = kept.shape[0]
+        hits = _grow_rows(hits, n_hits + n_kept)
         for h in range(n_kept):
-            r = kept[h]
-            start, end, p = raw[r, 0], raw[r, 1], raw[r, 2]
-            negated = False
-            if n_live and payloads[p, KIND] == CUE and payloads[p, NEGATABLE]:
-                i = np.searchsorted(live, start, side="right")
-                if i > 0 and start - live[i - 1] <= window:
-                    negated = not _contains(folded, lo + live[i - 1], lo + start, breaks, break_bounds)
-            hit_start[h], hit_end[h] = start, end
-            row = n_hits_total + h
-            hits[row, 0], hits[row, 1], hits[row, 2], hits[row, 3] = start, end, p, 1 if negated else 0
-            if payloads[p, KIND] == ACTOR:
-                actors[n_actors] = h
-                n_actors += 1
-                continue
-            crit, value = payloads[p, CRIT], payloads[p, VALUE]
-            if negated:
-                if crit == 1 and value == V_SUSPECTED or crit == 0 and (value == V_STATE or value == V_SPONSORED):
-                    vote_crit[n_votes], vote_value[n_votes], vote_conf[n_votes] = -1, V_NONE, confidences[p] * 0.9
-                    vote_hit[n_votes], vote_place[n_votes] = h, 0
-                    none_votes[n_none] = n_votes
-                    n_none += 1
-                    n_votes += 1
-                continue
-            vote_crit[n_votes], vote_value[n_votes], vote_conf[n_votes] = crit, value, confidences[p]
-            vote_hit[n_votes], vote_place[n_votes] = h, payloads[p, PLACE]
-            n_votes += 1
-        for a in range(n_actors):
-            h = actors[a]
-            p = raw[kept[h], 2]
-            vote_crit[n_votes], vote_value[n_votes], vote_conf[n_votes] = 0, payloads[p, VALUE], gazetteer
-            vote_hit[n_votes], vote_place[n_votes] = h, payloads[p, PLACE]
-            n_votes += 1
-            if payloads[p, SPONSORSHIP] == V_CONFIRMED or payloads[p, SPONSORSHIP] == V_SUSPECTED:
-                vote_crit[n_votes], vote_value[n_votes], vote_conf[n_votes] = 1, payloads[p, SPONSORSHIP], gazetteer
-                vote_hit[n_votes], vote_place[n_votes] = h, payloads[p, PLACE]
-                n_votes += 1
-            if payloads[p, MOTIVE] != V_UNKNOWN:
-                vote_crit[n_votes], vote_value[n_votes], vote_conf[n_votes] = 4, payloads[p, MOTIVE], gazetteer_motive
-                vote_hit[n_votes], vote_place[n_votes] = h, 0
-                n_votes += 1
-            if payloads[p, PROXY]:
-                vote_crit[n_votes], vote_value[n_votes], vote_conf[n_votes] = 5, V_PROXY, gazetteer
-                vote_hit[n_votes], vote_place[n_votes] = h, 0
-                n_votes += 1
-        for v in range(n_votes):
-            if vote_crit[v] == 1 and vote_value[v] == V_NONE:
-                none_votes[n_none] = v
-                n_none += 1
-        # 6. The criteria (RuleEngine.analyse, _best, _sponsorship, _sectors, _cascade).
-        scratch = np.empty(7 * n_votes + 8, dtype=np.int64)   # evidence per slot, end to end
-        slot_lo = np.zeros(n_slots, dtype=np.int64)
-        slot_hi = np.zeros(n_slots, dtype=np.int64)
-        chosen = np.empty(n_votes + n_kept + 1, dtype=np.int64)
-        at = 0
-
-        n = 0
-        for v in range(n_votes):
-            if vote_crit[v] == 0:
-                chosen[n] = v
-                n += 1
-        actor_value, actor_conf, end_at = _best(vote_value, vote_conf, vote_hit, chosen, n, hit_start, hit_end,
-                                                V_UNKNOWN, absence, scratch, at)
-        slot_lo[0], slot_hi[0], at = at, end_at, end_at
-
-        # Sponsorship.
-        n = 0
-        for v in range(n_votes):
-            if vote_crit[v] == 1 and (vote_value[v] == V_SUSPECTED or vote_value[v] == V_CONFIRMED):
-                chosen[n] = v
-                n += 1
-        for v in range(n_votes):
-            if vote_crit[v] == 0 and (vote_value[v] == V_STATE or vote_value[v] == V_SPONSORED):
-                chosen[n] = v
-                n += 1
-        n_state = n
-        state_score = _noisy_or(vote_conf, chosen, n_state)
-        none_score = _noisy_or(vote_conf, none_votes, n_none)
-        if n_state and state_score >= max(none_score, state_threshold):
-            sponsor = 0
-            for j in range(n_state):
-                if vote_place[chosen[j]] != 0:
-                    sponsor = vote_place[chosen[j]]
-                    break
-            sponsors[t] = sponsor
-            n_confirmed = 0
-            for v in range(n_votes):
-                if vote_crit[v] == 2 and vote_value[v] == V_CONFIRMED:
-                    n_confirmed += 1
-            n_hedged = 0
-            for v in range(n_votes):
-                if (vote_crit[v] == 2 or vote_crit[v] == 1) and vote_value[v] == V_SUSPECTED:
-                    n_hedged += 1
-            n = n_state
-            # Python appends the hedges in the order attribution first, then state_link.
-            for crit in (2, 1):
-                for v in range(n_votes):
-                    if vote_crit[v] == crit and vote_value[v] == (V_CONFIRMED if n_confirmed else V_SUSPECTED):
-                        if crit == 1 and n_confirmed:
-                            continue
-                        chosen[n] = v
-                        n += 1
-            sponsorship_value = V_CONFIRMED if n_confirmed or not n_hedged else V_SUSPECTED
-            sponsorship_conf = state_score * (1.0 - 0.5 * none_score)
-            end_at = _evidence(vote_hit, chosen, n, hit_start, hit_end, scratch, at)
-        elif n_none:
-            sponsorship_value, sponsorship_conf = V_NONE, none_score * (1.0 - 0.5 * state_score)
-            end_at = _evidence(vote_hit, none_votes, n_none, hit_start, hit_end, scratch, at)
-        else:
-            n = 0
-            for v in range(n_votes):
-                if vote_crit[v] == 1 and vote_value[v] == V_UNKNOWN:
-                    chosen[n] = v
-                    n += 1
-            if n:
-                sponsorship_value, sponsorship_conf = V_UNKNOWN, _noisy_or(vote_conf, chosen, n)
-                end_at = _evidence(vote_hit, chosen, n, hit_start, hit_end, scratch, at)
-            elif actor_value == V_CRIMINAL or actor_value == V_INSIDER or actor_value == V_HACKTIVIST:
-                sponsorship_value, sponsorship_conf = V_NONE, actor_conf * 0.7
-                end_at = at + slot_hi[0] - slot_lo[0]
-                scratch[at:end_at] = scratch[slot_lo[0]:slot_hi[0]]
-            else:
-                sponsorship_value, sponsorship_conf, end_at = V_UNKNOWN, absence, at
-        slot_lo[1], slot_hi[1], at = at, end_at, end_at
-        state_linked = sponsorship_value == V_CONFIRMED or sponsorship_value == V_SUSPECTED
-        if actor_value == V_UNKNOWN and state_linked:
-            # "Moscow-linked operators": a State link without an actor noun.
-            actor_value, actor_conf = V_SPONSORED, sponsorship_conf * 0.8
-            slot_lo[0], slot_hi[0] = slot_lo[1], slot_hi[1]
-
-        # Sectors, in order of first mention.
-        n = 0
-        for v in range(n_votes):
-            if vote_crit[v] == 6:
-                chosen[n] = v
-                n += 1
-        sector_conf = absence
-        first_sector = n_sectors_total
-        if n:
-            group = np.empty(n, dtype=np.int64)
-            for j in range(n):
-                value = vote_value[chosen[j]]
-                seen = False
-                for s in range(first_sector, n_sectors_total):
-                    if sectors[s] == value:
-                        seen = True
-                if seen:
-                    continue
-                sectors = _grow(sectors, n_sectors_total + 1)
-                sector_scores = _grow(sector_scores, n_sectors_total + 1)
-                m = 0
-                for q in range(n):
-                    if vote_value[chosen[q]] == value:
-                        group[m] = chosen[q]
-                        m += 1
-                sectors[n_sectors_total] = value
-                sector_scores[n_sectors_total] = _noisy_or(vote_conf, group, m)
-                n_sectors_total += 1
-            sector_conf = sector_scores[first_sector]
-            for s in range(first_sector + 1, n_sectors_total):
-                if sector_scores[s] > sector_conf:
-                    sector_conf = sector_scores[s]
-            end_at = _evidence(vote_hit, chosen, n, hit_start, hit_end, scratch, at)
-        else:
-            end_at = at
-        slot_lo[2], slot_hi[2], at = at, end_at, end_at
-        sector_bounds[t + 1] = n_sectors_total
-
-        # Cascading effects.
-        n = 0
-        for v in range(n_votes):
-            if vote_crit[v] == 3:
-                chosen[n] = v
-                n += 1
-        if n:
-            cascade_value, cascade_conf = V_YES, _noisy_or(vote_conf, chosen, n)
-            end_at = _evidence(vote_hit, chosen, n, hit_start, hit_end, scratch, at)
-        else:
-            cascade_value, cascade_conf, end_at = V_NO, absence, at
-        slot_lo[3], slot_hi[3], at = at, end_at, end_at
-
-        n = 0
-        for v in range(n_votes):
-            if vote_crit[v] == 4:
-                chosen[n] = v
-                n += 1
-        motive_value, motive_conf, end_at = _best(vote_value, vote_conf, vote_hit, chosen, n, hit_start, hit_end,
-                                                  V_UNKNOWN, absence, scratch, at)
-        slot_lo[4], slot_hi[4], at = at, end_at, end_at
-
-        # Signals; criminal or hacktivist actors beside a State link are a proxy.
-        n = 0
-        for v in range(n_votes):
-            if vote_crit[v] == 0 and (vote_value[v] == V_CRIMINAL or vote_value[v] == V_HACKTIVIST) \
-                    and vote_conf[v] >= proxy_actor:
-                chosen[n] = v
-                n += 1
-        n_non_state = n
-        n_signal_votes = n_votes
-        if n_non_state and state_linked:
-            strength = min(_noisy_or(vote_conf, chosen, n_non_state), sponsorship_conf) * 0.8
-            vote_crit = _grow(vote_crit, n_votes + n_non_state)
-            vote_value = _grow(vote_value, n_votes + n_non_state)
-            vote_conf = _grow(vote_conf, n_votes + n_non_state)
-            vote_hit = _grow(vote_hit, n_votes + n_non_state)
-            for j in range(n_non_state):
-                vote_crit[n_signal_votes], vote_value[n_signal_votes] = 5, V_PROXY
-                vote_conf[n_signal_votes], vote_hit[n_signal_votes] = strength, vote_hit[chosen[j]]
-                n_signal_votes += 1
-        chosen = _grow(chosen, n_signal_votes)
-        scratch = _grow(scratch, at + 2 * n_signal_votes)
-        signal_values = np.full(2, -1, dtype=np.int64)
-        signal_conf = np.zeros(2)
-        for slot, wanted in ((5, V_DISGUISE), (6, V_PROXY)):
-            n = 0
-            for v in range(n_signal_votes):
-                if vote_crit[v] == 5 and vote_value[v] == wanted:
-                    chosen[n] = v
-                    n += 1
-            if n:
-                signal_values[slot - 5], signal_conf[slot - 5] = V_YES, _noisy_or(vote_conf, chosen, n)
-                end_at = _evidence(vote_hit, chosen, n, hit_start, hit_end, scratch, at)
-            else:
-                end_at = at
-            slot_lo[slot], slot_hi[slot], at = at, end_at, end_at
-
-        # 7. Out, slot by slot.
-        slot_values[t, 0], slot_conf[t, 0] = actor_value, actor_conf
-        slot_values[t, 1], slot_conf[t, 1] = sponsorship_value, sponsorship_conf
-        slot_values[t, 2], slot_conf[t, 2] = -1, sector_conf
-        slot_values[t, 3], slot_conf[t, 3] = cascade_value, cascade_conf
-        slot_values[t, 4], slot_conf[t, 4] = motive_value, motive_conf
-        slot_values[t, 5], slot_conf[t, 5] = signal_values[0], signal_conf[0]
-        slot_values[t, 6], slot_conf[t, 6] = signal_values[1], signal_conf[1]
+            hits[n_hits + h, 0], hits[n_hits + h, 1] = hit_start[h], hit_end[h]
+            hits[n_hits + h, 2], hits[n_hits + h, 3] = raw[kept[h], 2], negated[h]
+        n_hits += n_kept
+        hit_bounds[t + 1] = n_hits
+        slot_values[t], slot_conf[t] = values, confidences_out
         for slot in range(n_slots):
             width = slot_hi[slot] - slot_lo[slot]
-            evidence = _grow(evidence, n_evidence_total + width)
-            evidence[n_evidence_total:n_evidence_total + width] = scratch[slot_lo[slot]:slot_hi[slot]]
-            n_evidence_total += width
-            evidence_bounds[t * n_slots + slot + 1] = n_evidence_total
-        n_hits_total += n_kept
-        hit_bounds[t + 1] = n_hits_total
-    return (hit_bounds, hits[:n_hits_total], slot_values, slot_conf, evidence_bounds, evidence[:n_evidence_total],
-            sector_bounds, sectors[:n_sectors_total], sector_scores[:n_sectors_total], sponsors)
+            evidence = _grow(evidence, n_evidence + width)
+            evidence[n_evidence:n_evidence + width] = scratch[slot_lo[slot]:slot_hi[slot]]
+            n_evidence += width
+            evidence_bounds[t * n_slots + slot + 1] = n_evidence
+        n_found = text_sectors.shape[0]
+        sectors = _grow(sectors, n_sectors + n_found)
+        sector_scores = _grow(sector_scores, n_sectors + n_found)
+        sectors[n_sectors:n_sectors + n_found] = text_sectors
+        sector_scores[n_sectors:n_sectors + n_found] = text_scores
+        n_sectors += n_found
+        sector_bounds[t + 1] = n_sectors
+        sponsors[t] = sponsor
+    return (hit_bounds, hits[:n_hits], slot_values, slot_conf, evidence_bounds, evidence[:n_evidence],
+            sector_bounds, sectors[:n_sectors], sector_scores[:n_sectors], sponsors)
