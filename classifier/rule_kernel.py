@@ -5,8 +5,15 @@ text uses. This module computes the same ``Analysis`` for many texts at once: th
 (Aho-Corasick as a table-driven automaton), whole-word and exact-case checks, gazetteer context
 words, shadowing, NegEx negation, votes, noisy-or and the choice of each criterion's value run
 in one compiled pass per chunk, over integer codes built from the rule files; Python then only
-turns the codes back into ``Evidence`` and ``Criterion`` objects. That costs about a fifth of the
-Python engine's time per description.
+turns the codes back into ``Evidence`` and ``Criterion`` objects. On generated descriptions of 80
+words on average, the compiled pass costs about 11 µs a description and the objects about 20 µs
+more, against about 85 µs for the Python engine.
+
+The pass runs in stages, one function each: find the phrases (Aho-Corasick over a full
+transition table, one step per character), keep the matches that count (context words for
+ordinary-word names, shadowing), find the live negation triggers, cast the votes, and choose
+each criterion's value. The first run after an install compiles them (about 13 s on a 2-core
+machine); numba caches the machine code on disk for later runs.
 
 tests/test_rule_kernel.py holds the two equal (the whole ``Analysis``, floats included) on the
 corpus, on generated descriptions and on random mixes of rule phrases, triggers and punctuation.
