@@ -173,7 +173,7 @@ class Classifier(RuleLayer):
             head = f"Routed to {route}{reason} with confidence {j.verdict.confidence:.2f}."
         model_p = max(j.text_proba)
         if rule.route == "undetermined":
-            agree = f"The rules are silent, so the text model decides ({j.model_route}, {model_p:.2f})."
+            agree = f"The rules do not decide ({rule.explain}), so the text model does ({j.model_route}, {model_p:.2f})."
         elif rule.route == j.model_route:
             agree = f"Rules ({rule.explain}) and text model agree."
         else:

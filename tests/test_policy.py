@@ -34,6 +34,24 @@ def test_silent_rules_route_undetermined(layer):
     assert decision.route == "undetermined" and decision.rule_id == "silent"
 
 
+@pytest.mark.parametrize("text", [
+    "Unknown intruders exfiltrated documents on a pipeline project from an engineering firm.",
+    "Someone wiped the servers of a regional newspaper the night before the vote.",
+])
+def test_a_motive_alone_does_not_make_a_crime(layer, classifier, text):
+    """Espionage or sabotage with no actor and no State link named: the rules abstain and say why."""
+    analysis, decision = layer.analyse(text)
+    assert analysis.criteria["actor_type"].value == "unknown" and not analysis.state_involvement
+    assert (decision.route, decision.rule_id) == ("undetermined", "motive-without-actor")
+    explanation = classifier.classify(text).explanation
+    assert "The rules do not decide (only a motive was found" in explanation
+
+
+def test_a_motive_with_a_criminal_actor_is_still_a_crime(layer):
+    _, decision = layer.analyse("A cybercriminal gang exfiltrated documents from an engineering firm and sold them.")
+    assert decision.rule_id == "crime"
+
+
 def test_criminal_on_infrastructure_without_cascade_is_cybercrime(layer):
     _, decision = layer.analyse("A ransomware gang encrypted a hospital's billing server and demanded a ransom.")
     assert decision.route == "cybercrime"

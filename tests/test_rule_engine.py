@@ -164,6 +164,29 @@ def test_disguise_signal(layer):
     assert "criminal-disguise" in analysis.signals
 
 
+@pytest.mark.parametrize("text", [
+    "State-backed North Korean hackers sent malware disguised as job offers to engineers at an aerospace firm.",
+    "Operators tied to a foreign intelligence service mailed decoy documents masquerading as navy circulars.",
+])
+def test_a_lure_is_not_a_criminal_disguise(layer, text):
+    """A State operation's phishing lure is disguised as something, but not as crime."""
+    analysis, decision = layer.analyse(text)
+    assert analysis.state_involvement
+    assert "criminal-disguise" not in analysis.signals
+    assert decision.route == "international-security"
+
+
+@pytest.mark.parametrize("text", [
+    "A military intelligence unit dressed up as a ransomware attack the wiping of a ministry's servers.",
+    "The State-backed group masquerading as hacktivists leaked the stolen emails.",
+    "The ransom note was a decoy: a GRU wiper destroyed the disks.",
+])
+def test_crime_as_a_costume_is_a_criminal_disguise(layer, text):
+    analysis, decision = layer.analyse(text)
+    assert "criminal-disguise" in analysis.signals
+    assert decision.reason == "state-operation-disguised-as-crime"
+
+
 def test_evidence_offsets_survive_case_folding(layer):
     text = "İstanbul: Sandworm hackers hit a grid operator."  # "İ".lower() is two characters
     analysis, _ = layer.analyse(text)
