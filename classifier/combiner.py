@@ -111,7 +111,7 @@ def decide(classes, combined: np.ndarray, text_proba: np.ndarray, rule: RuleDeci
                 and rule.confidence >= thresholds["conflict_rule_confidence"]
                 and text_proba[model_best] >= thresholds["conflict_model_probability"])
     conflict = bool(conflict)
-    # Where the rules are silent the route is the text model's call alone: an analyst should look.
+    # Where the rules do not decide, the route is the text model's call alone: an analyst should look.
     review = bool(confidence < thresholds["review_below"] or conflict or rule.route == "undetermined")
     because = ""
     if confidence < thresholds["min_confidence"]:
