@@ -53,6 +53,8 @@ NAMED_VALUES = ("unknown", "none", "confirmed", "suspected", "state", "state-spo
 (V_UNKNOWN, V_NONE, V_CONFIRMED, V_SUSPECTED, V_STATE, V_SPONSORED, V_CRIMINAL, V_HACKTIVIST, V_INSIDER,
  V_YES, V_NO, V_DISGUISE, V_PROXY) = range(len(NAMED_VALUES))
 _CONTEXT_CHARS = 40   # as RuleEngine._has_context
+ANY = -2   # "any value" for _pick
+UNDERSCORE = ord("_")
 
 
 class CompiledRules:
@@ -343,6 +345,17 @@ def _best(vote_value, vote_conf, vote_hit, chosen, n, hit_start, hit_end, absenc
     return distinct[best], scores[best] * (1.0 - 0.5 * runner_up), _evidence(vote_hit, group, m, hit_start, hit_end, out, at)
 
 
+@njit(_INT(_INTS, _INTS, _INT, _INT, _INT, _INT, _INTS, _INT), cache=True)
+def _pick(vote_crit, vote_value, n_votes, criterion, value, other_value, chosen, n):
+    """Append to chosen[n:] the first n_votes votes that are for ``criterion`` and for ``value``
+    or ``other_value`` (ANY: for any value), in vote order; return the new count."""
+    for v in range(n_votes):
+        if vote_crit[v] == criterion and (value == ANY or vote_value[v] == value or vote_value[v] == other_value):
+            chosen[n] = v
+            n += 1
+    return n
+
+
 @njit(_INT(_INTS, _INT, _INT), cache=True)
 def _count_at_or_before(ordered, n, position):
     """How many of ordered[:n] (ascending) are <= position (bisect_right)."""
@@ -378,6 +391,16 @@ def _sort_by_start(raw, rows, n):
     return order
 
 
+@njit(types.boolean(types.Array(types.uint32, 1, "C", readonly=True), _INT, types.uint32[::1], _INT, _INT),
+      cache=True)
+def _equal_at(codes, at, needles, a, b):
+    """Whether codes[at:at + b - a] holds needles[a:b]."""
+    for k in range(b - a):
+        if codes[at + k] != needles[a + k]:
+            return False
+    return True
+
+
 @njit(cache=True)
 def _has_word(folded, word, lo, hi, context, context_bounds):
     """Whether a run of word characters within folded[lo:hi] is one of the context words."""
@@ -391,14 +414,8 @@ def _has_word(folded, word, lo, hi, context, context_bounds):
             j += 1
         for w in range(context_bounds.shape[0] - 1):
             a, b = context_bounds[w], context_bounds[w + 1]
-            if b - a == j - i:
-                same = True
-                for k in range(b - a):
-                    if folded[i + k] != context[a + k]:
-                        same = False
-                        break
-                if same:
-                    return True
+            if b - a == j - i and _equal_at(folded, i, context, a, b):
+                return True
         i = j
     return False
 
@@ -409,12 +426,7 @@ def _contains(folded, lo, hi, needles, needle_bounds):
     for w in range(needle_bounds.shape[0] - 1):
         a, b = needle_bounds[w], needle_bounds[w + 1]
         for i in range(lo, hi - (b - a) + 1):
-            same = True
-            for k in range(b - a):
-                if folded[i + k] != needles[a + k]:
-                    same = False
-                    break
-            if same:
+            if _equal_at(folded, i, needles, a, b):
                 return True
     return False
 
@@ -433,22 +445,16 @@ def _find_phrases(codes, folded, word, lo, hi, alphabet, delta, node_key, dict_l
             key = node_key[k]
             k = dict_link[k]
             start, end = pos - key_info[key, 0] + 1, pos + 1
-            if key_info[key, 1] and start > lo and word[start - 1] and folded[start - 1] != 95:
+            # Whole words: an alphanumeric phrase edge must not touch an alphanumeric character
+            # (a word character other than the underscore).
+            if key_info[key, 1] and start > lo and word[start - 1] and folded[start - 1] != UNDERSCORE:
                 continue
-            if key_info[key, 2] and end < hi and word[end] and folded[end] != 95:
+            if key_info[key, 2] and end < hi and word[end] and folded[end] != UNDERSCORE:
                 continue
             for p in range(key_info[key, 3], key_info[key, 4]):
                 a, b = payloads[p, EXACT_LO], payloads[p, EXACT_HI]
-                if a >= 0:
-                    if b - a != end - start:
-                        continue
-                    same = True
-                    for q in range(b - a):
-                        if codes[start + q] != exact[a + q]:
-                            same = False
-                            break
-                    if not same:
-                        continue
+                if a >= 0 and (b - a != end - start or not _equal_at(codes, start, exact, a, b)):
+                    continue   # a case-sensitive phrase, and the text's case differs
                 raw = _grow_rows(raw, n_raw + 1)
                 raw[n_raw, 0], raw[n_raw, 1], raw[n_raw, 2] = start - lo, end - lo, p
                 n_raw += 1
@@ -638,25 +644,14 @@ def _criteria(vote_crit, vote_value, vote_conf, vote_hit, vote_place, none_votes
     chosen = np.empty(n_votes + n_kept + 1, dtype=np.int64)
     at = 0
 
-    n = 0
-    for v in range(n_votes):
-        if vote_crit[v] == 0:
-            chosen[n] = v
-            n += 1
+    n = _pick(vote_crit, vote_value, n_votes, 0, ANY, ANY, chosen, 0)
     actor_value, actor_conf, end_at = _best(vote_value, vote_conf, vote_hit, chosen, n, hit_start, hit_end,
                                             absence, scratch, at)
     slot_lo[0], slot_hi[0], at = at, end_at, end_at
 
     # Sponsorship.
-    n = 0
-    for v in range(n_votes):
-        if vote_crit[v] == 1 and (vote_value[v] == V_SUSPECTED or vote_value[v] == V_CONFIRMED):
-            chosen[n] = v
-            n += 1
-    for v in range(n_votes):
-        if vote_crit[v] == 0 and (vote_value[v] == V_STATE or vote_value[v] == V_SPONSORED):
-            chosen[n] = v
-            n += 1
+    n = _pick(vote_crit, vote_value, n_votes, 1, V_SUSPECTED, V_CONFIRMED, chosen, 0)
+    n = _pick(vote_crit, vote_value, n_votes, 0, V_STATE, V_SPONSORED, chosen, n)
     n_state = n
     state_score = _noisy_or(vote_conf, chosen, n_state)
     none_score = _noisy_or(vote_conf, none_votes, n_none)
@@ -690,11 +685,7 @@ def _criteria(vote_crit, vote_value, vote_conf, vote_hit, vote_place, none_votes
         sponsorship_value, sponsorship_conf = V_NONE, none_score * (1.0 - 0.5 * state_score)
         end_at = _evidence(vote_hit, none_votes, n_none, hit_start, hit_end, scratch, at)
     else:
-        n = 0
-        for v in range(n_votes):
-            if vote_crit[v] == 1 and vote_value[v] == V_UNKNOWN:
-                chosen[n] = v
-                n += 1
+        n = _pick(vote_crit, vote_value, n_votes, 1, V_UNKNOWN, V_UNKNOWN, chosen, 0)
         if n:
             sponsorship_value, sponsorship_conf = V_UNKNOWN, _noisy_or(vote_conf, chosen, n)
             end_at = _evidence(vote_hit, chosen, n, hit_start, hit_end, scratch, at)
@@ -712,11 +703,7 @@ def _criteria(vote_crit, vote_value, vote_conf, vote_hit, vote_place, none_votes
         slot_lo[0], slot_hi[0] = slot_lo[1], slot_hi[1]
 
     # Sectors, in order of first mention.
-    n = 0
-    for v in range(n_votes):
-        if vote_crit[v] == 6:
-            chosen[n] = v
-            n += 1
+    n = _pick(vote_crit, vote_value, n_votes, 6, ANY, ANY, chosen, 0)
     sector_conf = absence
     first_sector = n_sectors_total
     if n:
@@ -749,11 +736,7 @@ def _criteria(vote_crit, vote_value, vote_conf, vote_hit, vote_place, none_votes
     slot_lo[2], slot_hi[2], at = at, end_at, end_at
 
     # Cascading effects.
-    n = 0
-    for v in range(n_votes):
-        if vote_crit[v] == 3:
-            chosen[n] = v
-            n += 1
+    n = _pick(vote_crit, vote_value, n_votes, 3, ANY, ANY, chosen, 0)
     if n:
         cascade_value, cascade_conf = V_YES, _noisy_or(vote_conf, chosen, n)
         end_at = _evidence(vote_hit, chosen, n, hit_start, hit_end, scratch, at)
@@ -761,11 +744,7 @@ def _criteria(vote_crit, vote_value, vote_conf, vote_hit, vote_place, none_votes
         cascade_value, cascade_conf, end_at = V_NO, absence, at
     slot_lo[3], slot_hi[3], at = at, end_at, end_at
 
-    n = 0
-    for v in range(n_votes):
-        if vote_crit[v] == 4:
-            chosen[n] = v
-            n += 1
+    n = _pick(vote_crit, vote_value, n_votes, 4, ANY, ANY, chosen, 0)
     motive_value, motive_conf, end_at = _best(vote_value, vote_conf, vote_hit, chosen, n, hit_start, hit_end,
                                               absence, scratch, at)
     slot_lo[4], slot_hi[4], at = at, end_at, end_at
@@ -794,11 +773,7 @@ def _criteria(vote_crit, vote_value, vote_conf, vote_hit, vote_place, none_votes
     signal_values = np.full(2, -1, dtype=np.int64)
     signal_conf = np.zeros(2)
     for slot, wanted in ((5, V_DISGUISE), (6, V_PROXY)):
-        n = 0
-        for v in range(n_signal_votes):
-            if vote_crit[v] == 5 and vote_value[v] == wanted:
-                chosen[n] = v
-                n += 1
+        n = _pick(vote_crit, vote_value, n_signal_votes, 5, wanted, wanted, chosen, 0)
         if n:
             signal_values[slot - 5], signal_conf[slot - 5] = V_YES, _noisy_or(vote_conf, chosen, n)
             end_at = _evidence(vote_hit, chosen, n, hit_start, hit_end, scratch, at)
