@@ -16,7 +16,7 @@ each criterion's value. The first run after an install compiles them (about 13 s
 machine); numba caches the machine code on disk for later runs.
 
 tests/test_rule_kernel.py holds the two equal (the whole ``Analysis``, floats included) on the
-corpus, on generated descriptions and on random mixes of rule phrases, triggers and punctuation.
+corpus, on dense mixes of rule phrases, triggers and odd characters, and on random text.
 A change to the rule semantics must be made in both places; a change to rules/ needs nothing here.
 """
 
@@ -25,16 +25,16 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, types
 
-# Explicit signatures for the helpers: one compilation each, where call sites with constant
-# arguments would otherwise compile a variant per literal (seconds of the first run).
-_INTS, _FLOATS, _INT = types.int64[::1], types.float64[::1], types.int64
-
 from .matcher import fold
 from .rule_engine import (
     ABSENCE_CONFIDENCE, GAZETTEER_CONFIDENCE, GAZETTEER_MOTIVE_CONFIDENCE, PROXY_ACTOR_CONFIDENCE,
     STATE_LINK_THRESHOLD, _NO_DETAIL, Analysis, Criterion, Evidence,
 )
 from .text_model import _codes, _word_mask
+
+# Explicit signatures for the helpers: one compilation each, where call sites with constant
+# arguments would otherwise compile a variant per literal (seconds of the first run).
+_INTS, _FLOATS, _INT = types.int64[::1], types.float64[::1], types.int64
 
 # Criterion codes of a cue (the bit of a shadows mask); an actor match has its own.
 CRITERION_CODES = {"actor_type": 0, "state_link": 1, "attribution": 2, "cascading_effects": 3, "motive": 4,
@@ -47,7 +47,8 @@ CUE, ACTOR, NEGATION = 0, 1, 2
 # and the two signals.
 SLOTS = ("actor_type", "state_sponsorship", "critical_infrastructure", "cascading_effects", "motive",
          "criminal-disguise", "criminal-proxy")
-# Values the kernel needs to know by name, in this order in its ``named`` argument.
+# Values the kernel needs to know by name: they take the first codes, in this order (other
+# values, such as sector ids and motives, get codes as the rule files name them).
 NAMED_VALUES = ("unknown", "none", "confirmed", "suspected", "state", "state-sponsored", "criminal",
                 "hacktivist", "insider", "yes", "no", "criminal-disguise", "criminal-proxy")
 (V_UNKNOWN, V_NONE, V_CONFIRMED, V_SUSPECTED, V_STATE, V_SPONSORED, V_CRIMINAL, V_HACKTIVIST, V_INSIDER,

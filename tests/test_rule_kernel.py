@@ -109,3 +109,16 @@ def test_rule_features_weigh_route_and_reason_by_confidence():
     expected[1, RULE_FEATURES.index("rule_route=undetermined")] = 0.05   # a floor: the route stays visible
     expected[1, RULE_FEATURES.index("short_text")] = 1.0
     assert np.array_equal(rows, expected)
+
+
+def test_without_numba_the_python_engine_serves(rules, monkeypatch):
+    """Where the compiled layer cannot load (numba missing), batches still get the same analyses."""
+    import sys
+
+    from classifier.rule_engine import RuleEngine
+
+    monkeypatch.setitem(sys.modules, "classifier.rule_kernel", None)   # import fails as if absent
+    fresh = RuleEngine(rules)
+    texts = ["GRU hackers wiped a grid operator's servers.", "No evidence of State involvement was found."] * 40
+    assert fresh.analyse_many(texts) == [fresh.analyse(t) for t in texts]
+    assert fresh.compiled() is None
