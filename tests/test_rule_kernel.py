@@ -1,7 +1,10 @@
 """The compiled rule layer must return exactly the Python engine's analyses (floats included)."""
 
 import csv
+import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -33,10 +36,13 @@ def _assert_same(engine, texts):
         assert got == engine.analyse(text), text
 
 
-def test_kernel_equals_engine_on_the_corpus(engine):
+def _corpus_texts():
     with open(CORPUS, newline="", encoding="utf-8") as handle:
-        texts = [row["text"] for row in csv.DictReader(handle)]
-    _assert_same(engine, texts)
+        return [row["text"] for row in csv.DictReader(handle)]
+
+
+def test_kernel_equals_engine_on_the_corpus(engine):
+    _assert_same(engine, _corpus_texts())
 
 
 def _phrases(engine, rng, n):
@@ -53,15 +59,37 @@ FILLERS = ["no", "not", "denied", "ruled out", "but", ",", ";", ".", "and", "the
            "crew", "affiliates", "İ", "Σ", "🙂", "\n", "x_y", "ß", "’s"]
 
 
-def test_kernel_equals_engine_on_dense_mixes_of_rule_phrases(engine):
+def _dense_mixes(engine, n=400, seed=7):
     """Texts packed with overlapping phrases, triggers, clause breaks and odd characters."""
-    rng = random.Random(7)
+    rng = random.Random(seed)
     texts = []
-    for _ in range(400):
+    for _ in range(n):
         words = _phrases(engine, rng, rng.randint(1, 25)) + rng.choices(FILLERS, k=rng.randint(0, 25))
         rng.shuffle(words)
         texts.append(rng.choice([" ", "", "-", " , "]).join(words))
-    _assert_same(engine, texts + TRICKY)
+    return texts + TRICKY
+
+
+def test_kernel_equals_engine_on_dense_mixes_of_rule_phrases(engine):
+    _assert_same(engine, _dense_mixes(engine))
+
+
+def run_bounds_checked():
+    """The equality checks above, in a process where numba checks every index."""
+    from classifier.api import RuleLayer
+
+    engine = RuleLayer().engine
+    assert engine.compiled() is not None
+    _assert_same(engine, _corpus_texts() + _dense_mixes(engine, seed=11))
+
+
+def test_kernel_stays_within_its_arrays(tmp_path):
+    """numba does not check indices, so a write past an array's end would corrupt memory silently.
+    Run the kernel once compiled with NUMBA_BOUNDSCHECK=1 (in a fresh cache), where it raises."""
+    code = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import test_rule_kernel as t; t.run_bounds_checked()"
+    env = {**os.environ, "NUMBA_BOUNDSCHECK": "1", "NUMBA_CACHE_DIR": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
 
 
 PIECES = list("ab -,.;İΣ🙂'\n") + ["no ", "GRU ", "apt28 ", "hospital ", "not ", "Lazarus ", "ransomware ", "Play "]
