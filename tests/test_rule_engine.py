@@ -192,3 +192,15 @@ def test_evidence_offsets_survive_case_folding(layer):
     analysis, _ = layer.analyse(text)
     for criterion in analysis.criteria.values():
         assert spans_exact(text, criterion)
+
+
+def test_state_tasking_alone_is_not_a_criminal_proxy(layer):
+    """"On behalf of" a government describes State units too; only a criminal actor makes a proxy."""
+    analysis, decision = layer.analyse(
+        "An espionage group acting on behalf of the Chinese government stole documents from a foreign ministry.")
+    assert analysis.state_involvement and "criminal-proxy" not in analysis.signals
+    assert decision.route == "international-security"
+    analysis, decision = layer.analyse(
+        "A ransomware gang acting on behalf of the Iranian government encrypted a port operator's systems.")
+    assert "criminal-proxy" in analysis.signals
+    assert decision.reason == "criminal-proxy-of-state"
