@@ -635,9 +635,9 @@ def _criteria(vote_crit, vote_value, vote_conf, vote_hit, vote_place, none_votes
     n_slots = 7
     absence, proxy_actor, state_threshold = weights[2], weights[3], weights[4]
     n_votes, n_none, n_kept = vote_crit.shape[0], none_votes.shape[0], hit_start.shape[0]
-    sectors = np.empty(n_votes, dtype=np.int64)
+    sectors = np.empty(n_votes, dtype=np.int64)   # distinct sectors: at most one per vote
     sector_scores = np.empty(n_votes)
-    n_sectors_total = 0
+    n_sectors = 0
     sponsor = -1
     scratch = np.empty(7 * n_votes + 8, dtype=np.int64)   # evidence per slot, end to end
     slot_lo = np.zeros(n_slots, dtype=np.int64)
@@ -706,29 +706,26 @@ def _criteria(vote_crit, vote_value, vote_conf, vote_hit, vote_place, none_votes
     # Sectors, in order of first mention.
     n = _pick(vote_crit, vote_value, n_votes, 6, ANY, ANY, chosen, 0)
     sector_conf = absence
-    first_sector = n_sectors_total
     if n:
         group = np.empty(n, dtype=np.int64)
         for j in range(n):
             value = vote_value[chosen[j]]
             seen = False
-            for s in range(first_sector, n_sectors_total):
+            for s in range(n_sectors):
                 if sectors[s] == value:
                     seen = True
             if seen:
                 continue
-            sectors = _grow(sectors, n_sectors_total + 1)
-            sector_scores = _grow(sector_scores, n_sectors_total + 1)
             m = 0
             for q in range(n):
                 if vote_value[chosen[q]] == value:
                     group[m] = chosen[q]
                     m += 1
-            sectors[n_sectors_total] = value
-            sector_scores[n_sectors_total] = _noisy_or(vote_conf, group, m)
-            n_sectors_total += 1
-        sector_conf = sector_scores[first_sector]
-        for s in range(first_sector + 1, n_sectors_total):
+            sectors[n_sectors] = value
+            sector_scores[n_sectors] = _noisy_or(vote_conf, group, m)
+            n_sectors += 1
+        sector_conf = sector_scores[0]
+        for s in range(1, n_sectors):
             if sector_scores[s] > sector_conf:
                 sector_conf = sector_scores[s]
         end_at = _evidence(vote_hit, chosen, n, hit_start, hit_end, scratch, at)
@@ -786,7 +783,7 @@ def _criteria(vote_crit, vote_value, vote_conf, vote_hit, vote_place, none_votes
                             signal_values[1]], dtype=np.int64)
     slot_conf = np.array([actor_conf, sponsorship_conf, sector_conf, cascade_conf, motive_conf, signal_conf[0],
                           signal_conf[1]])
-    return slot_values, slot_conf, scratch, slot_lo, slot_hi, sectors[:n_sectors_total], sector_scores[:n_sectors_total], sponsor
+    return slot_values, slot_conf, scratch, slot_lo, slot_hi, sectors[:n_sectors], sector_scores[:n_sectors], sponsor
 
 
 @njit(cache=True)

@@ -187,13 +187,6 @@ def test_crime_as_a_costume_is_a_criminal_disguise(layer, text):
     assert decision.reason == "state-operation-disguised-as-crime"
 
 
-def test_evidence_offsets_survive_case_folding(layer):
-    text = "İstanbul: Sandworm hackers hit a grid operator."  # "İ".lower() is two characters
-    analysis, _ = layer.analyse(text)
-    for criterion in analysis.criteria.values():
-        assert spans_exact(text, criterion)
-
-
 def test_state_tasking_alone_is_not_a_criminal_proxy(layer):
     """"On behalf of" a government describes State units too; only a criminal actor makes a proxy."""
     analysis, decision = layer.analyse(
@@ -204,3 +197,10 @@ def test_state_tasking_alone_is_not_a_criminal_proxy(layer):
         "A ransomware gang acting on behalf of the Iranian government encrypted a port operator's systems.")
     assert "criminal-proxy" in analysis.signals
     assert decision.reason == "criminal-proxy-of-state"
+
+
+def test_evidence_offsets_survive_case_folding(layer):
+    text = "İstanbul: Sandworm hackers hit a grid operator."  # "İ".lower() is two characters
+    analysis, _ = layer.analyse(text)
+    for criterion in analysis.criteria.values():
+        assert spans_exact(text, criterion)
