@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 ROUTES = ("cybercrime", "international-security", "intersection")
@@ -310,7 +310,22 @@ def _load_gazetteer(path: Path):
         actors.append(Actor(name=name, aliases=aliases, actor_type=actor_type,
                             sponsor=table.get("sponsor", ""), sponsorship=sponsorship, motive=motive,
                             roles=roles))
-    return actors, stoplist, context
+    return [_with_run_together_aliases(actor, seen, stoplist) for actor in actors], stoplist, context
+
+
+def _with_run_together_aliases(actor: "Actor", seen: dict[str, str], stoplist: frozenset[str]) -> "Actor":
+    """Reporting often runs a capitalised name together ("CozyBear", "LazarusGroup"): such an
+    alias also matches written that way, unless that spelling is listed already (for this actor or
+    another). Stoplisted aliases are ordinary words and get no run-together form."""
+    extra = []
+    for alias in actor.aliases:
+        words = alias.split()
+        run_together = "".join(words)
+        if (len(words) > 1 and all(w[0].isupper() or w[0].isdigit() for w in words)
+                and alias not in stoplist and normalise(run_together) not in seen):
+            seen[normalise(run_together)] = actor.name
+            extra.append(run_together)
+    return replace(actor, aliases=actor.aliases + tuple(extra)) if extra else actor
 
 
 def normalise(text: str) -> str:

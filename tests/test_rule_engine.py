@@ -35,6 +35,15 @@ def test_actor_type_unknown_without_cues(layer):
     assert c.value == "unknown" and not c.evidence
 
 
+def test_a_technique_is_not_an_actor(layer):
+    """Phishing is how State units and criminals alike get in: it names no actor. A phishing kit
+    or service, sold on the criminal market, does."""
+    analysis, _ = layer.analyse("Spear-phishing emails reached staff at three think tanks.")
+    assert analysis.criteria["actor_type"].value == "unknown"
+    assert analysis.criteria["state_sponsorship"].value == "unknown"
+    assert crit(layer, "Buyers of a phishing kit emptied the accounts.", "actor_type").value == "criminal"
+
+
 def test_actor_from_gazetteer(layer):
     text = "Sandworm deployed a new wiper against a logistics firm."
     c = crit(layer, text, "actor_type")
@@ -45,6 +54,12 @@ def test_actor_from_gazetteer(layer):
 def test_gazetteer_alias_matches_case_insensitively(layer):
     c = crit(layer, "Researchers said fancy bear was behind the phishing wave.", "actor_type")
     assert c.value in ("state", "state-sponsored")
+
+
+def test_capitalised_alias_matches_run_together(layer):
+    """"Cozy Bear" is also written "CozyBear"; the gazetteer need not list both."""
+    c = crit(layer, "CozyBear sent spear-phishing emails to think tanks.", "actor_type")
+    assert c.value in ("state", "state-sponsored") and c.evidence[0].text == "CozyBear"
 
 
 def test_stoplisted_alias_needs_context(layer):

@@ -59,6 +59,16 @@ def test_duplicate_alias_refused(rules_copy):
         load_rules(rules_copy)
 
 
+def test_run_together_spelling_listed_elsewhere_stays_there(rules_copy):
+    """An alias's run-together form is added only where no actor lists that spelling."""
+    path = rules_copy / "gazetteer.toml"
+    path.write_text(path.read_text() + '\n[[actor]]\nname = "Cozybear Kids"\naliases = ["COZYBEAR"]\n'
+                    'actor_type = "criminal"\nsponsor = ""\nsponsorship = "none"\nmotive = "financial"\nroles = []\n')
+    actors = {a.name: a for a in load_rules(rules_copy).actors}
+    assert "CozyBear" not in actors["APT29"].aliases and "MidnightBlizzard" in actors["APT29"].aliases
+    assert actors["Cozybear Kids"].aliases == ("Cozybear Kids", "COZYBEAR", "CozybearKids")
+
+
 def test_missing_file(rules_copy):
     (rules_copy / "sectors.toml").unlink()
     with pytest.raises(RuleFileError, match="sectors.toml: file not found"):
