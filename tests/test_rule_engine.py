@@ -56,6 +56,17 @@ def test_gazetteer_alias_matches_case_insensitively(layer):
     assert c.value in ("state", "state-sponsored")
 
 
+@pytest.mark.parametrize("text", [
+    "Stuxnet damaged centrifuges at Natanz.",
+    "BlackEnergy malware was found at three Ukrainian power distributors.",
+    "The SUNBURST backdoor reached thousands of networks through an update.",
+])
+def test_state_attributed_operations_name_their_actor(layer, text):
+    """An operation or malware family tied to one State in public reporting is its actor's alias."""
+    analysis, decision = layer.analyse(text)
+    assert analysis.state_involvement and decision.route == "international-security"
+
+
 def test_capitalised_alias_matches_run_together(layer):
     """"Cozy Bear" is also written "CozyBear"; the gazetteer need not list both."""
     c = crit(layer, "CozyBear sent spear-phishing emails to think tanks.", "actor_type")
