@@ -225,6 +225,14 @@ def test_state_tasking_alone_is_not_a_criminal_proxy(layer):
     assert decision.reason == "criminal-proxy-of-state"
 
 
+def test_a_proxy_server_is_not_a_criminal_proxy(layer):
+    analysis, decision = layer.analyse(
+        "Chinese state-sponsored hackers stole defence files; their identities were masked by proxy servers.")
+    assert "criminal-proxy" not in analysis.signals and decision.route == "international-security"
+    analysis, _ = layer.analyse("Investigators called the gang a criminal proxy of Russian intelligence.")
+    assert "criminal-proxy" in analysis.signals
+
+
 def test_evidence_offsets_survive_case_folding(layer):
     text = "İstanbul: Sandworm hackers hit a grid operator."  # "İ".lower() is two characters
     analysis, _ = layer.analyse(text)
