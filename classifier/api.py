@@ -46,7 +46,7 @@ class RuleLayer:
     def rule_rows(self, texts: list[str]) -> tuple[list[tuple[Analysis, RuleDecision]], np.ndarray]:
         """Analyse each text; also return the combiner's rule features, one row per text."""
         analysed = [(a, self.policy.decide(a)) for a in self.engine.analyse_many(texts)]
-        return analysed, rule_features([d for _, d in analysed], [len(t.split()) for t in texts])
+        return analysed, rule_features([d for _, d in analysed])
 
 
 class Classifier(RuleLayer):

@@ -20,22 +20,24 @@ from .ruleset import ALL_ROUTES, INTERSECTION_REASONS
 def rule_feature_names() -> list[str]:
     names = [f"rule_route={r}" for r in ALL_ROUTES]
     names += [f"rule_reason={r}" for r in INTERSECTION_REASONS]
-    names += ["short_text"]
     return names
 
 
 RULE_FEATURES = rule_feature_names()
 _INDEX = {name: i for i, name in enumerate(RULE_FEATURES)}
-SHORT_TEXT_WORDS = 12
 
 
-def rule_features(decisions: list[RuleDecision], n_words: list[int]) -> np.ndarray:
+def rule_features(decisions: list[RuleDecision]) -> np.ndarray:
     """The rule layer's verdicts as the combiner sees them, one row per text: the route and the
-    reason, weighted by the rule's confidence, and whether the text is short.
+    reason, weighted by the rule's confidence.
 
     Only the verdict, not the raw criteria, goes in: the routing policy in rules/routing.toml
     stays the one place that turns criteria into routes, so an analyst's edit to it changes what
     the combined classifier does. (Grouped CV on the corpus scored the same either way.)
+
+    Text length is not a feature: a flag for texts under 12 words scored the same in grouped CV
+    but taught the combiner that short means crime, which sent short reports of State operations
+    (DCID's one-line objectives) to cybercrime. See docs/error-analysis.md.
     """
     rows = np.zeros((len(decisions), len(RULE_FEATURES)), dtype=np.float64)
     confidence = np.array([d.confidence for d in decisions], dtype=np.float64)
@@ -43,7 +45,6 @@ def rule_features(decisions: list[RuleDecision], n_words: list[int]) -> np.ndarr
     rows[every, [_INDEX[f"rule_route={d.route}"] for d in decisions]] = np.maximum(confidence, 0.05)
     reasoned = [i for i, d in enumerate(decisions) if d.reason]
     rows[reasoned, [_INDEX[f"rule_reason={decisions[i].reason}"] for i in reasoned]] = confidence[reasoned]
-    rows[:, _INDEX["short_text"]] = np.asarray(n_words, dtype=np.int64).reshape(-1) < SHORT_TEXT_WORDS
     return rows
 
 

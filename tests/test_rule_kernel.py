@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from classifier import rule_kernel
-from classifier.combiner import RULE_FEATURES, SHORT_TEXT_WORDS, rule_features
+from classifier.combiner import RULE_FEATURES, rule_features
 from classifier.policy import RuleDecision
 from classifier.rule_engine import KERNEL_MIN_TEXTS
 
@@ -130,12 +130,11 @@ def test_few_texts_do_not_load_the_compiled_layer(rules):
 def test_rule_features_weigh_route_and_reason_by_confidence():
     decisions = [RuleDecision("intersection", "state-actor-in-crime", 0.7, "r1", ""),
                  RuleDecision("undetermined", "", 0.01, "r2", "")]
-    rows = rule_features(decisions, [SHORT_TEXT_WORDS, SHORT_TEXT_WORDS - 1])
+    rows = rule_features(decisions)
     expected = np.zeros((2, len(RULE_FEATURES)))
     expected[0, RULE_FEATURES.index("rule_route=intersection")] = 0.7
     expected[0, RULE_FEATURES.index("rule_reason=state-actor-in-crime")] = 0.7
     expected[1, RULE_FEATURES.index("rule_route=undetermined")] = 0.05   # a floor: the route stays visible
-    expected[1, RULE_FEATURES.index("short_text")] = 1.0
     assert np.array_equal(rows, expected)
 
 
