@@ -26,9 +26,10 @@ _STATE_ACTORS = ("state", "state-sponsored")
 GAZETTEER_CONFIDENCE = 0.9
 GAZETTEER_MOTIVE_CONFIDENCE = 0.5
 ABSENCE_CONFIDENCE = 0.5
-# Only explicit criminal or hacktivist actors ("gang", "hacktivists"), not weak hints such as the
-# word "ransomware", make a State-linked case a proxy case.
-PROXY_ACTOR_CONFIDENCE = 0.6
+# Only explicit criminal or hacktivist actors ("gang", "hacktivists", a named crew), not hints such
+# as the word "ransomware" (0.5) or "arrested" and "the hacker" (0.6), make a State-linked case a
+# proxy case: "the hacker group Fancy Bear" is no proxy.
+PROXY_ACTOR_CONFIDENCE = 0.7
 # Combined State evidence below this is not enough to call a State link.
 STATE_LINK_THRESHOLD = 0.5
 # From this many texts on, analyse_many uses the compiled rule layer: below it, loading numba

@@ -310,19 +310,26 @@ def _load_gazetteer(path: Path):
         actors.append(Actor(name=name, aliases=aliases, actor_type=actor_type,
                             sponsor=table.get("sponsor", ""), sponsorship=sponsorship, motive=motive,
                             roles=roles))
-    return [_with_run_together_aliases(actor, seen, stoplist) for actor in actors], stoplist, context
+    return [_with_spelling_variants(actor, seen, stoplist) for actor in actors], stoplist, context
 
 
-def _with_run_together_aliases(actor: "Actor", seen: dict[str, str], stoplist: frozenset[str]) -> "Actor":
-    """Reporting often runs a capitalised name together ("CozyBear", "LazarusGroup"): such an
-    alias also matches written that way, unless that spelling is listed already (for this actor or
-    another). Stoplisted aliases are ordinary words and get no run-together form."""
+def _with_spelling_variants(actor: "Actor", seen: dict[str, str], stoplist: frozenset[str]) -> "Actor":
+    """Two spellings that reporting uses and the gazetteer need not list:
+
+    - a name of capitalised words run together ("CozyBear", "LazarusGroup"), unless that spelling
+      is listed already (for this actor or another);
+    - a stoplisted name (an ordinary word, matched only in the case written) in capitals, as
+      Microsoft writes its element names ("POLONIUM", "PHOSPHORUS"). It still needs a context word.
+    """
     extra = []
     for alias in actor.aliases:
         words = alias.split()
         run_together = "".join(words)
-        if (len(words) > 1 and all(w[0].isupper() or w[0].isdigit() for w in words)
-                and alias not in stoplist and normalise(run_together) not in seen):
+        if alias in stoplist:
+            if alias != alias.upper():
+                extra.append(alias.upper())
+        elif (len(words) > 1 and all(w[0].isupper() or w[0].isdigit() for w in words)
+                and normalise(run_together) not in seen):
             seen[normalise(run_together)] = actor.name
             extra.append(run_together)
     return replace(actor, aliases=actor.aliases + tuple(extra)) if extra else actor

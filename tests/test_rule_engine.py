@@ -78,11 +78,27 @@ def test_stoplisted_alias_needs_context(layer):
     assert crit(layer, "The Play ransomware gang leaked the files.", "actor_type").value == "criminal"
 
 
+def test_stoplisted_alias_in_capitals_is_a_name(layer):
+    """Microsoft writes its element names in capitals; a context word is still needed."""
+    c = crit(layer, "The hacker group POLONIUM broke into an Israeli firm.", "actor_type")
+    assert c.value == "state-sponsored" and c.evidence[0].text == "POLONIUM"
+    assert crit(layer, "POLONIUM was found in the samples.", "actor_type").value == "unknown"
+
+
 # -- state_sponsorship ------------------------------------------------------------------------
 
 def test_sponsorship_suspected(layer):
     c = crit(layer, "Operators believed to work for a foreign intelligence service read the mail.", "state_sponsorship")
     assert c.value == "suspected" and spans_exact("Operators believed to work for a foreign intelligence service read the mail.", c)
+
+
+@pytest.mark.parametrize("text, sponsor", [
+    ("Hackers suspected to be affiliated with Pakistan defaced the guard's website.", "Pakistan"),
+    ("A congressman's mail was read by Qatari-linked operatives.", "Qatar"),
+])
+def test_sponsorship_names_the_state(layer, text, sponsor):
+    c = crit(layer, text, "state_sponsorship")
+    assert c.value == "suspected" and c.detail["sponsor"] == sponsor
 
 
 def test_sponsorship_confirmed(layer):
@@ -223,6 +239,15 @@ def test_state_tasking_alone_is_not_a_criminal_proxy(layer):
         "A ransomware gang acting on behalf of the Iranian government encrypted a port operator's systems.")
     assert "criminal-proxy" in analysis.signals
     assert decision.reason == "criminal-proxy-of-state"
+
+
+def test_justice_words_beside_a_state_actor_make_no_proxy(layer):
+    """"The hacker" and "arrested" lean to crime (0.6), but only an explicit criminal or hacktivist
+    actor beside a State link makes a proxy case."""
+    analysis, decision = layer.analyse("The hacker group Fancy Bear broke into the ministry's mail.")
+    assert "criminal-proxy" not in analysis.signals and decision.route == "international-security"
+    analysis, _ = layer.analyse("The hacker gang worked for Fancy Bear, officials said.")
+    assert "criminal-proxy" in analysis.signals
 
 
 def test_a_proxy_server_is_not_a_criminal_proxy(layer):
