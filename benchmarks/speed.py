@@ -12,7 +12,7 @@ corpus recombined, 10-150 words, seeded) to a CSV, then measures in one run:
 and once: the first batch after an install (2,000 rows with an empty numba cache, so that the
 compiled kernels compile; the timed runs then start from a warm cache); the CPU time per
 description of the rule layer, the text model and the whole batch path in one process, and the
-rule layer's share of it (on the first 5,000 generated rows); `cyberroute score` cold start
+rule layer's share of it (on the first 5,000 generated rows, median of three passes); `cyberroute score` cold start
 (median of 5); and `cyberroute train` on the shipped corpus.
 
 Usage: python benchmarks/speed.py [--sizes 10000 100000 1000000] [--out benchmarks/results/speed]
@@ -97,7 +97,7 @@ def run_child(command: list[str], env: dict[str, str] | None = None) -> tuple[fl
     return float(wall), int(rss_kb) / 1024, stdout
 
 
-def stage_costs(data: Path, sample: int = 5000) -> dict[str, float]:
+def stage_costs(data: Path, sample: int = 5000, passes: int = 3) -> dict[str, float]:
     """CPU microseconds per description (one process) of the rule layer, the text model and the
     whole batch path (``classify_rows``: rules, text model, combiner, decision, row), on the
     first rows of ``data``; and the rule layer's share of the batch path.
@@ -106,7 +106,9 @@ def stage_costs(data: Path, sample: int = 5000) -> dict[str, float]:
     compiled rule engine, the routing policy and the combiner's rule features).
 
     The three are timed chunk by chunk, interleaved, with the garbage collector set as `batch`
-    sets it, so that drift in the machine's speed affects them alike.
+    sets it, so that drift in the machine's speed affects them alike. The sample is timed
+    ``passes`` times: each figure is the median pass, and the share's range is reported too
+    (one pass measured shares from 49 % to 63 % on the same code).
     """
     from classifier.api import Classifier
     from classifier.batch import batch_gc
@@ -115,20 +117,26 @@ def stage_costs(data: Path, sample: int = 5000) -> dict[str, float]:
         texts = [row["text"] for _, row in zip(range(sample), csv.DictReader(handle))]
     classifier = Classifier()
     classifier.classify_rows(texts[:100])  # warm up
-    rules = text_model = total = 0.0
-    with batch_gc():
-        for i in range(0, len(texts), 512):
-            chunk = texts[i:i + 512]
-            start = time.process_time()
-            classifier.rule_rows(chunk)
-            middle = time.process_time()
-            classifier.model.text_model.predict_proba(chunk)
-            end = time.process_time()
-            classifier.classify_rows(chunk)
-            rules, text_model, total = rules + middle - start, text_model + end - middle, total + time.process_time() - end
     per_row = 1e6 / len(texts)
-    return {"rule_layer_us": round(rules * per_row, 1), "text_model_us": round(text_model * per_row, 1),
-            "batch_path_us": round(total * per_row, 1), "rule_layer_share": round(rules / total, 3)}
+    measured = []
+    with batch_gc():
+        for _ in range(passes):
+            rules = text_model = total = 0.0
+            for i in range(0, len(texts), 512):
+                chunk = texts[i:i + 512]
+                start = time.process_time()
+                classifier.rule_rows(chunk)
+                middle = time.process_time()
+                classifier.model.text_model.predict_proba(chunk)
+                end = time.process_time()
+                classifier.classify_rows(chunk)
+                rules, text_model = rules + middle - start, text_model + end - middle
+                total += time.process_time() - end
+            measured.append({"rule_layer_us": round(rules * per_row, 1), "text_model_us": round(text_model * per_row, 1),
+                             "batch_path_us": round(total * per_row, 1), "rule_layer_share": round(rules / total, 3)})
+    median = {key: statistics.median(m[key] for m in measured) for key in measured[0]}
+    shares = [m["rule_layer_share"] for m in measured]
+    return median | {"passes": passes, "rule_layer_share_range": [min(shares), max(shares)]}
 
 
 def main(argv=None) -> int:
@@ -189,9 +197,11 @@ def main(argv=None) -> int:
         lines.append(f"| {r['n']:,} | {r['batch_seconds']} | {r['batch_per_second']:,} | {r['batch_peak_rss_mb']} | "
                      f"{r['reference_per_second']:,} | {r['ratio_to_reference']} |")
     stages = report["stages"]
-    lines += ["", f"- rule layer share of the batch path's CPU time: {report['rule_layer_share']:.0%}",
-              f"- CPU per description, one process: rule layer {stages['rule_layer_us']} µs, text model "
-              f"{stages['text_model_us']} µs, whole batch path {stages['batch_path_us']} µs",
+    low, high = stages["rule_layer_share_range"]
+    lines += ["", f"- rule layer share of the batch path's CPU time: {report['rule_layer_share']:.0%} "
+              f"(median of {stages['passes']} passes; {low:.0%} to {high:.0%})",
+              f"- CPU per description, one process (median pass): rule layer {stages['rule_layer_us']} µs, text "
+              f"model {stages['text_model_us']} µs, whole batch path {stages['batch_path_us']} µs",
               f"- first batch after installing ({report['first_run']['rows']:,} rows, empty numba cache, so both "
               f"compiled kernels compile): {report['first_run']['seconds']} s, peak RSS {report['first_run']['peak_rss_mb']} MB",
               f"- `cyberroute score` cold start, median of 5: {report['score_cold_start_median_seconds']} s",
