@@ -24,7 +24,6 @@ _WORD = re.compile(r"\w+")
 _STATE_ACTORS = ("state", "state-sponsored")
 # Confidence given to a gazetteer hit and to a value inferred from the absence of evidence.
 GAZETTEER_CONFIDENCE = 0.9
-GAZETTEER_MOTIVE_CONFIDENCE = 0.5
 ABSENCE_CONFIDENCE = 0.5
 # Only explicit criminal or hacktivist actors ("gang", "hacktivists", a named crew), not hints such
 # as the word "ransomware" (0.5) or "arrested" and "the hacker" (0.6), make a State-linked case a
@@ -257,8 +256,8 @@ class RuleEngine:
             votes.setdefault("actor_type", []).append(_Vote(actor.actor_type, GAZETTEER_CONFIDENCE, evidence, actor.sponsor))
             if actor.sponsorship in ("confirmed", "suspected"):
                 votes.setdefault("state_link", []).append(_Vote(actor.sponsorship, GAZETTEER_CONFIDENCE, evidence, actor.sponsor))
-            if actor.motive != "unknown":
-                votes.setdefault("motive", []).append(_Vote(actor.motive, GAZETTEER_MOTIVE_CONFIDENCE, evidence))
+            # The actor's usual motive (the gazetteer's `motive`) is no vote: this incident's motive
+            # comes from the text. A Lazarus mention is not a theft.
             if {"criminal-proxy", "hacktivist-front"} & set(actor.roles):
                 votes.setdefault("signal", []).append(_Vote("criminal-proxy", GAZETTEER_CONFIDENCE, evidence))
         none_votes += [v for v in votes.get("state_link", []) if v.value == "none"]

@@ -67,6 +67,14 @@ def test_state_attributed_operations_name_their_actor(layer, text):
     assert analysis.state_involvement and decision.route == "international-security"
 
 
+def test_an_actors_usual_motive_is_not_this_incidents(layer):
+    """The gazetteer lists Lazarus as financially motivated; only the text says what it did here."""
+    analysis, decision = layer.analyse("Lazarus Group targeted a pharmaceutical company in a COVID-19-themed campaign.")
+    assert analysis.criteria["motive"].value == "unknown" and decision.route == "international-security"
+    analysis, decision = layer.analyse("Lazarus Group stole 100 million dollars from a crypto bridge.")
+    assert analysis.criteria["motive"].value == "financial" and decision.reason == "state-actor-in-crime"
+
+
 def test_capitalised_alias_matches_run_together(layer):
     """"Cozy Bear" is also written "CozyBear"; the gazetteer need not list both."""
     c = crit(layer, "CozyBear sent spear-phishing emails to think tanks.", "actor_type")
