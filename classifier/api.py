@@ -161,7 +161,8 @@ class Classifier(RuleLayer):
             if crit.evidence and crit.value not in ("unknown", "no", []):
                 value = ", ".join(crit.value) if isinstance(crit.value, list) else crit.value
                 quote = crit.evidence[0].text
-                found.append(f'{_READABLE[name]} {value} ("{quote}")')
+                presumed = ", presumed from the actor" if name == "motive" and j.analysis.motive_presumed else ""
+                found.append(f'{_READABLE[name]} {value}{presumed} ("{quote}")')
         for name, signal in j.analysis.signals.items():
             found.append(f'{name.replace("-", " ")} ("{signal.evidence[0].text}")')
         evidence = "The rules found " + "; ".join(found) + "." if found else "The rules found no criterion in the text."

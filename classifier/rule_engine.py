@@ -24,7 +24,10 @@ _WORD = re.compile(r"\w+")
 _STATE_ACTORS = ("state", "state-sponsored")
 # Confidence given to a gazetteer hit and to a value inferred from the absence of evidence.
 GAZETTEER_CONFIDENCE = 0.9
+GAZETTEER_MOTIVE_CONFIDENCE = 0.5
 ABSENCE_CONFIDENCE = 0.5
+# The rule id of a gazetteer match is this prefix and the actor's name.
+GAZETTEER_RULE_PREFIX = "actor."
 # Only explicit criminal or hacktivist actors ("gang", "hacktivists", a named crew), not hints such
 # as the word "ransomware" (0.5) or "arrested" and "the hacker" (0.6), make a State-linked case a
 # proxy case: "the hacker group Fancy Bear" is no proxy.
@@ -84,6 +87,18 @@ class Analysis:
                 or self.criteria["state_sponsorship"].value in ("confirmed", "suspected"))
 
     @property
+    def motive_presumed(self) -> bool:
+        """True when the motive comes only from the gazetteer (the named actor's usual motive), not
+        from the text: it fills the criterion, but the routing policy does not act on it."""
+        motive = self.criteria["motive"]
+        return bool(motive.evidence) and all(e.rule.startswith(GAZETTEER_RULE_PREFIX) for e in motive.evidence)
+
+    @property
+    def stated_motive(self) -> str:
+        """The motive the text itself gives ("unknown" when it is only presumed from the actor)."""
+        return "unknown" if self.motive_presumed else self.criteria["motive"].value
+
+    @property
     def actor_or_motive_known(self) -> bool:
         return (self.criteria["actor_type"].value != "unknown" or self.criteria["motive"].value != "unknown"
                 or bool(self.signals))
@@ -124,7 +139,7 @@ class RuleEngine:
         for actor in rules.actors:
             for alias in actor.aliases:
                 stopped = alias.lower() in stoplist
-                entries.append((alias, ("actor", actor, stopped, f"actor.{actor.name}"), stopped))
+                entries.append((alias, ("actor", actor, stopped, GAZETTEER_RULE_PREFIX + actor.name), stopped))
         for trigger in rules.negation_triggers:
             entries.append((trigger, ("negation", trigger, "", ""), False))
         self.matcher = PhraseMatcher(entries)
@@ -256,8 +271,8 @@ class RuleEngine:
             votes.setdefault("actor_type", []).append(_Vote(actor.actor_type, GAZETTEER_CONFIDENCE, evidence, actor.sponsor))
             if actor.sponsorship in ("confirmed", "suspected"):
                 votes.setdefault("state_link", []).append(_Vote(actor.sponsorship, GAZETTEER_CONFIDENCE, evidence, actor.sponsor))
-            # The actor's usual motive (the gazetteer's `motive`) is no vote: this incident's motive
-            # comes from the text. A Lazarus mention is not a theft.
+            if actor.motive != "unknown":
+                votes.setdefault("motive", []).append(_Vote(actor.motive, GAZETTEER_MOTIVE_CONFIDENCE, evidence))
             if {"criminal-proxy", "hacktivist-front"} & set(actor.roles):
                 votes.setdefault("signal", []).append(_Vote("criminal-proxy", GAZETTEER_CONFIDENCE, evidence))
         none_votes += [v for v in votes.get("state_link", []) if v.value == "none"]

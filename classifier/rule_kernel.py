@@ -27,7 +27,7 @@ from numba import njit, types
 
 from .matcher import fold
 from .rule_engine import (
-    ABSENCE_CONFIDENCE, GAZETTEER_CONFIDENCE, PROXY_ACTOR_CONFIDENCE,
+    ABSENCE_CONFIDENCE, GAZETTEER_CONFIDENCE, GAZETTEER_MOTIVE_CONFIDENCE, PROXY_ACTOR_CONFIDENCE,
     STATE_LINK_THRESHOLD, _NO_DETAIL, Analysis, Criterion, Evidence,
 )
 from .text_model import _codes, _word_mask
@@ -41,7 +41,7 @@ CRITERION_CODES = {"actor_type": 0, "state_link": 1, "attribution": 2, "cascadin
                    "signal": 5, "sector": 6, "actor": 7}
 _ACTOR_SHADOWS = ("actor", "actor_type", "state_link", "sector")   # as RuleEngine._shadows
 # Columns of the payload table.
-KIND, CRIT, VALUE, NEGATABLE, SHADOWS, PLACE, STOPPED, SPONSORSHIP, PROXY, EXACT_LO, EXACT_HI = range(11)
+KIND, CRIT, VALUE, NEGATABLE, SHADOWS, PLACE, STOPPED, SPONSORSHIP, MOTIVE, PROXY, EXACT_LO, EXACT_HI = range(12)
 CUE, ACTOR, NEGATION = 0, 1, 2
 # Slots of a text's result: the five criteria (critical_infrastructure's values are listed apart)
 # and the two signals.
@@ -85,7 +85,7 @@ class CompiledRules:
             key_rows.append((length, starts_alnum, ends_alnum, len(payload_rows), len(payload_rows) + len(payloads)))
             keys.append(key)
             for phrase, (kind, item, extra, rule_id) in payloads:
-                row = [0] * 11
+                row = [0] * 12
                 row[EXACT_LO] = row[EXACT_HI] = -1
                 if phrase is not None:
                     row[EXACT_LO], row[EXACT_HI] = len(exact), len(exact) + len(phrase)
@@ -105,6 +105,7 @@ class CompiledRules:
                     row[PLACE] = code(place_code, self.places, item.sponsor)
                     row[STOPPED] = bool(extra)
                     row[SPONSORSHIP] = code(value_code, self.values, item.sponsorship)
+                    row[MOTIVE] = code(value_code, self.values, item.motive)
                     row[PROXY] = bool({"criminal-proxy", "hacktivist-front"} & set(item.roles))
                 else:
                     row[KIND], row[CRIT] = NEGATION, -1
@@ -112,14 +113,14 @@ class CompiledRules:
                 payload_rows.append(row)
                 confidences.append(confidence)
         self.key_info = np.array(key_rows, dtype=np.int64).reshape(-1, 5)
-        self.payloads = np.array(payload_rows, dtype=np.int64).reshape(-1, 11)
+        self.payloads = np.array(payload_rows, dtype=np.int64).reshape(-1, 12)
         self.confidences = np.array(confidences, dtype=np.float64)
         self.exact = np.array(exact, dtype=np.uint32)
         self.alphabet, self.delta, self.node_key, self.dict_link = _automaton(keys)
         self.context, self.context_bounds = _flatten(sorted(rules.stop_context))
         self.breaks, self.break_bounds = _flatten(rules.clause_breaks)
         self.numbers = np.array([rules.negation_window, _CONTEXT_CHARS], dtype=np.int64)
-        self.weights = np.array([GAZETTEER_CONFIDENCE, ABSENCE_CONFIDENCE,
+        self.weights = np.array([GAZETTEER_CONFIDENCE, GAZETTEER_MOTIVE_CONFIDENCE, ABSENCE_CONFIDENCE,
                                  PROXY_ACTOR_CONFIDENCE, STATE_LINK_THRESHOLD], dtype=np.float64)
 
     def analyse_many(self, texts: list[str]) -> list[Analysis]:
@@ -557,7 +558,7 @@ def _cast_votes(raw, kept, live, folded, lo, payloads, confidences, breaks, brea
     (criterion, value, confidence, hit, place) in the engine's order; ``none_votes`` lists the
     votes for "no State link" (negated State cues first, then cues that say so)."""
     n_kept, n_live = kept.shape[0], live.shape[0]
-    gazetteer = weights[0]
+    gazetteer, gazetteer_motive = weights[0], weights[1]
     hit_start = np.empty(n_kept, dtype=np.int64)
     hit_end = np.empty(n_kept, dtype=np.int64)
     negated_hits = np.zeros(n_kept, dtype=np.int64)
@@ -608,6 +609,10 @@ def _cast_votes(raw, kept, live, folded, lo, payloads, confidences, breaks, brea
             vote_crit[n_votes], vote_value[n_votes], vote_conf[n_votes] = 1, payloads[p, SPONSORSHIP], gazetteer
             vote_hit[n_votes], vote_place[n_votes] = h, payloads[p, PLACE]
             n_votes += 1
+        if payloads[p, MOTIVE] != V_UNKNOWN:
+            vote_crit[n_votes], vote_value[n_votes], vote_conf[n_votes] = 4, payloads[p, MOTIVE], gazetteer_motive
+            vote_hit[n_votes], vote_place[n_votes] = h, 0
+            n_votes += 1
         if payloads[p, PROXY]:
             vote_crit[n_votes], vote_value[n_votes], vote_conf[n_votes] = 5, V_PROXY, gazetteer
             vote_hit[n_votes], vote_place[n_votes] = h, 0
@@ -628,7 +633,7 @@ def _criteria(vote_crit, vote_value, vote_conf, vote_hit, vote_place, none_votes
     order of first mention, with their scores; and the sponsor's place code (-1 outside the
     State-link branch)."""
     n_slots = 7
-    absence, proxy_actor, state_threshold = weights[1], weights[2], weights[3]
+    absence, proxy_actor, state_threshold = weights[2], weights[3], weights[4]
     n_votes, n_none, n_kept = vote_crit.shape[0], none_votes.shape[0], hit_start.shape[0]
     sectors = np.empty(n_votes, dtype=np.int64)   # distinct sectors: at most one per vote
     sector_scores = np.empty(n_votes)

@@ -59,6 +59,12 @@ def test_intersection_names_its_reason():
     assert "A/RES/79/243" in " ".join(result.processes)
 
 
+def test_explanation_marks_a_presumed_motive():
+    result = classify("Lazarus Group targeted a pharmaceutical company in a COVID-19-themed campaign.")
+    assert 'motive financial, presumed from the actor ("Lazarus Group")' in result.explanation
+    assert result.rule_route == "international-security"
+
+
 def test_empty_text_is_undetermined_not_an_exception():
     result = classify("   ")
     assert result.route == "undetermined" and result.review

@@ -67,12 +67,15 @@ def test_state_attributed_operations_name_their_actor(layer, text):
     assert analysis.state_involvement and decision.route == "international-security"
 
 
-def test_an_actors_usual_motive_is_not_this_incidents(layer):
-    """The gazetteer lists Lazarus as financially motivated; only the text says what it did here."""
+def test_an_actors_usual_motive_is_presumed_not_stated(layer):
+    """The gazetteer gives Lazarus's usual motive (financial); it fills the criterion, but only a
+    motive the text gives routes the incident."""
     analysis, decision = layer.analyse("Lazarus Group targeted a pharmaceutical company in a COVID-19-themed campaign.")
-    assert analysis.criteria["motive"].value == "unknown" and decision.route == "international-security"
+    assert analysis.criteria["motive"].value == "financial" and analysis.motive_presumed
+    assert analysis.stated_motive == "unknown" and decision.route == "international-security"
     analysis, decision = layer.analyse("Lazarus Group stole 100 million dollars from a crypto bridge.")
-    assert analysis.criteria["motive"].value == "financial" and decision.reason == "state-actor-in-crime"
+    assert not analysis.motive_presumed and analysis.stated_motive == "financial"
+    assert decision.reason == "state-actor-in-crime"
 
 
 def test_capitalised_alias_matches_run_together(layer):
