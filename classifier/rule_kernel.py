@@ -271,6 +271,31 @@ def _noisy_or(confidences, chosen, n):
     return 1.0 - remaining
 
 
+@njit(_INT(_INTS, _FLOATS, _INTS, _INT, _INTS, _FLOATS), cache=True)
+def _score_values(vote_value, vote_conf, chosen, n, values, scores):
+    """The distinct values of the chosen votes, in order of their first vote, into ``values``, and
+    the noisy-or of each value's votes into ``scores``; returns how many there are."""
+    group = np.empty(n, dtype=np.int64)
+    n_values = 0
+    for j in range(n):
+        value = vote_value[chosen[j]]
+        seen = False
+        for k in range(n_values):
+            if values[k] == value:
+                seen = True
+        if seen:
+            continue
+        m = 0
+        for q in range(j, n):   # votes before j have other values
+            if vote_value[chosen[q]] == value:
+                group[m] = chosen[q]
+                m += 1
+        values[n_values] = value
+        scores[n_values] = _noisy_or(vote_conf, group, m)
+        n_values += 1
+    return n_values
+
+
 @njit(_INT(_INTS, _INTS, _INT, _INTS, _INTS, _INTS, _INT), cache=True)
 def _evidence(vote_hit, chosen, n, hit_start, hit_end, out, at):
     """RuleEngine's ``_evidence``: the distinct spans of the chosen votes in text order (the first
@@ -304,29 +329,16 @@ def _best(vote_value, vote_conf, vote_hit, chosen, n, hit_start, hit_end, absenc
     if n == 0:
         return V_UNKNOWN, absence, at
     distinct = np.empty(n, dtype=np.int64)
-    n_distinct = 0
-    for j in range(n):
-        v = vote_value[chosen[j]]
-        seen = False
-        for k in range(n_distinct):
-            if distinct[k] == v:
-                seen = True
-        if not seen:
-            distinct[n_distinct] = v
-            n_distinct += 1
+    scores = np.empty(n)
+    n_distinct = _score_values(vote_value, vote_conf, chosen, n, distinct, scores)
     if n_distinct == 1:
-        return distinct[0], _noisy_or(vote_conf, chosen, n), _evidence(vote_hit, chosen, n, hit_start, hit_end, out, at)
-    scores = np.empty(n_distinct)
-    firsts = np.empty(n_distinct, dtype=np.int64)
-    group = np.empty(n, dtype=np.int64)
+        return distinct[0], scores[0], _evidence(vote_hit, chosen, n, hit_start, hit_end, out, at)
+    firsts = np.empty(n_distinct, dtype=np.int64)   # where each value's first vote starts
     for k in range(n_distinct):
-        m = 0
         for j in range(n):
             if vote_value[chosen[j]] == distinct[k]:
-                group[m] = chosen[j]
-                m += 1
-        scores[k] = _noisy_or(vote_conf, group, m)
-        firsts[k] = hit_start[vote_hit[group[0]]]
+                firsts[k] = hit_start[vote_hit[chosen[j]]]
+                break
     best = 0
     for k in range(1, n_distinct):   # highest rounded score, then earliest in the text; first seen on a tie
         score, best_score = round(scores[k], 9), round(scores[best], 9)
@@ -338,6 +350,7 @@ def _best(vote_value, vote_conf, vote_hit, chosen, n, hit_start, hit_end, absenc
         if k != best and (first_other or scores[k] > runner_up):
             runner_up = scores[k]
             first_other = False
+    group = np.empty(n, dtype=np.int64)
     m = 0
     for j in range(n):
         if vote_value[chosen[j]] == distinct[best]:
@@ -707,23 +720,7 @@ def _criteria(vote_crit, vote_value, vote_conf, vote_hit, vote_place, none_votes
     n = _pick(vote_crit, vote_value, n_votes, 6, ANY, ANY, chosen, 0)
     sector_conf = absence
     if n:
-        group = np.empty(n, dtype=np.int64)
-        for j in range(n):
-            value = vote_value[chosen[j]]
-            seen = False
-            for s in range(n_sectors):
-                if sectors[s] == value:
-                    seen = True
-            if seen:
-                continue
-            m = 0
-            for q in range(n):
-                if vote_value[chosen[q]] == value:
-                    group[m] = chosen[q]
-                    m += 1
-            sectors[n_sectors] = value
-            sector_scores[n_sectors] = _noisy_or(vote_conf, group, m)
-            n_sectors += 1
+        n_sectors = _score_values(vote_value, vote_conf, chosen, n, sectors, sector_scores)
         sector_conf = sector_scores[0]
         for s in range(1, n_sectors):
             if sector_scores[s] > sector_conf:
