@@ -35,14 +35,11 @@ def _condition_confidences(analysis: Analysis, when: dict) -> list[float] | None
             if not all(s in analysis.signals for s in wanted):
                 return None
             used += [analysis.signals[s].confidence for s in wanted]
-        elif key == "actor_type":
-            if criteria[key].value not in wanted:
-                return None
-            used.append(criteria[key].confidence)
-        elif key == "motive":
+        elif key in ("actor_type", "motive"):
             # Only a motive the text gives routes: a Lazarus mention is not a theft, although the
             # gazetteer presumes Lazarus's motive to be financial.
-            if analysis.stated_motive not in wanted:
+            value = analysis.stated_motive if key == "motive" else criteria[key].value
+            if value not in wanted:
                 return None
             used.append(criteria[key].confidence)
         elif key == "critical_infrastructure":
