@@ -13,11 +13,12 @@ from typing import NamedTuple
 import numpy as np
 
 from .combiner import Decision, decide, rule_features, stack
+from .criteria_table import SIGNAL_SLOTS, CriteriaTable
 from .model_store import TrainedModel, load_model
-from .policy import RoutingPolicy, RuleDecision, holds
+from .policy import RoutingPolicy, RuleDecision, RuleVerdicts
 from .result import Result, csv_row
 from .rule_engine import Analysis, RuleEngine
-from .ruleset import CRITERIA, RuleSet, load_rules
+from .ruleset import RuleSet, load_rules
 
 _READABLE = {
     "actor_type": "actor", "state_sponsorship": "State link", "critical_infrastructure": "sector",
@@ -43,10 +44,12 @@ class RuleLayer:
         analysis = self.engine.analyse(text)
         return analysis, self.policy.decide(analysis)
 
-    def rule_rows(self, texts: list[str]) -> tuple[list[tuple[Analysis, RuleDecision]], np.ndarray]:
-        """Analyse each text; also return the combiner's rule features, one row per text."""
-        analysed = [(a, self.policy.decide(a)) for a in self.engine.analyse_many(texts)]
-        return analysed, rule_features([d for _, d in analysed])
+    def rule_rows(self, texts: list[str]) -> tuple[CriteriaTable, RuleVerdicts, np.ndarray]:
+        """The criteria of each text, the routing rule that decides it, and the combiner's rule
+        features, one row per text."""
+        table = self.engine.analyse_table(texts)
+        verdicts = self.policy.decide_many(table)
+        return table, verdicts, rule_features(verdicts.routes, verdicts.reasons, verdicts.confidence)
 
 
 class Classifier(RuleLayer):
@@ -73,40 +76,49 @@ class Classifier(RuleLayer):
 
     def classify_many(self, texts: list[str]) -> list[Result]:
         """Classify several descriptions at once (the text model runs once over all of them)."""
-        return [self._result(j) if j else self.empty_result(t if isinstance(t, str) else "")
-                for t, j in zip(texts, self._judge(texts))]
+        table, judged = self._judge(texts)
+        live = [j for j in judged if j]
+        norms = iter(self.policy.norms_many(table, [j.verdict.route for j in live]) if live else ())
+        return [self._result(j, table, next(norms)) if j else
+                self.empty_result(t if isinstance(t, str) else "") for t, j in zip(texts, judged)]
 
     def classify_rows(self, texts: list[str]) -> list[dict[str, object]]:
         """The columns `batch` adds, one dict per text: ``classify_many(texts)[i].to_row()``.
 
-        Built without ``Result`` objects and without the norms (which no column holds): this is
-        the batch path, where such per-row work is a measurable share of the time.
+        Built from the criteria table alone, without ``Analysis`` or ``Result`` objects and without
+        the norms (which no column holds): this is the batch path, where such per-row work is a
+        measurable share of the time.
         """
-        return [self._row(j) if j else dict(self._empty_row) for j in self._judge(texts)]
+        table, judged = self._judge(texts)
+        return [self._row(j, table) if j else dict(self._empty_row) for j in judged]
 
-    def _judge(self, texts: list[str]) -> list["_Judgement | None"]:
-        """Rules, text model, combiner and decision for each text; None for an empty text."""
+    def _judge(self, texts: list[str]) -> tuple[CriteriaTable, list["_Judgement | None"]]:
+        """Rules, text model, combiner and decision for each text; None for an empty text. The
+        judgements' ``row`` numbers the criteria table's rows, which hold the non-empty texts."""
         texts = [t if isinstance(t, str) else "" for t in texts]
         live = [i for i, t in enumerate(texts) if t.strip()]
         judged: list[_Judgement | None] = [None] * len(texts)
-        if not live:
-            return judged
         live_texts = [texts[i] for i in live]
-        analysed, rows = self.rule_rows(live_texts)
+        table, verdicts, rows = self.rule_rows(live_texts)
+        if not live:
+            return table, judged
         text_proba = self.model.text_model.predict_proba(live_texts)
         combined = self.model.combiner.predict_proba(stack(text_proba, rows))
         classes, thresholds = self.model.classes, self.rules.decision
+        likely_reasons = None
         # Plain lists: per-row indexing of numpy arrays costs more than the work done per row.
         for j, (text_row, combined_row) in enumerate(zip(text_proba.tolist(), combined.tolist())):
-            analysis, rule = analysed[j]
+            rule = verdicts[j]
             verdict = decide(classes, combined_row, text_row, rule, thresholds)
             reason = None
             if verdict.route == "intersection":
-                reason = rule.reason or self._likely_reason(analysis)
+                if not rule.reason and likely_reasons is None:
+                    likely_reasons = self.policy.likely_reasons(table)
+                reason = rule.reason or likely_reasons[j]
             model_route = classes[text_row.index(max(text_row))]
-            judgement = _Judgement(live_texts[j], analysis, rule, verdict, reason, model_route, text_row, combined_row)
-            judged[live[j]] = judgement._replace(explanation=self._explain(judgement))
-        return judged
+            judgement = _Judgement(j, rule, verdict, reason, model_route, text_row, combined_row)
+            judged[live[j]] = judgement._replace(explanation=self._explain(judgement, table))
+        return table, judged
 
     def empty_result(self, text: str, error: str | None = None) -> Result:
         """The result for a text with nothing to read: undetermined, for review."""
@@ -122,49 +134,32 @@ class Classifier(RuleLayer):
     def _empty_row(self) -> dict[str, object]:
         return self.empty_result("").to_row()
 
-    def _result(self, j: "_Judgement") -> Result:
-        classes, route = self.model.classes, j.verdict.route
+    def _result(self, j: "_Judgement", table: CriteriaTable, norms: list[str]) -> Result:
+        classes, route, analysis = self.model.classes, j.verdict.route, table.analyses[j.row]
         return Result(
-            text=j.text, route=route, confidence=j.verdict.confidence,
+            text=table.texts[j.row], route=route, confidence=j.verdict.confidence,
             probabilities=dict(zip(classes, j.combined)),
-            criteria=j.analysis.criteria, rule_route=j.rule.route, model_route=j.model_route,
+            criteria=analysis.criteria, rule_route=j.rule.route, model_route=j.model_route,
             intersection_reason=j.reason, processes=self.policy.processes(route),
-            norms=self.policy.norms(route, j.analysis), explanation=j.explanation, review=j.verdict.review,
-            signals=j.analysis.signals, rule_id=j.rule.rule_id, rule_confidence=j.rule.confidence,
+            norms=norms, explanation=j.explanation, review=j.verdict.review,
+            signals=analysis.signals, rule_id=j.rule.rule_id, rule_confidence=j.rule.confidence,
             model_probabilities=dict(zip(classes, j.text_proba)),
         )
 
-    def _row(self, j: "_Judgement") -> dict[str, object]:
+    def _row(self, j: "_Judgement", table: CriteriaTable) -> dict[str, object]:
         route = j.verdict.route
-        return csv_row(route, j.verdict.confidence, j.analysis.criteria, j.reason, self.policy.processes(route),
-                       j.explanation, j.verdict.review)
+        return csv_row(route, j.verdict.confidence, table.criteria_values(j.row), j.reason,
+                       self.policy.processes(route), j.explanation, j.verdict.review)
 
-    def _likely_reason(self, analysis: Analysis) -> str | None:
-        """When the text model, not the rules, chose intersection: the reason of the intersection
-        rule that the evidence comes closest to. A rule on the other side of the State-involvement
-        divide never qualifies; None when no rule has half its other conditions met."""
-        best, best_share = None, 0.0
-        for rule in self.policy.rules.routing_rules:
-            wanted_state = rule.when.get("state_involvement")
-            if rule.route != "intersection" or wanted_state not in (None, analysis.state_involvement):
-                continue
-            others = [{k: v} for k, v in rule.when.items() if k != "state_involvement"]
-            share = sum(holds(analysis, c) for c in others) / len(others) if others else 0.0
-            if share >= 0.5 and share > best_share:
-                best, best_share = rule.reason, share
-        return best
-
-    def _explain(self, j: "_Judgement") -> str:
+    def _explain(self, j: "_Judgement", table: CriteriaTable) -> str:
         found = []
-        for name in CRITERIA:
-            crit = j.analysis.criteria[name]
-            if crit.evidence and crit.value not in ("unknown", "no", []):
-                value = ", ".join(crit.value) if isinstance(crit.value, list) else crit.value
-                quote = crit.evidence[0].text
-                presumed = ", presumed from the actor" if name == "motive" and j.analysis.motive_presumed else ""
-                found.append(f'{_READABLE[name]} {value}{presumed} ("{quote}")')
-        for name, signal in j.analysis.signals.items():
-            found.append(f'{name.replace("-", " ")} ("{signal.evidence[0].text}")')
+        for name, value, quote in table.found(j.row):
+            if name in SIGNAL_SLOTS:
+                found.append(f'{name.replace("-", " ")} ("{quote}")')
+                continue
+            value = ", ".join(value) if isinstance(value, list) else value
+            presumed = ", presumed from the actor" if name == "motive" and table.motive_presumed[j.row] else ""
+            found.append(f'{_READABLE[name]} {value}{presumed} ("{quote}")')
         evidence = "The rules found " + "; ".join(found) + "." if found else "The rules found no criterion in the text."
         route, rule = j.verdict.route, j.rule
         if route == "undetermined":
@@ -209,8 +204,7 @@ class Classifier(RuleLayer):
 class _Judgement(NamedTuple):
     """Everything decided about one text, from which a Result or a batch row is built."""
 
-    text: str
-    analysis: Analysis
+    row: int   # in the criteria table
     rule: RuleDecision
     verdict: Decision
     reason: str | None

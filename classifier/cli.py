@@ -177,7 +177,7 @@ def train(csv_path, output_dir, cv, rules_dir):
     except (training.CorpusError, RuleFileError) as exc:
         _fail(str(exc))
     texts, routes, groups = frame["text"].tolist(), frame["route"].to_numpy(), frame["group_id"].to_numpy()
-    _, rows = RuleLayer(rules).rule_rows(texts)
+    *_, rows = RuleLayer(rules).rule_rows(texts)
     click.echo(f"training on {len(texts)} descriptions in {len(set(groups))} incident groups", err=True)
     model = training.fit(texts, routes, groups, rows, cross_validate=cv)
     model.manifest |= {
@@ -251,7 +251,7 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, as_json, r
         test = training.holdout_mask(frame["group_id"], holdout)
         train_frame, frame = frame[~test], frame[test]
         layer = RuleLayer(rules_dir)
-        _, rows = layer.rule_rows(train_frame[text_column].tolist())
+        *_, rows = layer.rule_rows(train_frame[text_column].tolist())
         model = training.fit(train_frame[text_column].tolist(), train_frame[label_column].to_numpy(),
                              train_frame["group_id"].to_numpy(), rows)
         classifier = Classifier(rules=layer.rules, model=model)

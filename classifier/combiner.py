@@ -27,9 +27,9 @@ RULE_FEATURES = rule_feature_names()
 _INDEX = {name: i for i, name in enumerate(RULE_FEATURES)}
 
 
-def rule_features(decisions: list[RuleDecision]) -> np.ndarray:
+def rule_features(routes: list[str], reasons: list[str], confidence: np.ndarray) -> np.ndarray:
     """The rule layer's verdicts as the combiner sees them, one row per text: the route and the
-    reason, weighted by the rule's confidence.
+    reason (``RuleVerdicts.routes`` and ``.reasons``), weighted by the rule's confidence.
 
     Only the verdict, not the raw criteria, goes in: the routing policy in rules/routing.toml
     stays the one place that turns criteria into routes, so an analyst's edit to it changes what
@@ -39,12 +39,12 @@ def rule_features(decisions: list[RuleDecision]) -> np.ndarray:
     but taught the combiner that short means crime, which sent short reports of State operations
     (DCID's one-line objectives) to cybercrime. See docs/error-analysis.md.
     """
-    rows = np.zeros((len(decisions), len(RULE_FEATURES)), dtype=np.float64)
-    confidence = np.array([d.confidence for d in decisions], dtype=np.float64)
-    every = np.arange(len(decisions))
-    rows[every, [_INDEX[f"rule_route={d.route}"] for d in decisions]] = np.maximum(confidence, 0.05)
-    reasoned = [i for i, d in enumerate(decisions) if d.reason]
-    rows[reasoned, [_INDEX[f"rule_reason={decisions[i].reason}"] for i in reasoned]] = confidence[reasoned]
+    rows = np.zeros((len(routes), len(RULE_FEATURES)), dtype=np.float64)
+    confidence = np.asarray(confidence, dtype=np.float64)
+    every = np.arange(len(routes))
+    rows[every, [_INDEX[f"rule_route={route}"] for route in routes]] = np.maximum(confidence, 0.05)
+    reasoned = [i for i, reason in enumerate(reasons) if reason]
+    rows[reasoned, [_INDEX[f"rule_reason={reasons[i]}"] for i in reasoned]] = confidence[reasoned]
     return rows
 
 

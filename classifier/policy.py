@@ -1,19 +1,25 @@
 """The routing policy: criteria in, the rule layer's route, reason, processes and norms out.
 
 The rules themselves are in rules/routing.toml and rules/processes.toml; this module only reads
-their conditions.
+their conditions. It reads them over a ``CriteriaTable`` (criteria_table.py), a column per
+criterion, so that a chunk of a batch is routed with a few array operations per rule rather
+than a Python loop per text; a single text is a table of one row.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from typing import NamedTuple
 
+import numpy as np
+
+from .criteria_table import ACTOR, CASCADE, MOTIVE, SECTOR, SIGNAL_SLOTS, SPONSORSHIP, CriteriaTable
 from .rule_engine import Analysis
-from .ruleset import RuleSet, RoutingRule
+from .ruleset import RoutingRule, RuleSet
 
 
-@dataclass(frozen=True)
-class RuleDecision:
+class RuleDecision(NamedTuple):
     """The rule layer's verdict on one text."""
 
     route: str
@@ -23,45 +29,68 @@ class RuleDecision:
     explain: str
 
 
-def _condition_confidences(analysis: Analysis, when: dict) -> list[float] | None:
-    """The confidence of each criterion a rule relies on, or None when a condition fails."""
-    criteria, used = analysis.criteria, []
+def _condition(table: CriteriaTable, key: str, wanted) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Where one condition of a rule holds, and the confidence of each criterion it relies on."""
+    confidence = table.confidence
+    if key == "state_involvement":
+        return table.state_involvement == wanted, [np.maximum(confidence[:, SPONSORSHIP], confidence[:, ACTOR])]
+    if key == "signals":
+        holds = np.ones(len(table), dtype=bool)
+        for name in wanted:
+            holds &= table.has_signal(name)
+        return holds, [confidence[:, SIGNAL_SLOTS[name]] for name in wanted]
+    if key == "actor_type":
+        return table.value_in(ACTOR, wanted), [confidence[:, ACTOR]]
+    if key == "motive":
+        # Only a motive the text gives routes: a Lazarus mention is not a theft, although the
+        # gazetteer presumes Lazarus's motive to be financial.
+        return np.isin(table.stated_motive, [table.code(m) for m in wanted]), [confidence[:, MOTIVE]]
+    if key == "critical_infrastructure":
+        return table.has_sectors == wanted, [confidence[:, SECTOR]]
+    if key == "sectors":
+        return table.names_sector(wanted), []
+    if key == "cascading_effects":
+        return (table.values[:, CASCADE] == table.code("yes")) == wanted, [confidence[:, CASCADE]]
+    if key == "actor_or_motive_known":
+        return table.actor_or_motive_known == wanted, [np.maximum(confidence[:, ACTOR], confidence[:, MOTIVE])]
+    raise ValueError(f"unknown condition {key!r}")   # ruleset.py refuses such a rule file
+
+
+def conditions_hold(table: CriteriaTable, when: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Rows where every condition of ``when`` holds, and per row the weakest confidence among the
+    criteria the conditions rely on (1.0 when they rely on none)."""
+    holds = np.ones(len(table), dtype=bool)
+    weakest = np.ones(len(table))
     for key, wanted in when.items():
-        if key == "state_involvement":
-            if analysis.state_involvement != wanted:
-                return None
-            used.append(max(criteria["state_sponsorship"].confidence, criteria["actor_type"].confidence))
-        elif key == "signals":
-            if not all(s in analysis.signals for s in wanted):
-                return None
-            used += [analysis.signals[s].confidence for s in wanted]
-        elif key in ("actor_type", "motive"):
-            # Only a motive the text gives routes: a Lazarus mention is not a theft, although the
-            # gazetteer presumes Lazarus's motive to be financial.
-            value = analysis.stated_motive if key == "motive" else criteria[key].value
-            if value not in wanted:
-                return None
-            used.append(criteria[key].confidence)
-        elif key == "critical_infrastructure":
-            if bool(criteria["critical_infrastructure"].value) != wanted:
-                return None
-            used.append(criteria["critical_infrastructure"].confidence)
-        elif key == "sectors":
-            if not set(wanted) & set(criteria["critical_infrastructure"].value):
-                return None
-        elif key == "cascading_effects":
-            if (criteria["cascading_effects"].value == "yes") != wanted:
-                return None
-            used.append(criteria["cascading_effects"].confidence)
-        elif key == "actor_or_motive_known":
-            if analysis.actor_or_motive_known != wanted:
-                return None
-            used.append(max(criteria["actor_type"].confidence, criteria["motive"].confidence))
-    return used
+        mask, used = _condition(table, key, wanted)
+        holds &= mask
+        for confidence in used:
+            weakest = np.minimum(weakest, confidence)
+    return holds, weakest
 
 
-def holds(analysis: Analysis, when: dict) -> bool:
-    return _condition_confidences(analysis, when) is not None
+@dataclass(frozen=True, eq=False)
+class RuleVerdicts:
+    """The routing rule that decided each row of a table, and how sure it is."""
+
+    rules: tuple[RoutingRule, ...]
+    rule_index: np.ndarray   # into ``rules``
+    confidence: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.rule_index)
+
+    def __getitem__(self, row: int) -> RuleDecision:
+        rule = self.rules[self.rule_index[row]]
+        return RuleDecision(rule.route, rule.reason, float(self.confidence[row]), rule.id, rule.explain)
+
+    @cached_property
+    def routes(self) -> list[str]:
+        return [self.rules[i].route for i in self.rule_index.tolist()]
+
+    @cached_property
+    def reasons(self) -> list[str]:
+        return [self.rules[i].reason for i in self.rule_index.tolist()]
 
 
 class RoutingPolicy:
@@ -75,24 +104,70 @@ class RoutingPolicy:
             for route in norm.routes:
                 self._norms_by_route.setdefault(route, []).append((f"{norm.id} {norm.summary}", norm.when))
 
+    def decide_many(self, table: CriteriaTable) -> RuleVerdicts:
+        """The first routing rule whose conditions hold, for each row of ``table``."""
+        rules = tuple(self.rules.routing_rules)
+        rule_index = np.full(len(table), -1, dtype=np.int64)
+        confidence = np.zeros(len(table))
+        undecided = np.ones(len(table), dtype=bool)
+        for index, rule in enumerate(rules):
+            holds, weakest = conditions_hold(table, rule.when)
+            decided = holds & undecided
+            rule_index[decided] = index
+            # The weakest criterion a rule leans on bounds how sure the rule can be.
+            confidence[decided] = rule.confidence * weakest[decided]
+            undecided &= ~decided
+            if not undecided.any():
+                break
+        if undecided.any():
+            raise AssertionError("routing.toml's last rule always matches")  # checked when loading
+        return RuleVerdicts(rules, rule_index, confidence)
+
     def decide(self, analysis: Analysis) -> RuleDecision:
+        return self.decide_many(CriteriaTable.from_analyses([analysis]))[0]
+
+    def likely_reasons(self, table: CriteriaTable) -> list[str | None]:
+        """Per row, the reason of the intersection rule whose conditions the evidence comes closest
+        to: what an explanation gives when the text model, not the rules, chose intersection. A
+        rule on the other side of the State-involvement divide never qualifies; None when no rule
+        has half its other conditions met."""
+        best: list[str | None] = [None] * len(table)
+        best_share = np.zeros(len(table))
         for rule in self.rules.routing_rules:
-            used = _condition_confidences(analysis, rule.when)
-            if used is not None:
-                # The weakest criterion a rule leans on bounds how sure the rule can be.
-                return RuleDecision(rule.route, rule.reason, rule.confidence * min(used, default=1.0),
-                                    rule.id, rule.explain)
-        raise AssertionError("routing.toml's last rule always matches")  # checked when loading
+            if rule.route != "intersection":
+                continue
+            wanted_state = rule.when.get("state_involvement")
+            others = [{key: value} for key, value in rule.when.items() if key != "state_involvement"]
+            if not others:
+                continue
+            share = sum(conditions_hold(table, condition)[0].astype(float) for condition in others) / len(others)
+            if wanted_state is not None:
+                share[table.state_involvement != wanted_state] = 0.0
+            better = (share >= 0.5) & (share > best_share)
+            for row in np.flatnonzero(better).tolist():
+                best[row] = rule.reason
+            best_share = np.where(better, share, best_share)
+        return best
 
     def processes(self, route: str) -> list[str]:
         return list(self.rules.processes.get(route, []))
 
+    def norms_many(self, table: CriteriaTable, routes: list[str]) -> list[list[str]]:
+        """The norms that may apply to each row, given the route it was sent to."""
+        # One label may come with several conditions (13(c): a proxy, or a State with criminals).
+        holding = {route: [conditions_hold(table, when)[0] for _, when in labelled]
+                   for route, labelled in self._norms_by_route.items()}
+        out = []
+        for row, route in enumerate(routes):
+            found = []
+            for (label, _), holds in zip(self._norms_by_route.get(route, ()), holding.get(route, ())):
+                if label not in found and holds[row]:
+                    found.append(label)
+            out.append(found)
+        return out
+
     def norms(self, route: str, analysis: Analysis) -> list[str]:
-        found = []
-        for label, when in self._norms_by_route.get(route, ()):
-            if label not in found and holds(analysis, when):
-                found.append(label)
-        return found
+        return self.norms_many(CriteriaTable.from_analyses([analysis]), [route])[0]
 
     def rule(self, rule_id: str) -> RoutingRule:
         return next(r for r in self.rules.routing_rules if r.id == rule_id)

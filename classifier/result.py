@@ -81,7 +81,8 @@ class Result:
 
     def to_row(self) -> dict[str, object]:
         """The CSV columns added by `batch`."""
-        return csv_row(self.route, self.confidence, self.criteria, self.intersection_reason, self.processes,
+        values = {name: criterion.value for name, criterion in self.criteria.items()}
+        return csv_row(self.route, self.confidence, values, self.intersection_reason, self.processes,
                        self.explanation, self.review, self.error)
 
     def _repr_html_(self) -> str:
@@ -98,17 +99,18 @@ class Result:
         return f"Result(route={self.route!r}, confidence={self.confidence:.2f}, review={self.review})"
 
 
-def csv_row(route: str, confidence: float, criteria: dict[str, Criterion], intersection_reason: str | None,
+def csv_row(route: str, confidence: float, criteria: dict[str, str | list[str]], intersection_reason: str | None,
             processes: list[str], explanation: str, review: bool, error: str | None = None) -> dict[str, object]:
-    """The CSV columns of CSV_COLUMNS for one result (batch builds them without a Result)."""
+    """The CSV columns of CSV_COLUMNS for one result, from the criteria's values by name (batch
+    builds them without a Result)."""
     return {
         "route": route,
         "confidence": round(confidence, 4),
-        "actor_type": criteria["actor_type"].value,
-        "state_sponsorship": criteria["state_sponsorship"].value,
-        "critical_infrastructure": ";".join(criteria["critical_infrastructure"].value),
-        "cascading_effects": criteria["cascading_effects"].value,
-        "motive": criteria["motive"].value,
+        "actor_type": criteria["actor_type"],
+        "state_sponsorship": criteria["state_sponsorship"],
+        "critical_infrastructure": ";".join(criteria["critical_infrastructure"]),
+        "cascading_effects": criteria["cascading_effects"],
+        "motive": criteria["motive"],
         "intersection_reason": intersection_reason or "",
         "processes": "; ".join(processes),
         "explanation": explanation,

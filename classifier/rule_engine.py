@@ -17,6 +17,7 @@ from operator import attrgetter, itemgetter
 from types import MappingProxyType
 from typing import Mapping, NamedTuple
 
+from .criteria_table import CriteriaTable
 from .matcher import Match, PhraseMatcher, PositionIndex, fold
 from .ruleset import Actor, RuleSet
 
@@ -227,6 +228,15 @@ class RuleEngine:
         if compiled is None:
             return [self.analyse(t) for t in texts]
         return compiled.analyse_many(texts)
+
+    def analyse_table(self, texts: list[str]) -> CriteriaTable:
+        """The criteria of ``texts`` as a ``CriteriaTable`` (what routing and batch rows read);
+        from ``KERNEL_MIN_TEXTS`` texts on, built by the compiled rule layer without making the
+        ``Analysis`` objects, which the table makes if they are asked for."""
+        compiled = self.compiled() if len(texts) >= KERNEL_MIN_TEXTS else None
+        if compiled is None:
+            return CriteriaTable.from_analyses([self.analyse(t) for t in texts], texts)
+        return compiled.table(texts)
 
     def compiled(self):
         """This engine's rules compiled for batches (``rule_kernel.CompiledRules``), built on first

@@ -4,10 +4,11 @@
 text uses. This module computes the same ``Analysis`` for many texts at once: the phrase search
 (Aho-Corasick as a table-driven automaton), whole-word and exact-case checks, gazetteer context
 words, shadowing, NegEx negation, votes, noisy-or and the choice of each criterion's value run
-in one compiled pass per chunk, over integer codes built from the rule files; Python then only
-turns the codes back into ``Evidence`` and ``Criterion`` objects. On generated descriptions of 80
-words on average, the compiled pass costs about 11 µs a description and the objects about 20 µs
-more, against about 85 µs for the Python engine.
+in one compiled pass per chunk, over integer codes built from the rule files. A batch reads the
+codes as a ``CriteriaTable`` (criteria_table.py: a few numpy operations per chunk); the
+``Evidence`` and ``Criterion`` objects are made from them only where a full result is asked for.
+On generated descriptions of 80 words on average, the compiled pass costs about 11 µs a
+description and the objects about 20 µs more, against about 85 µs for the Python engine.
 
 The pass runs in stages, one function each: find the phrases (Aho-Corasick over a full
 transition table, one step per character), keep the matches that count (context words for
@@ -25,9 +26,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, types
 
+from .criteria_table import MOTIVE as MOTIVE_SLOT, SLOTS, CriteriaTable
 from .matcher import fold
 from .rule_engine import (
-    ABSENCE_CONFIDENCE, GAZETTEER_CONFIDENCE, GAZETTEER_MOTIVE_CONFIDENCE, PROXY_ACTOR_CONFIDENCE,
+    ABSENCE_CONFIDENCE, GAZETTEER_CONFIDENCE, GAZETTEER_MOTIVE_CONFIDENCE, GAZETTEER_RULE_PREFIX, PROXY_ACTOR_CONFIDENCE,
     STATE_LINK_THRESHOLD, _NO_DETAIL, Analysis, Criterion, Evidence,
 )
 from .text_model import _codes, _word_mask
@@ -43,10 +45,8 @@ _ACTOR_SHADOWS = ("actor", "actor_type", "state_link", "sector")   # as RuleEngi
 # Columns of the payload table.
 KIND, CRIT, VALUE, NEGATABLE, SHADOWS, PLACE, STOPPED, SPONSORSHIP, MOTIVE, PROXY, EXACT_LO, EXACT_HI = range(12)
 CUE, ACTOR, NEGATION = 0, 1, 2
-# Slots of a text's result: the five criteria (critical_infrastructure's values are listed apart)
-# and the two signals.
-SLOTS = ("actor_type", "state_sponsorship", "critical_infrastructure", "cascading_effects", "motive",
-         "criminal-disguise", "criminal-proxy")
+# A text's result has the slots of criteria_table.SLOTS: the five criteria (critical_infrastructure's
+# values are listed apart) and the two signals.
 # Values the kernel needs to know by name: they take the first codes, in this order (other
 # values, such as sector ids and motives, get codes as the rule files name them).
 NAMED_VALUES = ("unknown", "none", "confirmed", "suspected", "state", "state-sponsored", "criminal",
@@ -113,6 +113,7 @@ class CompiledRules:
                 payload_rows.append(row)
                 confidences.append(confidence)
         self.key_info = np.array(key_rows, dtype=np.int64).reshape(-1, 5)
+        self.gazetteer_payload = np.array([r.startswith(GAZETTEER_RULE_PREFIX) for r in self.rule_ids], dtype=bool)
         self.payloads = np.array(payload_rows, dtype=np.int64).reshape(-1, 12)
         self.confidences = np.array(confidences, dtype=np.float64)
         self.exact = np.array(exact, dtype=np.uint32)
@@ -125,6 +126,36 @@ class CompiledRules:
 
     def analyse_many(self, texts: list[str]) -> list[Analysis]:
         """``[engine.analyse(t) for t in texts]``, computed in one compiled pass."""
+        return self._analyses(texts, self._run(texts))
+
+    def table(self, texts: list[str]) -> CriteriaTable:
+        """``CriteriaTable.from_analyses(self.analyse_many(texts), texts)``, built from the codes
+        without the objects; they are made only if the table's ``analyses`` are asked for."""
+        found = self._run(texts)
+        hit_bounds, hits, slot_values, slot_confidences, evidence_bounds, evidence, sector_bounds, sectors = found[:8]
+        n_texts, n_slots = len(texts), len(SLOTS)
+        # Each slot's evidence is evidence[lo:hi], as numbers of its text's hits.
+        lo, hi = evidence_bounds[:-1], evidence_bounds[1:]
+        text_of_slot = np.repeat(np.arange(n_texts), n_slots)
+        hit_of_entry = hit_bounds[np.repeat(text_of_slot, hi - lo)] + evidence
+        has_evidence = hi > lo
+        first_start = first_end = np.full(n_texts * n_slots, -1, dtype=np.int64)
+        motive = np.arange(n_texts) * n_slots + MOTIVE_SLOT
+        motive_presumed = np.zeros(n_texts, dtype=bool)
+        if len(hit_of_entry):
+            first_hit = hit_of_entry[np.minimum(lo, len(hit_of_entry) - 1)]
+            first_start = np.where(has_evidence, hits[first_hit, 0], -1)
+            first_end = np.where(has_evidence, hits[first_hit, 1], -1)
+            # A presumed motive: every span of the motive's evidence is a gazetteer match.
+            outside = np.concatenate([[0], np.cumsum(~self.gazetteer_payload[hits[hit_of_entry, 2]])])
+            motive_presumed = has_evidence[motive] & (outside[hi[motive]] == outside[lo[motive]])
+        first_start, first_end = first_start.reshape(n_texts, n_slots), first_end.reshape(n_texts, n_slots)
+        return CriteriaTable(list(texts), self.values, slot_values, slot_confidences, first_start, first_end,
+                             sector_bounds, sectors, motive_presumed,
+                             make_analyses=lambda: self._analyses(texts, found))
+
+    def _run(self, texts: list[str]) -> tuple[np.ndarray, ...]:
+        """The compiled pass over ``texts``: the arrays ``_analyse`` returns."""
         joined = "".join(texts)
         # Folding ASCII does not depend on neighbouring characters, so the joined texts fold at
         # once; other text folds one description at a time, as the engine folds it.
@@ -132,10 +163,12 @@ class CompiledRules:
         codes, folded_codes = _codes(joined), _codes(folded)
         bounds = np.zeros(len(texts) + 1, dtype=np.int64)
         np.cumsum([len(t) for t in texts], out=bounds[1:])
-        found = _analyse(codes, folded_codes, _word_mask(folded_codes), bounds, self.alphabet, self.delta,
-                         self.node_key, self.dict_link, self.key_info, self.payloads, self.confidences, self.exact,
-                         self.context, self.context_bounds, self.breaks, self.break_bounds, self.numbers,
-                         self.weights)
+        return _analyse(codes, folded_codes, _word_mask(folded_codes), bounds, self.alphabet, self.delta,
+                        self.node_key, self.dict_link, self.key_info, self.payloads, self.confidences, self.exact,
+                        self.context, self.context_bounds, self.breaks, self.break_bounds, self.numbers,
+                        self.weights)
+
+    def _analyses(self, texts: list[str], found: tuple[np.ndarray, ...]) -> list[Analysis]:
         # Plain lists: indexing them costs less than indexing numpy arrays one element at a time.
         (hit_bounds, hits, slot_values, slot_confidences, evidence_bounds, evidence, sector_bounds, sectors,
          sector_scores, sponsors) = (array.tolist() for array in found)

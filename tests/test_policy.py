@@ -83,3 +83,46 @@ def test_edited_routing_rule_changes_route(tmp_path, rules_dir):
     (copy / "routing.toml").write_text(edited)
     _, decision = RuleLayer(copy).analyse("A North Korean State-backed group stole 600 million dollars from a crypto bridge.")
     assert decision.route == "international-security"
+
+
+def _table(layer, texts):
+    from classifier.criteria_table import CriteriaTable
+
+    return CriteriaTable.from_analyses([layer.engine.analyse(t) for t in texts], texts)
+
+
+def test_a_table_routes_each_row_as_if_alone(layer):
+    """The policy runs over a whole table at once; no row's verdict may depend on its neighbours."""
+    texts = [text for text, _, _ in CASES] + ["Something happened to the computers yesterday.",
+                                              "Unknown intruders exfiltrated documents from an engineering firm."]
+    verdicts = layer.policy.decide_many(_table(layer, texts))
+    assert [verdicts[i] for i in range(len(texts))] == [layer.analyse(t)[1] for t in texts]
+    assert [verdicts[i].route for i in range(len(CASES))] == [route for _, route, _ in CASES]
+
+
+def test_a_norm_listed_twice_applies_under_either_condition(classifier):
+    """13(c) is listed for a proxy and for a State with criminal actors: either brings it."""
+    from classifier.rule_engine import Analysis, Criterion
+
+    def analysis(actor_type, signals):
+        criteria = {"actor_type": Criterion(actor_type, 0.6), "state_sponsorship": Criterion("suspected", 0.8),
+                    "critical_infrastructure": Criterion([], 0.5), "cascading_effects": Criterion("no", 0.5),
+                    "motive": Criterion("unknown", 0.5)}
+        return Analysis(criteria=criteria, signals={s: Criterion("yes", 0.7) for s in signals}, hits=())
+
+    def has_13c(a):
+        return any(n.startswith("13(c)") for n in classifier.policy.norms("intersection", a))
+
+    assert has_13c(analysis("criminal", []))            # the second listing
+    assert has_13c(analysis("state", ["criminal-proxy"]))  # the first
+    assert not has_13c(analysis("state", []))
+
+
+def test_likely_reason_is_the_nearest_intersection_rule_on_the_same_side(layer):
+    texts = ["A ransomware gang encrypted a fuel pipeline operator's billing servers.",
+             "GRU hackers sabotaged a power grid operator.",
+             "A gang stole gift cards from a shoe shop."]
+    reasons = layer.policy.likely_reasons(_table(layer, texts))
+    # Half the conditions of the cascade rule hold for a crime on infrastructure; none of the
+    # State-side intersection rules' conditions hold for plain sabotage; nothing for a shoe shop.
+    assert reasons == ["crime-on-critical-infrastructure-with-cascading-effects", None, None]

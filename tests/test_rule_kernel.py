@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from classifier import rule_kernel
 from classifier.combiner import RULE_FEATURES, rule_features
-from classifier.policy import RuleDecision
+from classifier.criteria_table import SLOTS, CriteriaTable
 from classifier.rule_engine import KERNEL_MIN_TEXTS
 
 CORPUS = Path(__file__).resolve().parent.parent / "datasets" / "incidents.csv"
@@ -32,8 +32,20 @@ def engine(layer):
 def _assert_same(engine, texts):
     assert len(texts) >= KERNEL_MIN_TEXTS
     compiled = engine.compiled().analyse_many(texts)
-    for text, got in zip(texts, compiled):
-        assert got == engine.analyse(text), text
+    expected = [engine.analyse(text) for text in texts]
+    for text, got, want in zip(texts, compiled, expected):
+        assert got == want, text
+    # The table batches route and write from, built from the codes without the objects.
+    table = engine.compiled().table(texts)
+    assert _cells(table) == _cells(CriteriaTable.from_analyses(expected, texts))
+    assert table.analyses == expected
+
+
+def _cells(table):
+    """A table's content by value names, row by row (its codes differ with the vocabulary)."""
+    return [([table.value(row, slot) if table.values[row, slot] >= 0 or slot == 2 else None for slot in range(len(SLOTS))],
+             table.confidence[row].tolist(), table.first_start[row].tolist(), table.first_end[row].tolist(),
+             bool(table.motive_presumed[row]), table.found(row)) for row in range(len(table))]
 
 
 def _corpus_texts():
@@ -128,9 +140,7 @@ def test_few_texts_do_not_load_the_compiled_layer(rules):
 
 
 def test_rule_features_weigh_route_and_reason_by_confidence():
-    decisions = [RuleDecision("intersection", "state-actor-in-crime", 0.7, "r1", ""),
-                 RuleDecision("undetermined", "", 0.01, "r2", "")]
-    rows = rule_features(decisions)
+    rows = rule_features(["intersection", "undetermined"], ["state-actor-in-crime", ""], np.array([0.7, 0.01]))
     expected = np.zeros((2, len(RULE_FEATURES)))
     expected[0, RULE_FEATURES.index("rule_route=intersection")] = 0.7
     expected[0, RULE_FEATURES.index("rule_reason=state-actor-in-crime")] = 0.7
@@ -149,3 +159,6 @@ def test_without_numba_the_python_engine_serves(rules, monkeypatch):
     texts = ["GRU hackers wiped a grid operator's servers.", "No evidence of State involvement was found."] * 40
     assert fresh.analyse_many(texts) == [fresh.analyse(t) for t in texts]
     assert fresh.compiled() is None
+    table = fresh.analyse_table(texts)
+    assert table.analyses == [fresh.analyse(t) for t in texts]
+    assert table.value(0, 0) == "state" and table.value(1, 1) == "none"

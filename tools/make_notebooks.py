@@ -72,7 +72,7 @@ CORPUS = [
     code("test = training.holdout_mask(corpus.group_id, 0.25)\n"
          "train, held_out = corpus[~test], corpus[test]\n"
          "layer = RuleLayer()\n"
-         "_, rows = layer.rule_rows(train.text.tolist())\n"
+         "*_, rows = layer.rule_rows(train.text.tolist())\n"
          "model = training.fit(train.text.tolist(), train.route.to_numpy(), train.group_id.to_numpy(), rows)\n"
          "clf = Classifier(rules=layer.rules, model=model)\n"
          "results = clf.classify_many(held_out.text.tolist())\n"
