@@ -220,7 +220,8 @@ def _automaton(keys: list[str]):
     """An Aho-Corasick automaton over ``keys`` as a full transition table.
 
     Returns the alphabet (code point -> column, 0 for a character no key holds), the transition
-    table (state x column -> state), the key that ends at each state (-1 for none) and, per state,
+    table (state x column -> state, complemented where the state emits a key: see the end), the
+    key that ends at each state (-1 for none) and, per state,
     the nearest shorter state on its failure chain where a key ends (0 for none). Built breadth
     first, one depth at a time, with numpy.
     """
@@ -271,6 +272,10 @@ def _automaton(keys: list[str]):
             has_key = node_key_arr[fail[s]] >= 0
             dict_link[s] = np.where(has_key, fail[s], dict_link[fail[s]])
         delta[p, c] = s
+    # A transition into a state where a key ends, or whose failure chain holds one, is stored as
+    # the state's bitwise complement (negative): the walk then reads the key tables only there.
+    emits = (node_key_arr >= 0) | (dict_link > 0)
+    delta = np.where(emits[delta], ~delta, delta).astype(np.int32)
     return alphabet, delta, node_key_arr, dict_link
 
 
@@ -487,6 +492,9 @@ def _find_phrases(codes, folded, word, lo, hi, alphabet, delta, node_key, dict_l
     for pos in range(lo, hi):
         c = folded[pos]
         state = delta[state, alphabet[c] if c < alphabet.shape[0] else 0]
+        if state >= 0:
+            continue   # no key ends here
+        state = ~state
         k = state if node_key[state] >= 0 else dict_link[state]
         while k > 0:
             key = node_key[k]

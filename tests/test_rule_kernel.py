@@ -123,7 +123,12 @@ def test_automaton_finds_every_occurrence_of_every_key():
         found, state = set(), 0
         for pos, ch in enumerate(text):
             state = delta[state, alphabet[ord(ch)] if ord(ch) < len(alphabet) else 0]
+            if state >= 0:
+                assert node_key[state] < 0 and dict_link[state] == 0   # a state that emits is complemented
+                continue
+            state = ~state
             k = state if node_key[state] >= 0 else dict_link[state]
+            assert k > 0
             while k > 0:
                 found.add((pos + 1 - len(keys[node_key[k]]), keys[node_key[k]]))
                 k = dict_link[k]
