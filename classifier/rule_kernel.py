@@ -274,8 +274,11 @@ def _automaton(keys: list[str]):
         delta[p, c] = s
     # A transition into a state where a key ends, or whose failure chain holds one, is stored as
     # the state's bitwise complement (negative): the walk then reads the key tables only there.
+    # (In place and a column at a time: the table is the largest array here, and a temporary of
+    # its size would raise the peak memory of every batch.)
     emits = (node_key_arr >= 0) | (dict_link > 0)
-    delta = np.where(emits[delta], ~delta, delta).astype(np.int32)
+    for column in delta.T:
+        np.invert(column, out=column, where=emits[column])
     return alphabet, delta, node_key_arr, dict_link
 
 
