@@ -55,6 +55,9 @@ NAMED_VALUES = ("unknown", "none", "confirmed", "suspected", "state", "state-spo
  V_YES, V_NO, V_DISGUISE, V_PROXY) = range(len(NAMED_VALUES))
 _CONTEXT_CHARS = 40   # as RuleEngine._has_context
 ANY = -2   # "any value" for _pick
+# Each ASCII character folded (matcher.fold), and whether the folded character is a word character.
+_ASCII_FOLDED = _codes(fold("".join(chr(c) for c in range(128))))
+_ASCII_FOLDED_WORD = _word_mask(_ASCII_FOLDED)
 UNDERSCORE = ord("_")
 
 
@@ -157,13 +160,19 @@ class CompiledRules:
     def _run(self, texts: list[str]) -> tuple[np.ndarray, ...]:
         """The compiled pass over ``texts``: the arrays ``_analyse`` returns."""
         joined = "".join(texts)
-        # Folding ASCII does not depend on neighbouring characters, so the joined texts fold at
-        # once; other text folds one description at a time, as the engine folds it.
-        folded = fold(joined) if joined.isascii() else "".join([fold(t) for t in texts])
-        codes, folded_codes = _codes(joined), _codes(folded)
+        codes = _codes(joined)
         bounds = np.zeros(len(texts) + 1, dtype=np.int64)
         np.cumsum([len(t) for t in texts], out=bounds[1:])
-        return _analyse(codes, folded_codes, _word_mask(folded_codes), bounds, self.alphabet, self.delta,
+        # ASCII folds a character at a time, in one compiled pass over the chunk. A text with other
+        # characters is folded on its own, as the engine folds it ("Σ" lowers by context).
+        folded_codes, word = _fold_ascii(codes, _ASCII_FOLDED, _ASCII_FOLDED_WORD)
+        if not joined.isascii():
+            for i, text in enumerate(texts):
+                if not text.isascii():
+                    folded_text = _codes(fold(text))
+                    folded_codes[bounds[i]:bounds[i + 1]] = folded_text
+                    word[bounds[i]:bounds[i + 1]] = _word_mask(folded_text)
+        return _analyse(codes, folded_codes, word, bounds, self.alphabet, self.delta,
                         self.node_key, self.dict_link, self.key_info, self.payloads, self.confidences, self.exact,
                         self.context, self.context_bounds, self.breaks, self.break_bounds, self.numbers,
                         self.weights)
@@ -283,6 +292,21 @@ def _automaton(keys: list[str]):
 
 
 # -- the compiled pass ---------------------------------------------------------------------------
+
+@njit(cache=True)
+def _fold_ascii(codes, folded_ascii, folded_ascii_word):
+    """The folded code points of ``codes`` and whether each is a word character, for ASCII; a
+    character beyond ASCII is copied as it is (its text is folded in Python)."""
+    folded = np.empty(codes.shape[0], dtype=np.uint32)
+    word = np.zeros(codes.shape[0], dtype=np.bool_)
+    for i in range(codes.shape[0]):
+        c = codes[i]
+        if c < 128:
+            folded[i], word[i] = folded_ascii[c], folded_ascii_word[c]
+        else:
+            folded[i] = c
+    return folded, word
+
 
 @njit(cache=True)
 def _grow(array, needed):
