@@ -274,3 +274,13 @@ def test_evidence_offsets_survive_case_folding(layer):
     analysis, _ = layer.analyse(text)
     for criterion in analysis.criteria.values():
         assert spans_exact(text, criterion)
+
+
+def test_retaliation_names_no_motive(layer):
+    """A State answering an airspace violation is not a hacktivist: "retaliation" gives a reason,
+    not an ideology (DCID uses it of State operations), so the rules leave the case open."""
+    analysis, decision = layer.analyse(
+        "In retaliation for the airspace violation, intruders broke into the defence ministry network.")
+    assert analysis.criteria["motive"].value == "unknown" and decision.route == "undetermined"
+    analysis, _ = layer.analyse("Hacktivists defaced a ministry site in retaliation for the ban.")
+    assert analysis.criteria["motive"].value == "ideological"   # other cues still say so
