@@ -3,8 +3,8 @@
 An ``Analysis`` (rule_engine.py) holds every evidence span of a text as objects, which is what a
 full result shows. Routing a text and writing its batch row need much less: each criterion's
 value and confidence, the first span that set it, and whether the motive is only presumed from
-the actor. For a batch, making the objects cost more than finding the criteria (about 20 µs a
-description against 15 µs for the compiled pass), so the compiled rule layer hands over its
+the actor. For a batch, making the objects costs more than finding the criteria (about 20 µs a
+description, where the compiled pass takes 10-13 µs), so the compiled rule layer hands over its
 codes as this table, and the objects are made only when a full result is asked for.
 
 A ``CriteriaTable`` is built either from ``Analysis`` objects (``from_analyses``: the Python
@@ -44,6 +44,8 @@ class CriteriaTable:
     Attributes
     ----------
     texts : list of str
+        The texts, which the evidence spans index (empty strings in a table made for routing
+        alone: see ``from_analyses``).
     vocabulary : list of str
         Value code -> value ("criminal", "suspected", "energy", ...).
     values : ndarray of int, shape (n, 7)
