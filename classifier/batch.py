@@ -190,13 +190,13 @@ class _ChunkJob:
                 errors += 1
             review += bool(values["review"])
             cells = (row + [""] * self.width)[:self.width] + [_cell(values[c]) for c in CSV_COLUMNS]
-            out.append([escape_formula(c) for c in cells] if self.escape_formulas else cells)
+            if self.escape_formulas:   # escape_formula, inline: it runs for every cell
+                cells = ["'" + c if c.startswith(FORMULA_STARTS) else c for c in cells]
+            out.append(cells)
         size = sum(len(f) + 1 for row in chunk for f in row)
         # The chunk leaves as CSV text: one string crosses from a worker to the writer, not
         # thousands of cells, and the formatting work is done in parallel.
-        text = io.StringIO()
-        csv.writer(text).writerows(out)
-        return text.getvalue(), len(out), errors, review, size
+        return csv_text(out), len(out), errors, review, size
 
 
 # The classifier a forked worker uses: set in the parent just before the pool forks, so workers
@@ -265,6 +265,26 @@ def _run_forked(classifier, job: _ChunkJob, chunks, workers: int):
         pool.terminate()
         pool.join()
         _WORKER_STATE.clear()
+
+
+def csv_text(rows: list[list[str]]) -> str:
+    """``rows`` as CSV text, exactly as ``csv.writer`` writes them (the excel dialect: commas,
+    CRLF line ends, a field quoted when it holds a comma, a quote, CR or LF, quotes doubled).
+
+    Several times faster than ``csv.writer`` on batch rows (4.4 against 17-26 µs a row of 1,200
+    characters): the writer's C loop inspects every character, where this asks ``str``'s own
+    search for the four that need quoting. tests/test_formats.py holds the two equal.
+    """
+    return "".join([",".join([_quoted(field) for field in row]) + "\r\n" if row != [""] else '""\r\n'
+                    for row in rows])
+
+
+def _quoted(field: str) -> str:
+    if '"' in field:
+        return '"' + field.replace('"', '""') + '"'
+    if "," in field or "\n" in field or "\r" in field:
+        return '"' + field + '"'
+    return field
 
 
 def escape_formula(cell: str) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import stix2
+from hypothesis import given, settings, strategies as st
 from click.testing import CliRunner
 
 from classifier.cli import main
@@ -133,3 +134,19 @@ def test_veris_json_lines_and_misp_event_without_text(tmp_path):
     assert run(event, "-o", out).exit_code == 0
     rows = read_csv(out)
     assert "no info and no text attributes" in rows[0]["error"] and rows[1]["route"] == "cybercrime"
+
+
+_FIELD = st.text(alphabet=st.sampled_from(list('a ,"\r\n\t\'=é漢\udcff;')), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(_FIELD, min_size=1, max_size=5), max_size=4))
+def test_batch_csv_text_is_what_the_csv_module_writes(rows):
+    """Batch formats its rows without csv.writer (several times faster); the bytes must not differ."""
+    import io
+
+    from classifier.batch import csv_text
+
+    expected = io.StringIO()
+    csv.writer(expected).writerows(rows)
+    assert csv_text(rows) == expected.getvalue()
