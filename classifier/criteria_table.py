@@ -108,7 +108,8 @@ class CriteriaTable:
                     first_start[i, slot], first_end[i, slot] = criterion.evidence[0].start, criterion.evidence[0].end
             sector_bounds[i + 1] = len(sectors)
             presumed[i] = analysis.motive_presumed
-        return cls(list(texts) if texts is not None else [""] * n, list(codes), values, confidence, first_start, first_end, sector_bounds,
+        texts = list(texts) if texts is not None else [""] * n
+        return cls(texts, list(codes), values, confidence, first_start, first_end, sector_bounds,
                    np.array(sectors, dtype=np.int64), presumed, make_analyses=lambda: list(analyses))
 
     # -- what the routing policy reads ---------------------------------------------------------

@@ -29,8 +29,8 @@ from numba import njit, types
 from .criteria_table import MOTIVE as MOTIVE_SLOT, SLOTS, CriteriaTable
 from .matcher import fold
 from .rule_engine import (
-    ABSENCE_CONFIDENCE, GAZETTEER_CONFIDENCE, GAZETTEER_MOTIVE_CONFIDENCE, GAZETTEER_RULE_PREFIX, PROXY_ACTOR_CONFIDENCE,
-    STATE_LINK_THRESHOLD, _NO_DETAIL, Analysis, Criterion, Evidence,
+    ABSENCE_CONFIDENCE, GAZETTEER_CONFIDENCE, GAZETTEER_MOTIVE_CONFIDENCE, GAZETTEER_RULE_PREFIX,
+    PROXY_ACTOR_CONFIDENCE, STATE_LINK_THRESHOLD, _NO_DETAIL, Analysis, Criterion, Evidence,
 )
 from .text_model import _codes, _word_mask
 

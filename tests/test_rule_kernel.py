@@ -43,7 +43,8 @@ def _assert_same(engine, texts):
 
 def _cells(table):
     """A table's content by value names, row by row (its codes differ with the vocabulary)."""
-    return [([table.value(row, slot) if table.values[row, slot] >= 0 or slot == 2 else None for slot in range(len(SLOTS))],
+    return [([table.value(row, slot) if table.values[row, slot] >= 0 or slot == 2 else None
+              for slot in range(len(SLOTS))],
              table.confidence[row].tolist(), table.first_start[row].tolist(), table.first_end[row].tolist(),
              bool(table.motive_presumed[row]), table.found(row)) for row in range(len(table))]
 
