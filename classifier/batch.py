@@ -190,9 +190,7 @@ class _ChunkJob:
                 errors += 1
             review += bool(values["review"])
             cells = (row + [""] * self.width)[:self.width] + [_cell(values[c]) for c in CSV_COLUMNS]
-            if self.escape_formulas:   # escape_formula, inline: it runs for every cell
-                cells = ["'" + c if c.startswith(FORMULA_STARTS) else c for c in cells]
-            out.append(cells)
+            out.append([escape_formula(c) for c in cells] if self.escape_formulas else cells)
         size = sum(len(f) + 1 for row in chunk for f in row)
         # The chunk leaves as CSV text: one string crosses from a worker to the writer, not
         # thousands of cells, and the formatting work is done in parallel.

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from .ruleset import CRITERIA
+from .ruleset import CRITERIA, STATE_ACTOR_TYPES, STATE_LINKS
 
 if TYPE_CHECKING:
     from .rule_engine import Analysis
@@ -33,8 +33,6 @@ SIGNAL_SLOTS = {name: SLOTS.index(name) for name in SLOTS[len(CRITERIA):]}
 ACTOR, SPONSORSHIP, SECTOR, CASCADE, MOTIVE = range(len(CRITERIA))
 ABSENT = -1
 REQUIRED_VALUES = ("unknown", "no", "yes")
-_STATE_ACTORS = ("state", "state-sponsored")
-_STATE_LINKS = ("confirmed", "suspected")
 
 
 @dataclass(frozen=True, eq=False)
@@ -133,7 +131,7 @@ class CriteriaTable:
     @cached_property
     def state_involvement(self) -> np.ndarray:
         """``Analysis.state_involvement`` per row."""
-        return self.value_in(ACTOR, _STATE_ACTORS) | self.value_in(SPONSORSHIP, _STATE_LINKS)
+        return self.value_in(ACTOR, STATE_ACTOR_TYPES) | self.value_in(SPONSORSHIP, STATE_LINKS)
 
     @cached_property
     def stated_motive(self) -> np.ndarray:
@@ -155,6 +153,7 @@ class CriteriaTable:
 
     @cached_property
     def actor_or_motive_known(self) -> np.ndarray:
+        """The rules found an actor type, a motive or a signal (routing.toml's condition)."""
         unknown = self.code("unknown")
         signals = [self.values[:, slot] != ABSENT for slot in SIGNAL_SLOTS.values()]
         return (self.values[:, ACTOR] != unknown) | (self.values[:, MOTIVE] != unknown) | np.logical_or.reduce(signals)

@@ -19,10 +19,9 @@ from typing import Mapping, NamedTuple
 
 from .criteria_table import CriteriaTable
 from .matcher import Match, PhraseMatcher, PositionIndex, fold
-from .ruleset import Actor, RuleSet
+from .ruleset import STATE_ACTOR_TYPES as _STATE_ACTORS, STATE_LINKS, Actor, RuleSet
 
 _WORD = re.compile(r"\w+")
-_STATE_ACTORS = ("state", "state-sponsored")
 # Confidence given to a gazetteer hit and to a value inferred from the absence of evidence.
 GAZETTEER_CONFIDENCE = 0.9
 GAZETTEER_MOTIVE_CONFIDENCE = 0.5
@@ -85,7 +84,7 @@ class Analysis:
     @cached_property
     def state_involvement(self) -> bool:
         return (self.criteria["actor_type"].value in _STATE_ACTORS
-                or self.criteria["state_sponsorship"].value in ("confirmed", "suspected"))
+                or self.criteria["state_sponsorship"].value in STATE_LINKS)
 
     @property
     def motive_presumed(self) -> bool:
@@ -98,11 +97,6 @@ class Analysis:
     def stated_motive(self) -> str:
         """The motive the text itself gives ("unknown" when it is only presumed from the actor)."""
         return "unknown" if self.motive_presumed else self.criteria["motive"].value
-
-    @property
-    def actor_or_motive_known(self) -> bool:
-        return (self.criteria["actor_type"].value != "unknown" or self.criteria["motive"].value != "unknown"
-                or bool(self.signals))
 
 
 def noisy_or(confidences) -> float:
@@ -279,7 +273,7 @@ class RuleEngine:
             votes.setdefault(item.criterion, []).append(_Vote(item.value, item.confidence, evidence, extra))
         for actor, evidence in actors:
             votes.setdefault("actor_type", []).append(_Vote(actor.actor_type, GAZETTEER_CONFIDENCE, evidence, actor.sponsor))
-            if actor.sponsorship in ("confirmed", "suspected"):
+            if actor.sponsorship in STATE_LINKS:
                 votes.setdefault("state_link", []).append(_Vote(actor.sponsorship, GAZETTEER_CONFIDENCE, evidence, actor.sponsor))
             if actor.motive != "unknown":
                 votes.setdefault("motive", []).append(_Vote(actor.motive, GAZETTEER_MOTIVE_CONFIDENCE, evidence))
@@ -289,7 +283,7 @@ class RuleEngine:
 
         actor_type = self._best("actor_type", votes.get("actor_type", []))
         sponsorship = self._sponsorship(actor_type, votes, none_votes)
-        if actor_type.value == "unknown" and sponsorship.value in ("confirmed", "suspected"):
+        if actor_type.value == "unknown" and sponsorship.value in STATE_LINKS:
             # "Moscow-linked operators": a State link without an actor noun means a State-backed actor.
             actor_type = Criterion("state-sponsored", sponsorship.confidence * 0.8, sponsorship.evidence)
         criteria = {
@@ -301,7 +295,7 @@ class RuleEngine:
         }
         non_state = [v for v in votes.get("actor_type", []) if v.value in ("criminal", "hacktivist")
                      and v.confidence >= PROXY_ACTOR_CONFIDENCE]
-        if non_state and sponsorship.value in ("confirmed", "suspected"):
+        if non_state and sponsorship.value in STATE_LINKS:
             # Hacktivists "tied to" a revolutionary-guard command, a gang "working for" a service:
             # criminal or hacktivist actors beside a State link are a proxy, whatever wins actor_type.
             strength = min(noisy_or(v.confidence for v in non_state), sponsorship.confidence) * 0.8

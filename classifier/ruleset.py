@@ -20,6 +20,9 @@ INTERSECTION_REASONS = (
     "crime-on-critical-infrastructure-with-cascading-effects",
 )
 ACTOR_TYPES = ("state", "state-sponsored", "criminal", "hacktivist", "insider", "unknown")
+# The actor types and State-link values that make a case one of State involvement.
+STATE_ACTOR_TYPES = ("state", "state-sponsored")
+STATE_LINKS = ("confirmed", "suspected")
 SPONSORSHIP = ("confirmed", "suspected", "none", "unknown")
 MOTIVES = ("financial", "espionage", "sabotage", "influence", "ideological", "unknown")
 CASCADING = ("yes", "no")

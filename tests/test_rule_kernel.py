@@ -38,6 +38,9 @@ def _assert_same(engine, texts):
     # The table batches route and write from, built from the codes without the objects.
     table = engine.compiled().table(texts)
     assert _cells(table) == _cells(CriteriaTable.from_analyses(expected, texts))
+    # The table's derived columns, which the routing policy reads, mean what Analysis's properties do.
+    assert table.state_involvement.tolist() == [a.state_involvement for a in expected]
+    assert [table.vocabulary[code] for code in table.stated_motive] == [a.stated_motive for a in expected]
     assert table.analyses == expected
 
 
