@@ -273,11 +273,12 @@ class RuleEngine:
             votes.setdefault(item.criterion, []).append(_Vote(item.value, item.confidence, evidence, extra))
         for actor, evidence in actors:
             votes.setdefault("actor_type", []).append(_Vote(actor.actor_type, GAZETTEER_CONFIDENCE, evidence, actor.sponsor))
-            if actor.sponsorship in STATE_LINKS:
-                votes.setdefault("state_link", []).append(_Vote(actor.sponsorship, GAZETTEER_CONFIDENCE, evidence, actor.sponsor))
+            if actor.state_link_from_name in STATE_LINKS:
+                votes.setdefault("state_link", []).append(
+                    _Vote(actor.state_link_from_name, GAZETTEER_CONFIDENCE, evidence, actor.sponsor))
             if actor.motive != "unknown":
                 votes.setdefault("motive", []).append(_Vote(actor.motive, GAZETTEER_MOTIVE_CONFIDENCE, evidence))
-            if {"criminal-proxy", "hacktivist-front"} & set(actor.roles):
+            if actor.proxy_from_name:
                 votes.setdefault("signal", []).append(_Vote("criminal-proxy", GAZETTEER_CONFIDENCE, evidence))
         none_votes += [v for v in votes.get("state_link", []) if v.value == "none"]
 

@@ -107,9 +107,9 @@ class CompiledRules:
                     row[SHADOWS] = _mask(_ACTOR_SHADOWS)
                     row[PLACE] = code(place_code, self.places, item.sponsor)
                     row[STOPPED] = bool(extra)
-                    row[SPONSORSHIP] = code(value_code, self.values, item.sponsorship)
+                    row[SPONSORSHIP] = code(value_code, self.values, item.state_link_from_name)
                     row[MOTIVE] = code(value_code, self.values, item.motive)
-                    row[PROXY] = bool({"criminal-proxy", "hacktivist-front"} & set(item.roles))
+                    row[PROXY] = item.proxy_from_name
                 else:
                     row[KIND], row[CRIT] = NEGATION, -1
                 self.rule_ids.append(rule_id)

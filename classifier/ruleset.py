@@ -88,6 +88,22 @@ class Actor:
     motive: str
     roles: tuple[str, ...]
 
+    # What naming the actor in a text is evidence of. A criminal group's State ties (Evil Corp's
+    # leader working for the FSB, say) are facts for analysts but not read from its name: reports
+    # on other crews name such groups in passing, as partners, loaders or rivals, and a passing
+    # mention is no proxy case. A text that says the tie ("whose leader worked for the FSB") sets
+    # the State link through the cues. See docs/error-analysis.md, item 12.
+    @property
+    def state_link_from_name(self) -> str:
+        """The State link a mention of this actor sets: its sponsorship, "none" for a criminal group."""
+        return "none" if self.actor_type == "criminal" else self.sponsorship
+
+    @property
+    def proxy_from_name(self) -> bool:
+        """Whether a mention of this actor sets the criminal-proxy signal (a hacktivist front, or a
+        State-backed group with a criminal-proxy role; never a criminal group by name alone)."""
+        return self.actor_type != "criminal" and bool({"criminal-proxy", "hacktivist-front"} & set(self.roles))
+
 
 @dataclass(frozen=True)
 class RoutingRule:

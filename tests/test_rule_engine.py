@@ -252,6 +252,21 @@ def test_state_tasking_alone_is_not_a_criminal_proxy(layer):
     assert decision.reason == "criminal-proxy-of-state"
 
 
+def test_a_criminal_groups_state_ties_come_from_the_text_not_its_name(layer):
+    """Evil Corp's and TrickBot's State ties are in the gazetteer, but a report that names them in
+    passing (a loader dropping TrickBot) is no proxy case: only a text that states the tie is."""
+    analysis, decision = layer.analyse(
+        "Emotet infections were used to drop TrickBot, and later Ryuk ransomware, on hospital networks.")
+    assert not analysis.state_involvement and "criminal-proxy" not in analysis.signals
+    assert decision.route == "cybercrime"
+    analysis, decision = layer.analyse(
+        "Evil Corp, whose leader worked for the FSB, deployed WastedLocker against a navigation firm.")
+    assert analysis.state_involvement and decision.reason == "criminal-proxy-of-state"
+    # A hacktivist front carries its State link with its name.
+    analysis, decision = layer.analyse("Killnet flooded the websites of Lithuanian airports.")
+    assert decision.reason == "criminal-proxy-of-state"
+
+
 def test_justice_words_beside_a_state_actor_make_no_proxy(layer):
     """"The hacker" and "arrested" lean to crime (0.6), but only an explicit criminal or hacktivist
     actor beside a State link makes a proxy case."""
