@@ -188,6 +188,15 @@ def test_cascade_negative(layer):
     assert crit(layer, "One laptop at a bakery was infected.", "cascading_effects").value == "no"
 
 
+def test_breadth_of_targeting_is_no_cascade(layer):
+    """A profile's "targets organisations worldwide" tells how wide a group hunts, not that one
+    attack spread; effects that spread worldwide still count."""
+    text = "The ransomware group targets hospitals and managed service providers worldwide."
+    assert crit(layer, text, "cascading_effects").value == "no"
+    text = "The worm spread worldwide from one accounting package, halting ports and hospitals."
+    assert crit(layer, text, "cascading_effects").value == "yes"
+
+
 def test_cascade_negated(layer):
     c = crit(layer, "The outage did not spread to other countries.", "cascading_effects")
     assert c.value == "no"
