@@ -1,6 +1,6 @@
 """Merge corpus parts into datasets/incidents.csv, checking them first.
 
-Usage: python tools/build_corpus.py datasets/parts/p*.csv
+Usage: python tools/build_corpus.py datasets/parts/p*.csv   (parts are read in sorted path order)
 
 - Every part must pass tools/check_corpus.py.
 - Exact duplicates (same words after lower-casing and stripping punctuation) are dropped.
@@ -62,11 +62,13 @@ def similar_pairs(rows):
             yield i, j, v
 
 
-def main(paths):
+def build(paths):
+    """The merged rows of the parts (read in sorted path order) and the number of duplicates dropped
+    and groups joined. Raises ValueError listing every problem if a part fails check_corpus."""
+    paths = sorted(str(p) for p in paths)
     problems = [p for path in paths for p in check(path)]
     if problems:
-        print("\n".join(problems))
-        return 1
+        raise ValueError("\n".join(problems))
     rows, seen, dropped = [], set(), 0
     for path in paths:
         with open(path, newline="", encoding="utf-8") as handle:
@@ -85,10 +87,23 @@ def main(paths):
             print(f"joined {rows[i]['group_id']} and {rows[j]['group_id']} (cosine {v:.2f})", file=sys.stderr)
     for row in rows:
         row["group_id"] = groups.find(row["group_id"])
-    with open(OUT, "w", newline="", encoding="utf-8") as handle:
+    return rows, dropped, joined
+
+
+def write(rows, path):
+    with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
+
+
+def main(paths):
+    try:
+        rows, dropped, joined = build(paths)
+    except ValueError as problems:
+        print(problems)
+        return 1
+    write(rows, OUT)
     print(f"{OUT}: {len(rows)} rows in {len({r['group_id'] for r in rows})} groups "
           f"({dropped} duplicates dropped, {joined} group joins)")
     return 0
