@@ -19,6 +19,7 @@ import json
 import re
 import sys
 import time
+import tomllib
 from collections import Counter
 from pathlib import Path
 
@@ -106,6 +107,19 @@ def _criterion_accuracy(stem: str, frame: pd.DataFrame, results) -> dict:
     return out
 
 
+def _names_a_state(frame: pd.DataFrame, results) -> np.ndarray:
+    """Rows whose text names a State (a place alias of rules/criteria.toml, "Russian", "Pyongyang")
+    or in which the rule layer found a State actor or State link: the rows whose route the text
+    itself can tell. CFR's and DCID's labels come from their State columns, which the tool never sees."""
+    with open(ROOT / "rules" / "criteria.toml", "rb") as handle:
+        aliases = {a.lower() for names in tomllib.load(handle)["places"].values() for a in names}
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(sorted(map(re.escape, aliases), key=len, reverse=True)) + r")(?!\w)")
+    named = frame["text"].fillna("").str.lower().str.contains(pattern).to_numpy()
+    linked = np.array([r.criteria["state_sponsorship"].value in ("confirmed", "suspected")
+                       or r.criteria["actor_type"].value in ("state", "state-sponsored") for r in results])
+    return named | linked
+
+
 def _subsets(stem: str, frame: pd.DataFrame, truth, preds) -> dict:
     """The subsets issue #3 sets targets on."""
     combined = preds["combined"]
@@ -113,6 +127,10 @@ def _subsets(stem: str, frame: pd.DataFrame, truth, preds) -> dict:
     out = {}
     if stem.startswith(("cfr", "dcid")):
         out["state_route_recall"] = round(float(state.mean()), 4)
+        named = _names_a_state(frame, preds["results"])
+        out["rows_naming_a_state"] = int(named.sum())
+        out["state_route_recall_naming_a_state"] = round(float(state[named].mean()), 4) if named.any() else None
+        out["state_route_recall_naming_none"] = round(float(state[~named].mean()), 4) if (~named).any() else None
         inter = truth == "intersection"
         if inter.any():
             out["intersection_recall"] = round(float((combined[inter] == "intersection").mean()), 4)
