@@ -300,6 +300,22 @@ def test_evidence_offsets_survive_case_folding(layer):
         assert spans_exact(text, criterion)
 
 
+@pytest.mark.parametrize("text", [
+    "Chinese hack steals sensitive information from the aviation regulator.",
+    "China throttles a code-hosting site to purge content it dislikes.",
+    "Officials blame an Iranian cyberattack for the outage at the port.",
+])
+def test_a_state_named_as_the_one_who_hacks_is_a_state_link(layer, text):
+    """Tracker entries attribute without an actor noun: the State is the subject of the hack."""
+    analysis, _ = layer.analyse(text)
+    assert analysis.state_involvement
+
+
+def test_a_nationality_of_hackers_alone_is_still_no_state_link(layer):
+    analysis, decision = layer.analyse("Turkish hackers defaced dozens of Greek municipal websites.")
+    assert not analysis.state_involvement and decision.route == "cybercrime"
+
+
 def test_retaliation_names_no_motive(layer):
     """A State answering an airspace violation is not a hacktivist: "retaliation" gives a reason,
     not an ideology (DCID uses it of State operations), so the rules leave the case open."""
