@@ -64,7 +64,8 @@ def _fold_proba(texts, routes, train, test, C):
     return test, model.classes_, model.predict_proba([texts[i] for i in test])
 
 
-def _oof_text_proba(texts: list[str], routes: np.ndarray, groups: np.ndarray, folds: int, C: float) -> np.ndarray:
+def oof_text_proba(texts: list[str], routes: np.ndarray, groups: np.ndarray, folds: int = FOLDS,
+                   C: float = TEXT_C) -> np.ndarray:
     """Out-of-fold text probabilities; the folds are fitted in parallel (joblib, one per core)."""
     from joblib import Parallel, delayed
 
@@ -82,28 +83,36 @@ def _group_folds(texts, routes, groups, folds: int):
     return GroupKFold(n_splits=min(folds, len(set(groups)))).split(texts, routes, groups)
 
 
+def oof_combined_proba(stacked: np.ndarray, routes: np.ndarray, groups: np.ndarray, folds: int = FOLDS,
+                       combiner_C: float = COMBINER_C) -> tuple[list[str], np.ndarray]:
+    """The combiner's classes and its out-of-fold probabilities, on the folds of ``oof_text_proba``:
+    for each held-out fold the text model never saw it, and a combiner fitted on the other folds
+    routes it. (The combiner's training rows carry probabilities from text models that saw the
+    held-out fold; with a few dozen combiner weights this leak is small, and it saves 25
+    text-model fits.)"""
+    combined, classes = np.zeros((len(routes), len(set(routes)))), []
+    for train, test in _group_folds(stacked, routes, groups, folds):
+        fold_combiner = Combiner(C=combiner_C).fit(stacked[train], routes[train])
+        combined[test] = fold_combiner.predict_proba(stacked[test])
+        classes = list(fold_combiner.classes_)
+    return classes, combined
+
+
 def fit(texts: list[str], routes, groups, rule_rows: np.ndarray, text_C: float = TEXT_C,
         combiner_C: float = COMBINER_C, cross_validate: bool = False) -> TrainedModel:
     """Fit the text model on everything and the combiner on out-of-fold text probabilities.
 
     With ``cross_validate``, the manifest also gets grouped cross-validated metrics. They reuse
-    the out-of-fold text probabilities (same folds): for each held-out fold the text model never
-    saw it, and a combiner fitted on the other folds routes it. (The combiner's training rows
-    carry probabilities from text models that saw the held-out fold; with a few dozen combiner
-    weights this leak is small, and it saves 25 text-model fits.)
+    the out-of-fold text probabilities (same folds; see ``oof_combined_proba``).
     """
     routes, groups = np.asarray(routes), np.asarray(groups)
-    oof = _oof_text_proba(texts, routes, groups, FOLDS, text_C)
+    oof = oof_text_proba(texts, routes, groups, FOLDS, text_C)
     stacked = stack(oof, rule_rows)
     combiner = Combiner(C=combiner_C).fit(stacked, routes)
     text_model = TextModel(C=text_C).fit(texts, routes)
     model = TrainedModel(text_model, combiner)
     if cross_validate:
-        classes = list(combiner.classes_)
-        combined = np.zeros_like(oof)
-        for train, test in _group_folds(texts, routes, groups, FOLDS):
-            fold_combiner = Combiner(C=combiner_C).fit(stacked[train], routes[train])
-            combined[test] = fold_combiner.predict_proba(stacked[test])
+        classes, combined = oof_combined_proba(stacked, routes, groups, FOLDS, combiner_C)
         rules_only = np.where(rule_rows[:, _rule_route_columns()].max(axis=1) > 0,
                               np.asarray(ALL_ROUTES)[rule_rows[:, _rule_route_columns()].argmax(axis=1)], "undetermined")
         model.manifest["cross_validation"] = {
