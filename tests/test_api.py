@@ -33,6 +33,27 @@ def test_worked_examples_of_design(text, route):
     assert result.route == route, result.explanation
 
 
+# Everyday crime with words that intersection cases also use ("chain", "ransomware gang",
+# "bitcoin", "stores"): the real world is mostly small crime, and the shipped model must say so.
+# A corpus that grew many intersection rows once tipped the first of these to intersection.
+EVERYDAY_CRIME = [
+    "Café chain hit by ransomware gang demanding bitcoin",
+    "Ransomware attack on a hotel chain disrupted check-in for two days.",
+    "Supermarket chain's card payments hit by ransomware gang, stores keep trading with cash.",
+    "LockBit affiliate encrypts a school district's servers and demands $1m.",
+    "Fraudsters used business email compromise to divert a $2m invoice payment.",
+    "A teenager ran a DDoS-for-hire service used against gaming servers.",
+    "Insider at a bank copied customer data to sell it.",
+    "Ransomware gang leaks files of a law firm after it refused to pay.",
+]
+
+
+@pytest.mark.parametrize("text", EVERYDAY_CRIME)
+def test_everyday_crime_is_cybercrime(text):
+    result = classify(text)
+    assert result.route == "cybercrime", result.explanation
+
+
 def test_thin_text_is_undetermined_or_flagged():
     result = classify("A hospital's systems are down after an attack; no group has claimed it.")
     assert result.route == "undetermined" or result.review
