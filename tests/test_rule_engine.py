@@ -301,8 +301,8 @@ def test_evidence_offsets_survive_case_folding(layer):
 
 
 @pytest.mark.parametrize("text", [
-    "Chinese hack steals sensitive information from the aviation regulator.",
-    "China throttles a code-hosting site to purge content it dislikes.",
+    "The Chinese hack of a transport ministry went unnoticed for months.",
+    "Russia hacked the election commission's servers, officials say.",
     "Officials blame an Iranian cyberattack for the outage at the port.",
 ])
 def test_a_state_named_as_the_one_who_hacks_is_a_state_link(layer, text):
