@@ -81,7 +81,7 @@ def test_intersection_names_its_reason():
 
 
 def test_explanation_marks_a_presumed_motive():
-    result = classify("Lazarus Group targeted a pharmaceutical company in a COVID-19-themed campaign.")
+    result = classify("The Lazarus Group sent pandemic-themed lures to staff of a vaccine maker.")
     assert 'motive financial, presumed from the actor ("Lazarus Group")' in result.explanation
     assert result.rule_route == "international-security"
 

@@ -70,7 +70,7 @@ def test_state_attributed_operations_name_their_actor(layer, text):
 def test_an_actors_usual_motive_is_presumed_not_stated(layer):
     """The gazetteer gives Lazarus's usual motive (financial); it fills the criterion, but only a
     motive the text gives routes the incident."""
-    analysis, decision = layer.analyse("Lazarus Group targeted a pharmaceutical company in a COVID-19-themed campaign.")
+    analysis, decision = layer.analyse("The Lazarus Group sent pandemic-themed lures to staff of a vaccine maker.")
     assert analysis.criteria["motive"].value == "financial" and analysis.motive_presumed
     assert analysis.stated_motive == "unknown" and decision.route == "international-security"
     analysis, decision = layer.analyse("Lazarus Group stole 100 million dollars from a crypto bridge.")
@@ -104,7 +104,7 @@ def test_sponsorship_suspected(layer):
 
 
 @pytest.mark.parametrize("text, sponsor", [
-    ("Hackers suspected to be affiliated with Pakistan defaced the guard's website.", "Pakistan"),
+    ("Defacers thought to be affiliated with Pakistan hit an Indian police portal.", "Pakistan"),
     ("A congressman's mail was read by Qatari-linked operatives.", "Qatar"),
 ])
 def test_sponsorship_names_the_state(layer, text, sponsor):
