@@ -28,7 +28,7 @@ import pandas as pd
 
 from classifier.api import Classifier
 from classifier.evaluation import label_metrics
-from classifier.ruleset import ROUTES
+from classifier.ruleset import ROUTES, STATE_ACTOR_TYPES, STATE_LINKS
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
@@ -44,6 +44,9 @@ def _predictions(classifier: Classifier, texts: list[str]) -> dict[str, np.ndarr
         "rules": np.array([r.rule_route for r in results]),
         "text": np.array([classes[int(np.argmax([r.model_probabilities[c] for c in classes]))] for r in results]),
         "combined": np.array([r.route for r in results]),
+        # The rule layer found a State actor or a State link (Analysis.state_involvement).
+        "state_linked": np.array([r.criteria["state_sponsorship"].value in STATE_LINKS
+                                  or r.criteria["actor_type"].value in STATE_ACTOR_TYPES for r in results]),
         "results": results,
     }
 
@@ -84,17 +87,16 @@ def evaluate_file(classifier: Classifier, path: Path, examples: int = 0) -> dict
         if contestable.any():
             out["state_vs_criminal_without_contestable"] = {
                 s: _state_vs_criminal(truth[~contestable], preds[s][~contestable]) for s in SYSTEMS}
-    out["criteria"] = _criterion_accuracy(path.stem, frame, preds["results"])
+    out["criteria"] = _criterion_accuracy(path.stem, frame, preds)
     out["subsets"] = _subsets(path.stem, frame, truth, preds)
     out["largest_confusions"] = _confusions(frame, truth, preds["combined"], examples)
     return out
 
 
-def _criterion_accuracy(stem: str, frame: pd.DataFrame, results) -> dict:
+def _criterion_accuracy(stem: str, frame: pd.DataFrame, preds) -> dict:
     """Compare the rule layer's criteria with the source's own codes, where it has them."""
-    linked = np.array([r.criteria["state_sponsorship"].value in ("confirmed", "suspected")
-                       or r.criteria["actor_type"].value in ("state", "state-sponsored") for r in results])
-    ci = np.array([bool(r.criteria["critical_infrastructure"].value) for r in results])
+    linked = preds["state_linked"]
+    ci = np.array([bool(r.criteria["critical_infrastructure"].value) for r in preds["results"]])
     out = {}
     if stem.startswith("eurepoc"):
         state_rules = frame["route_rule"].astype(str).str.match(r"E[123] ").to_numpy()
@@ -107,7 +109,7 @@ def _criterion_accuracy(stem: str, frame: pd.DataFrame, results) -> dict:
     return out
 
 
-def _names_a_state(frame: pd.DataFrame, results) -> np.ndarray:
+def _names_a_state(frame: pd.DataFrame, state_linked: np.ndarray) -> np.ndarray:
     """Rows whose text names a State (a place alias of rules/criteria.toml, "Russian", "Pyongyang")
     or in which the rule layer found a State actor or State link: the rows whose route the text
     itself can tell. CFR's and DCID's labels come from their State columns, which the tool never sees."""
@@ -115,9 +117,7 @@ def _names_a_state(frame: pd.DataFrame, results) -> np.ndarray:
         aliases = {a.lower() for names in tomllib.load(handle)["places"].values() for a in names}
     pattern = re.compile(r"(?<!\w)(?:" + "|".join(sorted(map(re.escape, aliases), key=len, reverse=True)) + r")(?!\w)")
     named = frame["text"].fillna("").str.lower().str.contains(pattern).to_numpy()
-    linked = np.array([r.criteria["state_sponsorship"].value in ("confirmed", "suspected")
-                       or r.criteria["actor_type"].value in ("state", "state-sponsored") for r in results])
-    return named | linked
+    return named | state_linked
 
 
 def _subsets(stem: str, frame: pd.DataFrame, truth, preds) -> dict:
@@ -127,7 +127,7 @@ def _subsets(stem: str, frame: pd.DataFrame, truth, preds) -> dict:
     out = {}
     if stem.startswith(("cfr", "dcid")):
         out["state_route_recall"] = round(float(state.mean()), 4)
-        named = _names_a_state(frame, preds["results"])
+        named = _names_a_state(frame, preds["state_linked"])
         out["rows_naming_a_state"] = int(named.sum())
         out["state_route_recall_naming_a_state"] = round(float(state[named].mean()), 4) if named.any() else None
         out["state_route_recall_naming_none"] = round(float(state[~named].mean()), 4) if (~named).any() else None
