@@ -20,15 +20,15 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from .ruleset import CRITERIA, STATE_ACTOR_TYPES, STATE_LINKS
+from .ruleset import CRITERIA, SIGNALS, STATE_ACTOR_TYPES, STATE_LINKS
 
 if TYPE_CHECKING:
     from .rule_engine import Analysis
 
 # The columns of ``values``, ``confidence`` and the first-span arrays: the five criteria, then the
-# two signals. A signal's value is "yes" where it was found and absent (-1) elsewhere; the
+# three signals. A signal's value is "yes" where it was found and absent (-1) elsewhere; the
 # critical_infrastructure column has no value code (a text may name several sectors: see ``sectors``).
-SLOTS = CRITERIA + ("criminal-disguise", "criminal-proxy")
+SLOTS = CRITERIA + SIGNALS
 SIGNAL_SLOTS = {name: SLOTS.index(name) for name in SLOTS[len(CRITERIA):]}
 ACTOR, SPONSORSHIP, SECTOR, CASCADE, MOTIVE = range(len(CRITERIA))
 ABSENT = -1
@@ -46,11 +46,11 @@ class CriteriaTable:
         alone: see ``from_analyses``).
     vocabulary : list of str
         Value code -> value ("criminal", "suspected", "energy", ...).
-    values : ndarray of int, shape (n, 7)
+    values : ndarray of int, shape (n, len(SLOTS))
         Each slot's value code; -1 for an absent signal and in the critical_infrastructure column.
-    confidence : ndarray of float, shape (n, 7)
+    confidence : ndarray of float, shape (n, len(SLOTS))
         Each slot's confidence (0 for an absent signal).
-    first_start, first_end : ndarray of int, shape (n, 7)
+    first_start, first_end : ndarray of int, shape (n, len(SLOTS))
         The first evidence span of each slot, -1 where the slot has no evidence.
     sector_bounds, sectors : ndarray of int
         Text i's sectors, in order of first mention, are ``sectors[sector_bounds[i]:sector_bounds[i + 1]]``.

@@ -19,7 +19,7 @@ from typing import Mapping, NamedTuple
 
 from .criteria_table import CriteriaTable
 from .matcher import Match, PhraseMatcher, PositionIndex, fold
-from .ruleset import STATE_ACTOR_TYPES as _STATE_ACTORS, STATE_LINKS, Actor, RuleSet
+from .ruleset import SIGNALS, STATE_ACTOR_TYPES as _STATE_ACTORS, STATE_LINKS, Actor, RuleSet
 
 _WORD = re.compile(r"\w+")
 # Confidence given to a gazetteer hit and to a value inferred from the absence of evidence.
@@ -271,6 +271,9 @@ class RuleEngine:
                     none_votes.append(_Vote("none", item.confidence * 0.9, evidence))
                 continue
             votes.setdefault(item.criterion, []).append(_Vote(item.value, item.confidence, evidence, extra))
+        # State agencies named by cues ("Cyber Command", "security service"), before the
+        # gazetteer's actors join the votes: the ones an enforcement action may set aside.
+        agency_votes = {id(v) for v in votes.get("actor_type", []) if v.value == "state"}
         for actor, evidence in actors:
             votes.setdefault("actor_type", []).append(_Vote(actor.actor_type, GAZETTEER_CONFIDENCE, evidence, actor.sponsor))
             if actor.state_link_from_name in STATE_LINKS:
@@ -281,6 +284,14 @@ class RuleEngine:
             if actor.proxy_from_name:
                 votes.setdefault("signal", []).append(_Vote("criminal-proxy", GAZETTEER_CONFIDENCE, evidence))
         none_votes += [v for v in votes.get("state_link", []) if v.value == "none"]
+        non_state = [v for v in votes.get("actor_type", []) if v.value in ("criminal", "hacktivist")
+                     and v.confidence >= PROXY_ACTOR_CONFIDENCE]
+        if non_state and self._acts_against_offender(votes):
+            # "Cyber Command and the FBI took down REvil's servers": an agency named beside an
+            # enforcement action against a criminal or hacktivist actor is the enforcer, not a
+            # State involved in the offence. Only agency nouns from cues are set aside: a named
+            # State-backed group and a State-link cue ("Kremlin-linked") keep their weight.
+            votes["actor_type"] = [v for v in votes["actor_type"] if id(v) not in agency_votes]
 
         actor_type = self._best("actor_type", votes.get("actor_type", []))
         sponsorship = self._sponsorship(actor_type, votes, none_votes)
@@ -294,19 +305,24 @@ class RuleEngine:
             "cascading_effects": self._cascade(votes.get("cascading_effects", [])),
             "motive": self._best("motive", votes.get("motive", [])),
         }
-        non_state = [v for v in votes.get("actor_type", []) if v.value in ("criminal", "hacktivist")
-                     and v.confidence >= PROXY_ACTOR_CONFIDENCE]
         if non_state and sponsorship.value in STATE_LINKS:
             # Hacktivists "tied to" a revolutionary-guard command, a gang "working for" a service:
             # criminal or hacktivist actors beside a State link are a proxy, whatever wins actor_type.
             strength = min(noisy_or(v.confidence for v in non_state), sponsorship.confidence) * 0.8
             votes.setdefault("signal", []).extend(_Vote("criminal-proxy", strength, v.evidence) for v in non_state)
         signals = {}
-        for value in ("criminal-disguise", "criminal-proxy"):
+        for value in SIGNALS:
             found = [v for v in votes.get("signal", []) if v.value == value]
             if found:
                 signals[value] = Criterion("yes", noisy_or(v.confidence for v in found), _evidence(found))
         return Analysis(criteria=criteria, signals=signals, hits=tuple(hits))
+
+    @staticmethod
+    def _acts_against_offender(votes: dict) -> bool:
+        """An enforcement action (takedown, seizure, arrest of members, bounty) is reported and
+        nothing says the offenders worked for or as a State (no proxy or disguise signal)."""
+        signals = {v.value for v in votes.get("signal", [])}
+        return "enforcement" in signals and not signals & {"criminal-proxy", "criminal-disguise"}
 
     @staticmethod
     def _best(name: str, votes: list[_Vote]) -> Criterion:

@@ -46,13 +46,16 @@ _ACTOR_SHADOWS = ("actor", "actor_type", "state_link", "sector")   # as RuleEngi
 KIND, CRIT, VALUE, NEGATABLE, SHADOWS, PLACE, STOPPED, SPONSORSHIP, MOTIVE, PROXY, EXACT_LO, EXACT_HI = range(12)
 CUE, ACTOR, NEGATION = 0, 1, 2
 # A text's result has the slots of criteria_table.SLOTS: the five criteria (critical_infrastructure's
-# values are listed apart) and the two signals.
+# values are listed apart) and the three signals.
 # Values the kernel needs to know by name: they take the first codes, in this order (other
 # values, such as sector ids and motives, get codes as the rule files name them).
 NAMED_VALUES = ("unknown", "none", "confirmed", "suspected", "state", "state-sponsored", "criminal",
-                "hacktivist", "insider", "yes", "no", "criminal-disguise", "criminal-proxy")
+                "hacktivist", "insider", "yes", "no", "criminal-disguise", "criminal-proxy", "enforcement")
 (V_UNKNOWN, V_NONE, V_CONFIRMED, V_SUSPECTED, V_STATE, V_SPONSORED, V_CRIMINAL, V_HACKTIVIST, V_INSIDER,
- V_YES, V_NO, V_DISGUISE, V_PROXY) = range(len(NAMED_VALUES))
+ V_YES, V_NO, V_DISGUISE, V_PROXY, V_ENFORCEMENT) = range(len(NAMED_VALUES))
+N_SLOTS = 8   # len(criteria_table.SLOTS), as a compile-time constant
+SIGNAL_VALUES = (V_DISGUISE, V_PROXY, V_ENFORCEMENT)   # the signal slots 5, 6 and 7, in SLOTS order
+assert len(SLOTS) == N_SLOTS and SLOTS[5:] == tuple(NAMED_VALUES[v] for v in SIGNAL_VALUES)
 _CONTEXT_CHARS = 40   # as RuleEngine._has_context
 ANY = -2   # "any value" for _pick
 # Each ASCII character folded (matcher.fold), and whether the folded character is a word character.
@@ -207,7 +210,7 @@ class CompiledRules:
             sector = new(Criterion, ([], confidences[2], (), _NO_DETAIL))
         criteria = {"actor_type": made[0], "state_sponsorship": made[1], "critical_infrastructure": sector,
                     "cascading_effects": made[3], "motive": made[4]}
-        signals = {name: made[slot] for slot, name in ((5, SLOTS[5]), (6, SLOTS[6])) if made[slot] is not None}
+        signals = {name: made[slot] for slot, name in enumerate(SLOTS) if slot >= 5 and made[slot] is not None}
         return Analysis(criteria=criteria, signals=signals, hits=found)
 
 
@@ -680,6 +683,7 @@ def _cast_votes(raw, kept, live, folded, lo, payloads, confidences, breaks, brea
         vote_crit[n_votes], vote_value[n_votes], vote_conf[n_votes] = crit, value, confidences[p]
         vote_hit[n_votes], vote_place[n_votes] = h, payloads[p, PLACE]
         n_votes += 1
+    n_cue_votes = n_votes
     for a in range(n_actors):
         h = actors[a]
         p = raw[kept[h], 2]
@@ -698,6 +702,19 @@ def _cast_votes(raw, kept, live, folded, lo, payloads, confidences, breaks, brea
             vote_crit[n_votes], vote_value[n_votes], vote_conf[n_votes] = 5, V_PROXY, gazetteer
             vote_hit[n_votes], vote_place[n_votes] = h, 0
             n_votes += 1
+    # RuleEngine.analyse: beside an enforcement action against a criminal or hacktivist actor,
+    # the State agencies that cues name are enforcers; their votes leave the count (criterion -3).
+    enforcement = non_state = offender_state_signal = False
+    for v in range(n_votes):
+        if vote_crit[v] == 5:
+            enforcement |= vote_value[v] == V_ENFORCEMENT
+            offender_state_signal |= vote_value[v] == V_PROXY or vote_value[v] == V_DISGUISE
+        elif vote_crit[v] == 0 and (vote_value[v] == V_CRIMINAL or vote_value[v] == V_HACKTIVIST):
+            non_state |= vote_conf[v] >= weights[3]
+    if enforcement and non_state and not offender_state_signal:
+        for v in range(n_cue_votes):
+            if vote_crit[v] == 0 and vote_value[v] == V_STATE:
+                vote_crit[v] = -3
     for v in range(n_votes):
         if vote_crit[v] == 1 and vote_value[v] == V_NONE:
             none_votes[n_none] = v
@@ -713,14 +730,14 @@ def _criteria(vote_crit, vote_value, vote_conf, vote_hit, vote_place, none_votes
     evidence as hit numbers in ``scratch[slot_lo[slot]:slot_hi[slot]]``; the sectors found, in
     order of first mention, with their scores; and the sponsor's place code (-1 outside the
     State-link branch)."""
-    n_slots = 7
+    n_slots = N_SLOTS
     absence, proxy_actor, state_threshold = weights[2], weights[3], weights[4]
     n_votes, n_none, n_kept = vote_crit.shape[0], none_votes.shape[0], hit_start.shape[0]
     sectors = np.empty(n_votes, dtype=np.int64)   # distinct sectors: at most one per vote
     sector_scores = np.empty(n_votes)
     n_sectors = 0
     sponsor = -1
-    scratch = np.empty(7 * n_votes + 8, dtype=np.int64)   # evidence per slot, end to end
+    scratch = np.empty(n_slots * n_votes + 8, dtype=np.int64)   # evidence per slot, end to end
     slot_lo = np.zeros(n_slots, dtype=np.int64)
     slot_hi = np.zeros(n_slots, dtype=np.int64)
     chosen = np.empty(n_votes + n_kept + 1, dtype=np.int64)
@@ -832,22 +849,23 @@ def _criteria(vote_crit, vote_value, vote_conf, vote_hit, vote_place, none_votes
             vote_conf[n_signal_votes], vote_hit[n_signal_votes] = strength, vote_hit[chosen[j]]
             n_signal_votes += 1
     chosen = _grow(chosen, n_signal_votes)
-    scratch = _grow(scratch, at + 2 * n_signal_votes)
-    signal_values = np.full(2, -1, dtype=np.int64)
-    signal_conf = np.zeros(2)
-    for slot, wanted in ((5, V_DISGUISE), (6, V_PROXY)):
+    scratch = _grow(scratch, at + len(SIGNAL_VALUES) * n_signal_votes)
+    signal_values = np.full(len(SIGNAL_VALUES), -1, dtype=np.int64)
+    signal_conf = np.zeros(len(SIGNAL_VALUES))
+    for k in range(len(SIGNAL_VALUES)):
+        slot, wanted = 5 + k, SIGNAL_VALUES[k]
         n = _pick(vote_crit, vote_value, n_signal_votes, 5, wanted, wanted, chosen, 0)
         if n:
-            signal_values[slot - 5], signal_conf[slot - 5] = V_YES, _noisy_or(vote_conf, chosen, n)
+            signal_values[k], signal_conf[k] = V_YES, _noisy_or(vote_conf, chosen, n)
             end_at = _evidence(vote_hit, chosen, n, hit_start, hit_end, scratch, at)
         else:
             end_at = at
         slot_lo[slot], slot_hi[slot], at = at, end_at, end_at
 
     slot_values = np.array([actor_value, sponsorship_value, -1, cascade_value, motive_value, signal_values[0],
-                            signal_values[1]], dtype=np.int64)
+                            signal_values[1], signal_values[2]], dtype=np.int64)
     slot_conf = np.array([actor_conf, sponsorship_conf, sector_conf, cascade_conf, motive_conf, signal_conf[0],
-                          signal_conf[1]])
+                          signal_conf[1], signal_conf[2]])
     return slot_values, slot_conf, scratch, slot_lo, slot_hi, sectors[:n_sectors], sector_scores[:n_sectors], sponsor
 
 
@@ -857,7 +875,7 @@ def _analyse(codes, folded, word, bounds, alphabet, delta, node_key, dict_link, 
     """The rule layer over the texts ``bounds`` delimits in ``codes`` (and their folded form):
     hits, criteria with evidence, sectors and sponsors, end to end with per-text bounds."""
     n_texts = bounds.shape[0] - 1
-    n_slots = 7
+    n_slots = N_SLOTS
     window, context_chars = numbers[0], numbers[1]
     hit_bounds = np.zeros(n_texts + 1, dtype=np.int64)
     hits = np.empty((max(64, bounds[-1] // 4), 4), dtype=np.int64)

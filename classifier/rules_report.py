@@ -49,6 +49,9 @@ def _labels_agree(criterion: str, value: str, label_row: dict) -> bool | None:
         return label_row["motive"] == value
     if criterion == "sector" and "critical_infrastructure" in label_row:
         return value in label_row["critical_infrastructure"].split(";")
+    if criterion == "signal" and value == "enforcement" and "route" in label_row:
+        # Enforcement sets the agencies it names aside as enforcers: right where the case is crime.
+        return label_row["route"] == "cybercrime"
     if criterion == "signal" and "intersection_reason" in label_row:
         wanted = {"criminal-disguise": "state-operation-disguised-as-crime",
                   "criminal-proxy": "criminal-proxy-of-state"}[value]

@@ -26,7 +26,9 @@ STATE_LINKS = ("confirmed", "suspected")
 SPONSORSHIP = ("confirmed", "suspected", "none", "unknown")
 MOTIVES = ("financial", "espionage", "sabotage", "influence", "ideological", "unknown")
 CASCADING = ("yes", "no")
-SIGNALS = ("criminal-disguise", "criminal-proxy")
+# "enforcement": an action of police, prosecutors or a State agency against the offenders
+# (takedown, seizure, arrests, a bounty); it makes the agencies named beside it enforcers.
+SIGNALS = ("criminal-disguise", "criminal-proxy", "enforcement")
 CRITERIA = ("actor_type", "state_sponsorship", "critical_infrastructure", "cascading_effects", "motive")
 
 # Which values a cue may vote for, per criterion it names.

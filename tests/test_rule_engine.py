@@ -285,6 +285,47 @@ def test_justice_words_beside_a_state_actor_make_no_proxy(layer):
     assert "criminal-proxy" in analysis.signals
 
 
+ENFORCEMENT_BY_STATE_ORGANS = [
+    "Officers of Ukraine's security service arrested five members of a ransomware crew that had extorted firms across Europe.",
+    "The FSB raided the flats of a ransomware gang's members and seized cash and crypto wallets at Washington's request.",
+    "Military intelligence officers and police arrested the teenage operators of a booter service.",
+]
+
+
+@pytest.mark.parametrize("text", ENFORCEMENT_BY_STATE_ORGANS)
+def test_a_state_organ_enforcing_the_law_against_criminals_is_no_state_link(layer, text):
+    """A security service or intelligence officers named beside an arrest or seizure of criminals
+    are the enforcers: no State link, no proxy, and the case is crime."""
+    analysis, decision = layer.analyse(text)
+    assert "enforcement" in analysis.signals and spans_exact(text, analysis.signals["enforcement"])
+    assert not analysis.state_involvement and "criminal-proxy" not in analysis.signals
+    assert decision.route == "cybercrime"
+
+
+@pytest.mark.parametrize("text, route, reason", [
+    # No criminal actor: the arrested officer is the offender.
+    ("Police arrested a GRU officer who had planted malware at a water utility.", "international-security", ""),
+    # The text ties the arrested crew to a State.
+    ("Police arrested members of a ransomware gang that worked for the FSB.", "intersection", "criminal-proxy-of-state"),
+    ("Europol seized the servers of a Kremlin-linked ransomware gang.", "intersection", "criminal-proxy-of-state"),
+    # A named State-backed group keeps its State link whoever seizes its loot.
+    ("Lazarus Group stole crypto from a bridge; police arrested two launderers and seized part of the funds.",
+     "intersection", "state-actor-in-crime"),
+])
+def test_enforcement_keeps_a_state_link_the_text_gives_the_offenders(layer, text, route, reason):
+    analysis, decision = layer.analyse(text)
+    assert "enforcement" in analysis.signals
+    assert analysis.state_involvement
+    assert (decision.route, decision.reason) == (route, reason)
+
+
+def test_a_military_operation_against_criminals_is_no_enforcement(layer):
+    """Hacking a gang's servers is a State cyber operation, not police work: the agencies stay
+    State actors (how to route such cases is left to the routing policy)."""
+    analysis, _ = layer.analyse("US Cyber Command and the NSA hacked the servers of a ransomware gang.")
+    assert "enforcement" not in analysis.signals and analysis.state_involvement
+
+
 def test_a_proxy_server_is_not_a_criminal_proxy(layer):
     analysis, decision = layer.analyse(
         "Chinese state-sponsored hackers stole defence files; their identities were masked by proxy servers.")

@@ -90,6 +90,20 @@ def test_kernel_equals_engine_on_dense_mixes_of_rule_phrases(engine):
     _assert_same(engine, _dense_mixes(engine))
 
 
+def test_kernel_equals_engine_where_enforcement_sets_agencies_aside(engine):
+    """The enforcement branch: agencies set aside, kept beside a proxy signal, a State-backed name
+    or a State-link cue, and left alone without a criminal actor."""
+    cases = [
+        "The security service arrested members of a ransomware gang.",
+        "The FSB raided a ransomware gang and seized its servers; the gang worked for the FSB.",
+        "Police and military intelligence dismantled a Lazarus laundering ring and a carding gang.",
+        "Europol seized the servers of a Kremlin-linked ransomware gang; GRU officers were not involved.",
+        "Police arrested a GRU officer who had planted malware at a water utility.",
+        "Intelligence officers arrested hacktivists who defaced ministry sites; no arrests followed in Minsk.",
+    ]
+    _assert_same(engine, cases * (KERNEL_MIN_TEXTS // len(cases) + 1))
+
+
 def run_bounds_checked():
     """The equality checks above, in a process where numba checks every index."""
     from classifier.api import RuleLayer
