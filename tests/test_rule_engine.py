@@ -334,6 +334,14 @@ def test_a_proxy_server_is_not_a_criminal_proxy(layer):
     assert "criminal-proxy" in analysis.signals
 
 
+def test_a_crime_service_for_hire_is_no_proxy_but_hackers_for_hire_are(layer):
+    """A DDoS-for-hire service sells to anyone; mercenary hackers for hire are the proxies States use."""
+    analysis, _ = layer.analyse("Police shut a DDoS-for-hire service run by two students.")
+    assert "criminal-proxy" not in analysis.signals
+    analysis, _ = layer.analyse("The campaign was run by hackers-for-hire working for a ministry.")
+    assert "criminal-proxy" in analysis.signals
+
+
 def test_evidence_offsets_survive_case_folding(layer):
     text = "İstanbul: Sandworm hackers hit a grid operator."  # "İ".lower() is two characters
     analysis, _ = layer.analyse(text)
