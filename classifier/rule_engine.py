@@ -32,6 +32,9 @@ GAZETTEER_RULE_PREFIX = "actor."
 # as the word "ransomware" (0.5) or "arrested" and "the hacker" (0.6), make a State-linked case a
 # proxy case: "the hacker group Fancy Bear" is no proxy.
 PROXY_ACTOR_CONFIDENCE = 0.7
+# An agency named at most this many characters before an enforcement action ("Kazakh security
+# service officers arrested"), or after it behind "by", is the one that acts.
+ENFORCER_GAP_CHARS = 30
 # Combined State evidence below this is not enough to call a State link.
 STATE_LINK_THRESHOLD = 0.5
 # From this many texts on, analyse_many uses the compiled rule layer: below it, loading numba
@@ -271,9 +274,9 @@ class RuleEngine:
                     none_votes.append(_Vote("none", item.confidence * 0.9, evidence))
                 continue
             votes.setdefault(item.criterion, []).append(_Vote(item.value, item.confidence, evidence, extra))
-        # State agencies named by cues ("Cyber Command", "security service"), before the
-        # gazetteer's actors join the votes: the ones an enforcement action may set aside.
-        agency_votes = {id(v) for v in votes.get("actor_type", []) if v.value == "state"}
+        # State agencies named by cues ("security service", "FSB"), before the gazetteer's actors
+        # join the votes: the ones an enforcement action may set aside.
+        agency_votes = [v for v in votes.get("actor_type", []) if v.value == "state"]
         for actor, evidence in actors:
             votes.setdefault("actor_type", []).append(_Vote(actor.actor_type, GAZETTEER_CONFIDENCE, evidence, actor.sponsor))
             if actor.state_link_from_name in STATE_LINKS:
@@ -286,12 +289,9 @@ class RuleEngine:
         none_votes += [v for v in votes.get("state_link", []) if v.value == "none"]
         non_state = [v for v in votes.get("actor_type", []) if v.value in ("criminal", "hacktivist")
                      and v.confidence >= PROXY_ACTOR_CONFIDENCE]
-        if non_state and self._acts_against_offender(votes):
-            # "Cyber Command and the FBI took down REvil's servers": an agency named beside an
-            # enforcement action against a criminal or hacktivist actor is the enforcer, not a
-            # State involved in the offence. Only agency nouns from cues are set aside: a named
-            # State-backed group and a State-link cue ("Kremlin-linked") keep their weight.
-            votes["actor_type"] = [v for v in votes["actor_type"] if id(v) not in agency_votes]
+        enforcers = self._enforcers(folded, votes, agency_votes, bool(non_state))
+        if enforcers:
+            votes["actor_type"] = [v for v in votes["actor_type"] if id(v) not in enforcers]
 
         actor_type = self._best("actor_type", votes.get("actor_type", []))
         sponsorship = self._sponsorship(actor_type, votes, none_votes)
@@ -317,12 +317,33 @@ class RuleEngine:
                 signals[value] = Criterion("yes", noisy_or(v.confidence for v in found), _evidence(found))
         return Analysis(criteria=criteria, signals=signals, hits=tuple(hits))
 
-    @staticmethod
-    def _acts_against_offender(votes: dict) -> bool:
-        """An enforcement action (takedown, seizure, arrest of members, bounty) is reported and
-        nothing says the offenders worked for or as a State (no proxy or disguise signal)."""
-        signals = {v.value for v in votes.get("signal", [])}
-        return "enforcement" in signals and not signals & {"criminal-proxy", "criminal-disguise"}
+    def _enforcers(self, folded: str, votes: dict, agency_votes: list[_Vote], criminal_actor: bool) -> set[int]:
+        """The agency votes (by id) that name who carries out an enforcement action against crime.
+
+        "The security service arrested five members of a ransomware crew": the agency is the
+        enforcer, not a State taking part in the offence, so its vote leaves the count. An agency
+        is the enforcer when it is the subject of the action (it ends at most ENFORCER_GAP_CHARS
+        before the action, in the same clause) or its agent ("were arrested by the SBU"). Only
+        where the offence is crime (a criminal or hacktivist actor, or a financial motive) and
+        nothing ties the offenders to a State (no proxy or disguise signal): agencies after the
+        action ("spied for Russian intelligence"), named State-backed groups and State-link
+        cues keep their weight.
+        """
+        actions = [v.evidence for v in votes.get("signal", []) if v.value == "enforcement"]
+        if not actions or not agency_votes:
+            return set()
+        if {v.value for v in votes.get("signal", [])} & {"criminal-proxy", "criminal-disguise"}:
+            return set()
+        if not criminal_actor and not any(v.value == "financial" for v in votes.get("motive", [])):
+            return set()
+        breaks = self.rules.clause_breaks
+
+        def same_clause(start: int, end: int) -> bool:
+            return 0 <= end - start <= ENFORCER_GAP_CHARS and not any(b in folded[start:end] for b in breaks)
+
+        return {id(v) for v in agency_votes for a in actions
+                if same_clause(v.evidence.end, a.start)
+                or same_clause(a.end, v.evidence.start) and " by " in folded[a.end:v.evidence.start]}
 
     @staticmethod
     def _best(name: str, votes: list[_Vote]) -> Criterion:

@@ -29,7 +29,7 @@ from numba import njit, types
 from .criteria_table import MOTIVE as MOTIVE_SLOT, SLOTS, CriteriaTable
 from .matcher import fold
 from .rule_engine import (
-    ABSENCE_CONFIDENCE, GAZETTEER_CONFIDENCE, GAZETTEER_MOTIVE_CONFIDENCE, GAZETTEER_RULE_PREFIX,
+    ABSENCE_CONFIDENCE, ENFORCER_GAP_CHARS, GAZETTEER_CONFIDENCE, GAZETTEER_MOTIVE_CONFIDENCE, GAZETTEER_RULE_PREFIX,
     PROXY_ACTOR_CONFIDENCE, STATE_LINK_THRESHOLD, _NO_DETAIL, Analysis, Criterion, Evidence,
 )
 from .text_model import _codes, _word_mask
@@ -50,9 +50,10 @@ CUE, ACTOR, NEGATION = 0, 1, 2
 # Values the kernel needs to know by name: they take the first codes, in this order (other
 # values, such as sector ids and motives, get codes as the rule files name them).
 NAMED_VALUES = ("unknown", "none", "confirmed", "suspected", "state", "state-sponsored", "criminal",
-                "hacktivist", "insider", "yes", "no", "criminal-disguise", "criminal-proxy", "enforcement")
+                "hacktivist", "insider", "yes", "no", "criminal-disguise", "criminal-proxy", "enforcement",
+                "financial")
 (V_UNKNOWN, V_NONE, V_CONFIRMED, V_SUSPECTED, V_STATE, V_SPONSORED, V_CRIMINAL, V_HACKTIVIST, V_INSIDER,
- V_YES, V_NO, V_DISGUISE, V_PROXY, V_ENFORCEMENT) = range(len(NAMED_VALUES))
+ V_YES, V_NO, V_DISGUISE, V_PROXY, V_ENFORCEMENT, V_FINANCIAL) = range(len(NAMED_VALUES))
 N_SLOTS = 8   # len(criteria_table.SLOTS), as a compile-time constant
 SIGNAL_VALUES = (V_DISGUISE, V_PROXY, V_ENFORCEMENT)   # the signal slots 5, 6 and 7, in SLOTS order
 assert len(SLOTS) == N_SLOTS and SLOTS[5:] == tuple(NAMED_VALUES[v] for v in SIGNAL_VALUES)
@@ -126,7 +127,8 @@ class CompiledRules:
         self.alphabet, self.delta, self.node_key, self.dict_link = _automaton(keys)
         self.context, self.context_bounds = _flatten(sorted(rules.stop_context))
         self.breaks, self.break_bounds = _flatten(rules.clause_breaks)
-        self.numbers = np.array([rules.negation_window, _CONTEXT_CHARS], dtype=np.int64)
+        self.numbers = np.array([rules.negation_window, _CONTEXT_CHARS, ENFORCER_GAP_CHARS], dtype=np.int64)
+        self.by_word, self.by_bounds = _flatten([" by "])
         self.weights = np.array([GAZETTEER_CONFIDENCE, GAZETTEER_MOTIVE_CONFIDENCE, ABSENCE_CONFIDENCE,
                                  PROXY_ACTOR_CONFIDENCE, STATE_LINK_THRESHOLD], dtype=np.float64)
 
@@ -178,7 +180,7 @@ class CompiledRules:
         return _analyse(codes, folded_codes, word, bounds, self.alphabet, self.delta,
                         self.node_key, self.dict_link, self.key_info, self.payloads, self.confidences, self.exact,
                         self.context, self.context_bounds, self.breaks, self.break_bounds, self.numbers,
-                        self.weights)
+                        self.weights, self.by_word, self.by_bounds)
 
     def _analyses(self, texts: list[str], found: tuple[np.ndarray, ...]) -> list[Analysis]:
         # Plain lists: indexing them costs less than indexing numpy arrays one element at a time.
@@ -637,12 +639,14 @@ def _live_triggers(raw, kept, trig, payloads):
 
 
 @njit(cache=True)
-def _cast_votes(raw, kept, live, folded, lo, payloads, confidences, breaks, break_bounds, window, weights):
+def _cast_votes(raw, kept, live, folded, lo, payloads, confidences, breaks, break_bounds, numbers, weights, by_word,
+                by_bounds):
     """``RuleEngine.analyse``'s loop over the matches: whether each hit is negated, and the votes
     (criterion, value, confidence, hit, place) in the engine's order; ``none_votes`` lists the
     votes for "no State link" (negated State cues first, then cues that say so)."""
     n_kept, n_live = kept.shape[0], live.shape[0]
     gazetteer, gazetteer_motive = weights[0], weights[1]
+    window = numbers[0]
     hit_start = np.empty(n_kept, dtype=np.int64)
     hit_end = np.empty(n_kept, dtype=np.int64)
     negated_hits = np.zeros(n_kept, dtype=np.int64)
@@ -702,19 +706,35 @@ def _cast_votes(raw, kept, live, folded, lo, payloads, confidences, breaks, brea
             vote_crit[n_votes], vote_value[n_votes], vote_conf[n_votes] = 5, V_PROXY, gazetteer
             vote_hit[n_votes], vote_place[n_votes] = h, 0
             n_votes += 1
-    # RuleEngine.analyse: beside an enforcement action against a criminal or hacktivist actor,
-    # the State agencies that cues name are enforcers; their votes leave the count (criterion -3).
-    enforcement = non_state = offender_state_signal = False
+    # RuleEngine._enforcers: the State agencies that cues name and that carry out an enforcement
+    # action against crime leave the count (criterion -3).
+    enforcement = crime = offender_state_signal = False
     for v in range(n_votes):
         if vote_crit[v] == 5:
             enforcement |= vote_value[v] == V_ENFORCEMENT
             offender_state_signal |= vote_value[v] == V_PROXY or vote_value[v] == V_DISGUISE
         elif vote_crit[v] == 0 and (vote_value[v] == V_CRIMINAL or vote_value[v] == V_HACKTIVIST):
-            non_state |= vote_conf[v] >= weights[3]
-    if enforcement and non_state and not offender_state_signal:
+            crime |= vote_conf[v] >= weights[3]
+        elif vote_crit[v] == 4:
+            crime |= vote_value[v] == V_FINANCIAL
+    if enforcement and crime and not offender_state_signal:
+        gap = numbers[2]
         for v in range(n_cue_votes):
-            if vote_crit[v] == 0 and vote_value[v] == V_STATE:
-                vote_crit[v] = -3
+            if vote_crit[v] != 0 or vote_value[v] != V_STATE:
+                continue
+            agency_start, agency_end = hit_start[vote_hit[v]], hit_end[vote_hit[v]]
+            for a in range(n_votes):
+                if vote_crit[a] != 5 or vote_value[a] != V_ENFORCEMENT:
+                    continue
+                action_start, action_end = hit_start[vote_hit[a]], hit_end[vote_hit[a]]
+                subject = 0 <= action_start - agency_end <= gap and not _contains(
+                    folded, lo + agency_end, lo + action_start, breaks, break_bounds)
+                agent = 0 <= agency_start - action_end <= gap and not _contains(
+                    folded, lo + action_end, lo + agency_start, breaks, break_bounds) and _contains(
+                    folded, lo + action_end, lo + agency_start, by_word, by_bounds)
+                if subject or agent:
+                    vote_crit[v] = -3
+                    break
     for v in range(n_votes):
         if vote_crit[v] == 1 and vote_value[v] == V_NONE:
             none_votes[n_none] = v
@@ -871,7 +891,7 @@ def _criteria(vote_crit, vote_value, vote_conf, vote_hit, vote_place, none_votes
 
 @njit(cache=True)
 def _analyse(codes, folded, word, bounds, alphabet, delta, node_key, dict_link, key_info, payloads, confidences,
-             exact, context, context_bounds, breaks, break_bounds, numbers, weights):
+             exact, context, context_bounds, breaks, break_bounds, numbers, weights, by_word, by_bounds):
     """The rule layer over the texts ``bounds`` delimits in ``codes`` (and their folded form):
     hits, criteria with evidence, sectors and sponsors, end to end with per-text bounds."""
     n_texts = bounds.shape[0] - 1
@@ -896,8 +916,8 @@ def _analyse(codes, folded, word, bounds, alphabet, delta, node_key, dict_link, 
         kept, trig = _keep_matches(raw, n_raw, folded, word, lo, hi, payloads, context, context_bounds, context_chars)
         live = _live_triggers(raw, kept, trig, payloads)
         (hit_start, hit_end, negated, vote_crit, vote_value, vote_conf, vote_hit, vote_place,
-         none_votes) = _cast_votes(raw, kept, live, folded, lo, payloads, confidences, breaks, break_bounds, window,
-                                   weights)
+         none_votes) = _cast_votes(raw, kept, live, folded, lo, payloads, confidences, breaks, break_bounds, numbers,
+                                   weights, by_word, by_bounds)
         (values, confidences_out, scratch, slot_lo, slot_hi, text_sectors, text_scores,
          sponsor) = _criteria(vote_crit, vote_value, vote_conf, vote_hit, vote_place, none_votes, hit_start, hit_end,
                               weights)

@@ -54,6 +54,32 @@ def test_everyday_crime_is_cybercrime(text):
     assert result.route == "cybercrime", result.explanation
 
 
+# Law-enforcement news in which a State organ (a security service, the FSB, counter-intelligence)
+# acts against criminals. The rule layer reads the organ as the enforcer (the enforcement
+# signal); the text model still leans to intersection where a security service and ransomware
+# meet, so the shipped model is held to most of these, not all (10 of 12 when written).
+ENFORCEMENT_NEWS = [
+    "Romanian police and the domestic intelligence service detained three men who ran a phishing kit shop.",
+    "Spain's Guardia Civil arrested a teenager who had extorted school staff with stolen nude photos.",
+    "The FSB detained 14 members of a carding ring and seized servers holding stolen card data.",
+    "Kazakh security service officers arrested an administrator of a Telegram shop selling bank logins.",
+    "Brazil's federal police raided the homes of a crew that emptied bank accounts with SIM swaps.",
+    "Ukraine's cyber police and the SBU dismantled a call centre that defrauded Europeans with fake crypto investments.",
+    "Polish counter-intelligence officers arrested a hacker who sold access to hacked company networks on a forum.",
+    "Israeli police arrested a teenager behind bomb-threat calls and a DDoS extortion scheme.",
+    "The State Department offers up to $10 million for information on the leaders of a ransomware gang.",
+    "Georgian state security service arrested four men who laundered ransomware proceeds through exchanges.",
+    "Indian police raided a fake tech-support call centre and arrested 30 employees.",
+    "Officers of Ukraine's security service arrested five members of a ransomware crew that had extorted firms across Europe.",
+]
+
+
+def test_law_enforcement_news_is_mostly_cybercrime():
+    routes = [classify(text).route for text in ENFORCEMENT_NEWS]
+    misrouted = [(text, route) for text, route in zip(ENFORCEMENT_NEWS, routes) if route != "cybercrime"]
+    assert len(misrouted) <= 2, misrouted
+
+
 def test_thin_text_is_undetermined_or_flagged():
     result = classify("A hospital's systems are down after an attack; no group has claimed it.")
     assert result.route == "undetermined" or result.review

@@ -289,13 +289,18 @@ ENFORCEMENT_BY_STATE_ORGANS = [
     "Officers of Ukraine's security service arrested five members of a ransomware crew that had extorted firms across Europe.",
     "The FSB raided the flats of a ransomware gang's members and seized cash and crypto wallets at Washington's request.",
     "Military intelligence officers and police arrested the teenage operators of a booter service.",
+    # No explicit criminal actor, but the offence is crime (financial motive).
+    "Kazakh security service officers arrested an administrator of a Telegram shop selling bank logins.",
+    # The agency after the action, as its agent.
+    "Ransomware crew members were detained by Ukraine's security service in a joint operation with Europol.",
 ]
 
 
 @pytest.mark.parametrize("text", ENFORCEMENT_BY_STATE_ORGANS)
 def test_a_state_organ_enforcing_the_law_against_criminals_is_no_state_link(layer, text):
-    """A security service or intelligence officers named beside an arrest or seizure of criminals
-    are the enforcers: no State link, no proxy, and the case is crime."""
+    """A security service or intelligence officers that arrest, raid or detain criminals (the
+    subject of the action, or its agent after "by") are the enforcers: no State link, no proxy,
+    and the case is crime."""
     analysis, decision = layer.analyse(text)
     assert "enforcement" in analysis.signals and spans_exact(text, analysis.signals["enforcement"])
     assert not analysis.state_involvement and "criminal-proxy" not in analysis.signals
@@ -311,6 +316,14 @@ def test_a_state_organ_enforcing_the_law_against_criminals_is_no_state_link(laye
     # A named State-backed group keeps its State link whoever seizes its loot.
     ("Lazarus Group stole crypto from a bridge; police arrested two launderers and seized part of the funds.",
      "intersection", "state-actor-in-crime"),
+    # The agency after the action is the offenders' principal, not the enforcer.
+    ("Estonia's security police arrested a man who spied for the GRU.", "international-security", ""),
+    # The agency that acts is in another clause: it is the offender.
+    ("Russian military intelligence officers hacked the party's servers; the FBI later seized domains they used.",
+     "international-security", ""),
+    # No crime: a security service detaining an activist and planting spyware is a State operation.
+    ("Chinese state security officers detained an activist and installed spyware on his phone.",
+     "international-security", ""),
 ])
 def test_enforcement_keeps_a_state_link_the_text_gives_the_offenders(layer, text, route, reason):
     analysis, decision = layer.analyse(text)

@@ -100,6 +100,11 @@ def test_kernel_equals_engine_where_enforcement_sets_agencies_aside(engine):
         "Europol seized the servers of a Kremlin-linked ransomware gang; GRU officers were not involved.",
         "Police arrested a GRU officer who had planted malware at a water utility.",
         "Intelligence officers arrested hacktivists who defaced ministry sites; no arrests followed in Minsk.",
+        "Kazakh security service officers arrested an administrator of a shop selling bank logins.",
+        "Crew members were detained by the security service and by Europol; the FSB paid them, by all accounts.",
+        "The security service, after a long inquiry, finally arrested the carders who sold stolen cards.",
+        "Estonia's security police arrested a man who spied for the GRU for money.",
+        "Chinese state security officers detained an activist and installed spyware on his phone.",
     ]
     _assert_same(engine, cases * (KERNEL_MIN_TEXTS // len(cases) + 1))
 
