@@ -151,6 +151,22 @@ def test_rules_check_reports_each_rule(runner, small_corpus):
     assert {"coverage", "overlap", "conflict", "accuracy"} <= set(rules["motive.financial"])
 
 
+def test_rules_check_scores_the_enforcement_signal_by_route(runner, tmp_path):
+    """Enforcement has no criterion column: it is right where the case is crime."""
+    src = tmp_path / "labelled.csv"
+    _write_csv(src, ["text", "route"], [
+        ["Police arrested three carders and seized their servers.", "cybercrime"],
+        ["Police arrested a crew that stole card data for a bank fraud ring.", "cybercrime"],
+        ["Police arrested members of a gang that worked for the FSB.", "intersection"],
+        ["GRU officers wiped the grid operator's servers.", "international-security"],
+    ])
+    result = runner.invoke(main, ["rules", "check", str(src), "--json"])
+    assert result.exit_code == 0, result.output
+    rules = {r["rule"]: r for r in json.loads(result.stdout)["rules"]}
+    assert rules["signal.enforcement"]["fired"] == 3
+    assert rules["signal.enforcement"]["accuracy"] == round(2 / 3, 4)
+
+
 def test_rules_check_reports_broken_file(runner, tmp_path, rules_dir):
     copy = tmp_path / "rules"
     shutil.copytree(rules_dir, copy, ignore=shutil.ignore_patterns("__*"))
