@@ -77,3 +77,16 @@ def test_a_bad_part_is_refused_with_file_and_row(tmp_path):
         csv.writer(handle).writerows([header, first])
     with pytest.raises(ValueError, match=r"p99_bad.csv:2: State involvement labelled but route is cybercrime"):
         build_corpus.build([part])
+
+
+CHALLENGES = sorted((REPO / "benchmarks" / "challenge").glob("*.csv"))
+
+
+@pytest.mark.parametrize("path", CHALLENGES, ids=lambda p: p.name)
+def test_challenge_sets_follow_the_guide_and_are_not_in_the_corpus(path, rows):
+    """The held-out sets of benchmarks/challenge/ are labelled like the corpus and never trained
+    on: none of their texts is in the corpus."""
+    assert check_corpus.check(str(path)) == []
+    with open(path, newline="", encoding="utf-8") as handle:
+        challenge = [build_corpus.key(r["text"]) for r in csv.DictReader(handle)]
+    assert challenge and not set(challenge) & {build_corpus.key(r["text"]) for r in rows}

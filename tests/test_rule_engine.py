@@ -177,6 +177,12 @@ def test_cascade_positive(layer):
      "households"),
     ("The gang reached 800 shops through its supplier's till software; the stores shut for days.",
      "through its supplier"),
+    ("After ransomware hit the regional trust, stroke patients were sent to other hospitals for a week.",
+     "sent to other hospitals"),
+    ("The payment processor's outage left card holders at several lenders unable to use cash machines.",
+     "cash machines"),
+    ("Ransomware at a payroll vendor meant staff of dozens of councils went unpaid that month.",
+     "went unpaid"),
 ])
 def test_cascade_spill_over_beyond_the_victim(layer, text, phrase):
     c = crit(layer, text, "cascading_effects")
@@ -192,6 +198,8 @@ def test_breadth_of_targeting_is_no_cascade(layer):
     """A profile's "targets organisations worldwide" tells how wide a group hunts, not that one
     attack spread; effects that spread worldwide still count."""
     text = "The ransomware group targets hospitals and managed service providers worldwide."
+    assert crit(layer, text, "cascading_effects").value == "no"
+    text = "The gang has hit victims in dozens of countries and in more than 40 sectors."
     assert crit(layer, text, "cascading_effects").value == "no"
     text = "The worm spread worldwide from one accounting package, halting ports and hospitals."
     assert crit(layer, text, "cascading_effects").value == "yes"
