@@ -35,6 +35,11 @@ PROXY_ACTOR_CONFIDENCE = 0.7
 # An agency named at most this many characters before an enforcement action ("Kazakh security
 # service officers arrested"), or after it behind "by", is the one that acts.
 ENFORCER_GAP_CHARS = 30
+# An agency named at most this many characters after a victim's asset ("the public website of
+# Israel's intelligence service"), or at most VICTIM_TAIL_CHARS before one ("GCHQ's website"),
+# in the same clause, is the victim.
+VICTIM_GAP_CHARS = 24
+VICTIM_TAIL_CHARS = 3
 # Combined State evidence below this is not enough to call a State link.
 STATE_LINK_THRESHOLD = 0.5
 # From this many texts on, analyse_many uses the compiled rule layer: below it, loading numba
@@ -289,9 +294,10 @@ class RuleEngine:
         none_votes += [v for v in votes.get("state_link", []) if v.value == "none"]
         non_state = [v for v in votes.get("actor_type", []) if v.value in ("criminal", "hacktivist")
                      and v.confidence >= PROXY_ACTOR_CONFIDENCE]
-        enforcers = self._enforcers(folded, votes, agency_votes, bool(non_state))
-        if enforcers:
-            votes["actor_type"] = [v for v in votes["actor_type"] if id(v) not in enforcers]
+        set_aside = self._enforcers(folded, votes, agency_votes, bool(non_state))
+        set_aside |= self._victims(folded, votes, agency_votes)
+        if set_aside:
+            votes["actor_type"] = [v for v in votes["actor_type"] if id(v) not in set_aside]
 
         actor_type = self._best("actor_type", votes.get("actor_type", []))
         sponsorship = self._sponsorship(actor_type, votes, none_votes)
@@ -344,6 +350,29 @@ class RuleEngine:
         return {id(v) for v in agency_votes for a in actions
                 if same_clause(v.evidence.end, a.start)
                 or same_clause(a.end, v.evidence.start) and " by " in folded[a.end:v.evidence.start]}
+
+    def _victims(self, folded: str, votes: dict, agency_votes: list[_Vote]) -> set[int]:
+        """The agency votes (by id) that name the owner of a victim's asset.
+
+        "hacktivists flooded the web page of the CIA", "hackers copied data of the FSB", "the GCHQ
+        website went down": the agency is what was hit, not who hit it, so its vote leaves the
+        count. The asset comes before the agency, ending at most VICTIM_GAP_CHARS before it
+        ("the web page of Britain's GCHQ"), or right after it ("GCHQ's website"), in the
+        same clause and with no "by" between ("the website of the ministry was defaced by the
+        GRU" keeps the GRU).
+        """
+        assets = votes.get("victim_asset")
+        if not assets or not agency_votes:
+            return set()
+        breaks = self.rules.clause_breaks
+
+        def near(start: int, end: int, gap: int) -> bool:
+            between = folded[start:end]
+            return 0 <= end - start <= gap and " by " not in between and not any(b in between for b in breaks)
+
+        return {id(v) for v in agency_votes for a in assets
+                if a.value == "owner-follows" and near(a.evidence.end, v.evidence.start, VICTIM_GAP_CHARS)
+                or a.value == "owner-precedes" and near(v.evidence.end, a.evidence.start, VICTIM_TAIL_CHARS)}
 
     @staticmethod
     def _best(name: str, votes: list[_Vote]) -> Criterion:

@@ -30,7 +30,7 @@ from .criteria_table import MOTIVE as MOTIVE_SLOT, SLOTS, CriteriaTable
 from .matcher import fold
 from .rule_engine import (
     ABSENCE_CONFIDENCE, ENFORCER_GAP_CHARS, GAZETTEER_CONFIDENCE, GAZETTEER_MOTIVE_CONFIDENCE, GAZETTEER_RULE_PREFIX,
-    PROXY_ACTOR_CONFIDENCE, STATE_LINK_THRESHOLD, _NO_DETAIL, Analysis, Criterion, Evidence,
+    PROXY_ACTOR_CONFIDENCE, STATE_LINK_THRESHOLD, VICTIM_GAP_CHARS, VICTIM_TAIL_CHARS, _NO_DETAIL, Analysis, Criterion, Evidence,
 )
 from .text_model import _codes, _word_mask
 
@@ -40,7 +40,7 @@ _INTS, _FLOATS, _INT = types.int64[::1], types.float64[::1], types.int64
 
 # Criterion codes of a cue (the bit of a shadows mask); an actor match has its own.
 CRITERION_CODES = {"actor_type": 0, "state_link": 1, "attribution": 2, "cascading_effects": 3, "motive": 4,
-                   "signal": 5, "sector": 6, "actor": 7}
+                   "signal": 5, "sector": 6, "actor": 7, "victim_asset": 8}
 _ACTOR_SHADOWS = ("actor", "actor_type", "state_link", "sector")   # as RuleEngine._shadows
 # Columns of the payload table.
 KIND, CRIT, VALUE, NEGATABLE, SHADOWS, PLACE, STOPPED, SPONSORSHIP, MOTIVE, PROXY, EXACT_LO, EXACT_HI = range(12)
@@ -51,9 +51,9 @@ CUE, ACTOR, NEGATION = 0, 1, 2
 # values, such as sector ids and motives, get codes as the rule files name them).
 NAMED_VALUES = ("unknown", "none", "confirmed", "suspected", "state", "state-sponsored", "criminal",
                 "hacktivist", "insider", "yes", "no", "criminal-disguise", "criminal-proxy", "enforcement",
-                "financial")
+                "financial", "owner-follows")
 (V_UNKNOWN, V_NONE, V_CONFIRMED, V_SUSPECTED, V_STATE, V_SPONSORED, V_CRIMINAL, V_HACKTIVIST, V_INSIDER,
- V_YES, V_NO, V_DISGUISE, V_PROXY, V_ENFORCEMENT, V_FINANCIAL) = range(len(NAMED_VALUES))
+ V_YES, V_NO, V_DISGUISE, V_PROXY, V_ENFORCEMENT, V_FINANCIAL, V_OWNER_FOLLOWS) = range(len(NAMED_VALUES))
 N_SLOTS = 8   # len(criteria_table.SLOTS), as a compile-time constant
 SIGNAL_VALUES = (V_DISGUISE, V_PROXY, V_ENFORCEMENT)   # the signal slots 5, 6 and 7, in SLOTS order
 assert len(SLOTS) == N_SLOTS and SLOTS[5:] == tuple(NAMED_VALUES[v] for v in SIGNAL_VALUES)
@@ -127,7 +127,8 @@ class CompiledRules:
         self.alphabet, self.delta, self.node_key, self.dict_link = _automaton(keys)
         self.context, self.context_bounds = _flatten(sorted(rules.stop_context))
         self.breaks, self.break_bounds = _flatten(rules.clause_breaks)
-        self.numbers = np.array([rules.negation_window, _CONTEXT_CHARS, ENFORCER_GAP_CHARS], dtype=np.int64)
+        self.numbers = np.array([rules.negation_window, _CONTEXT_CHARS, ENFORCER_GAP_CHARS, VICTIM_GAP_CHARS,
+                                 VICTIM_TAIL_CHARS], dtype=np.int64)
         self.by_word, self.by_bounds = _flatten([" by "])
         self.weights = np.array([GAZETTEER_CONFIDENCE, GAZETTEER_MOTIVE_CONFIDENCE, ABSENCE_CONFIDENCE,
                                  PROXY_ACTOR_CONFIDENCE, STATE_LINK_THRESHOLD], dtype=np.float64)
@@ -735,6 +736,24 @@ def _cast_votes(raw, kept, live, folded, lo, payloads, confidences, breaks, brea
                 if subject or agent:
                     vote_crit[v] = -3
                     break
+    # RuleEngine._victims: agencies named as the owner of a victim's asset leave the count too.
+    for v in range(n_cue_votes):
+        if vote_crit[v] != 0 or vote_value[v] != V_STATE:
+            continue
+        agency_start, agency_end = hit_start[vote_hit[v]], hit_end[vote_hit[v]]
+        for a in range(n_votes):
+            if vote_crit[a] != 8:
+                continue
+            asset_start, asset_end = hit_start[vote_hit[a]], hit_end[vote_hit[a]]
+            if vote_value[a] == V_OWNER_FOLLOWS:
+                lo_gap, hi_gap, limit = asset_end, agency_start, numbers[3]
+            else:
+                lo_gap, hi_gap, limit = agency_end, asset_start, numbers[4]
+            if 0 <= hi_gap - lo_gap <= limit and not _contains(
+                    folded, lo + lo_gap, lo + hi_gap, breaks, break_bounds) and not _contains(
+                    folded, lo + lo_gap, lo + hi_gap, by_word, by_bounds):
+                vote_crit[v] = -4
+                break
     for v in range(n_votes):
         if vote_crit[v] == 1 and vote_value[v] == V_NONE:
             none_votes[n_none] = v

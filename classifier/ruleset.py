@@ -39,6 +39,9 @@ CUE_VALUES = {
     "cascading_effects": ("yes",),
     "motive": MOTIVES[:-1],
     "signal": SIGNALS,
+    # Phrases naming a victim's asset ("the website of", "... servers"): an agency named as their
+    # owner is the victim, not the actor (RuleEngine._victims). They vote for no criterion.
+    "victim_asset": ("owner-follows", "owner-precedes"),
 }
 CONDITION_KEYS = {
     "state_involvement": bool, "signals": list, "actor_type": list, "motive": list,

@@ -347,6 +347,44 @@ def test_a_military_operation_against_criminals_is_no_enforcement(layer):
     assert "enforcement" not in analysis.signals and analysis.state_involvement
 
 
+AGENCIES_AS_VICTIMS = [
+    "Hacktivists flooded the Central Intelligence Agency's web page until it went dark.",
+    "An unknown group broke in and copied data of the Russian FSB.",
+    "A protest crew defaced the GCHQ website for an afternoon.",
+    "A crew sold FSB documents to a tabloid.",
+    "Hackers leaked the emails of a security service contractor to a journalist.",
+]
+
+
+@pytest.mark.parametrize("text", AGENCIES_AS_VICTIMS)
+def test_an_agency_that_owns_what_was_hit_is_the_victim(layer, text):
+    """An agency named as the owner of a victim's asset (a site, data, documents, emails; before
+    it or right after it) is what was hit: it is no State actor."""
+    analysis, decision = layer.analyse(text)
+    assert not analysis.state_involvement
+    assert any(hit.rule.startswith("victim.") for hit in analysis.hits)
+    assert decision.route in ("cybercrime", "undetermined")
+
+
+@pytest.mark.parametrize("text", [
+    # The agency acts; the asset is the victim's.
+    "Officers of the GRU hacked the website of the ministry.",
+    # The asset belongs to the ministry; the GRU did it ("by").
+    "The website of the ministry was defaced by the GRU.",
+    # "officers" is no asset: these are the agency's people, and they act.
+    "FSB officers stole data from the bank.",
+    # Where the operation ran from is no victim's asset.
+    "The botnet was run from a military unit's servers.",
+    "An IRGC contractor hijacked the stadium's screens.",
+    # Another clause: the agency is the actor there.
+    "Data of the bank leaked; military intelligence was behind it.",
+])
+def test_an_agency_that_acts_stays_a_state_actor_beside_a_victims_asset(layer, text):
+    analysis, decision = layer.analyse(text)
+    assert analysis.criteria["actor_type"].value == "state"
+    assert decision.route == "international-security"
+
+
 def test_a_proxy_server_is_not_a_criminal_proxy(layer):
     analysis, decision = layer.analyse(
         "Chinese state-sponsored hackers stole defence files; their identities were masked by proxy servers.")

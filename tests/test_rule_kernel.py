@@ -109,6 +109,24 @@ def test_kernel_equals_engine_where_enforcement_sets_agencies_aside(engine):
     _assert_same(engine, cases * (KERNEL_MIN_TEXTS // len(cases) + 1))
 
 
+def test_kernel_equals_engine_where_agencies_are_victims(engine):
+    """The victim branch: assets before the agency (within the gap, beyond it, behind "by" or a
+    clause break) and right after it, beside enforcement and proxy cases."""
+    cases = [
+        "Hacktivists knocked the public web page of the Central Intelligence Agency offline.",
+        "An unknown group copied data of the Russian FSB.",
+        "The GCHQ website went down; the NSA's servers did not.",
+        "The website of the ministry was defaced by the GRU.",
+        "The website of the ministry, it emerged. The GRU did it.",
+        "Hacktivists leaked files from a supplier of Russia's Federal Security Service (FSB).",
+        "The security service arrested members of a gang that sold data of the security service.",
+        "Criminals reused NSA exploits; the gang worked for the SVR.",
+        "The servers of the long-named regional ministry of transport and the GRU were hit.",
+        "FSB officers stole data from the bank.",
+    ]
+    _assert_same(engine, cases * (KERNEL_MIN_TEXTS // len(cases) + 1))
+
+
 def run_bounds_checked():
     """The equality checks above, in a process where numba checks every index."""
     from classifier.api import RuleLayer
