@@ -7,8 +7,8 @@ matches, whatever the rules contain. There are no regular expressions to backtra
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from typing import Any, Iterable, NamedTuple
+from bisect import bisect_left, bisect_right
+from typing import Any, Iterable, Iterator, NamedTuple
 
 import ahocorasick
 
@@ -118,6 +118,13 @@ class PositionIndex:
     def last_at_or_before(self, position: int) -> int | None:
         i = bisect_right(self._positions, position)
         return self._positions[i - 1] if i else None
+
+    def between(self, lo: int, hi: int) -> Iterator[int]:
+        """The positions p with lo <= p <= hi, in order."""
+        i = bisect_left(self._positions, lo)
+        while i < len(self._positions) and self._positions[i] <= hi:
+            yield self._positions[i]
+            i += 1
 
     def __len__(self) -> int:
         return len(self._positions)

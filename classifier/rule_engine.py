@@ -342,14 +342,11 @@ class RuleEngine:
             return set()
         if not criminal_actor and not any(v.value == "financial" for v in votes.get("motive", [])):
             return set()
-        breaks = self.rules.clause_breaks
-
-        def same_clause(start: int, end: int) -> bool:
-            return 0 <= end - start <= ENFORCER_GAP_CHARS and not any(b in folded[start:end] for b in breaks)
-
-        return {id(v) for v in agency_votes for a in actions
-                if same_clause(v.evidence.end, a.start)
-                or same_clause(a.end, v.evidence.start) and " by " in folded[a.end:v.evidence.start]}
+        starts = PositionIndex({a.start for a in actions})
+        ends = PositionIndex({a.end for a in actions})
+        return {id(v) for v in agency_votes
+                if self._linked(folded, starts, v.evidence.end, ENFORCER_GAP_CHARS, after=True, by=0)
+                or self._linked(folded, ends, v.evidence.start, ENFORCER_GAP_CHARS, after=False, by=1)}
 
     def _victims(self, folded: str, votes: dict, agency_votes: list[_Vote]) -> set[int]:
         """The agency votes (by id) that name the owner of a victim's asset.
@@ -364,15 +361,25 @@ class RuleEngine:
         assets = votes.get("victim_asset")
         if not assets or not agency_votes:
             return set()
-        breaks = self.rules.clause_breaks
+        follows = PositionIndex({a.evidence.end for a in assets if a.value == "owner-follows"})
+        precedes = PositionIndex({a.evidence.start for a in assets if a.value == "owner-precedes"})
+        return {id(v) for v in agency_votes
+                if self._linked(folded, follows, v.evidence.start, VICTIM_GAP_CHARS, after=False, by=-1)
+                or self._linked(folded, precedes, v.evidence.end, VICTIM_TAIL_CHARS, after=True, by=-1)}
 
-        def near(start: int, end: int, gap: int) -> bool:
-            between = folded[start:end]
-            return 0 <= end - start <= gap and " by " not in between and not any(b in between for b in breaks)
-
-        return {id(v) for v in agency_votes for a in assets
-                if a.value == "owner-follows" and near(a.evidence.end, v.evidence.start, VICTIM_GAP_CHARS)
-                or a.value == "owner-precedes" and near(v.evidence.end, a.evidence.start, VICTIM_TAIL_CHARS)}
+    def _linked(self, folded: str, positions: PositionIndex, anchor: int, gap: int, after: bool, by: int) -> bool:
+        """Whether one of ``positions`` lies at most ``gap`` characters after ``anchor`` (or before
+        it), in the same clause, with " by " between them required (``by=1``), forbidden (-1) or
+        either (0). Looking up the window, not every pair, keeps a text with thousands of agency
+        names and actions linear (the window holds at most ``gap + 1`` distinct positions)."""
+        window = positions.between(anchor, anchor + gap) if after else positions.between(anchor - gap, anchor)
+        for position in window:
+            between = folded[anchor:position] if after else folded[position:anchor]
+            if any(b in between for b in self.rules.clause_breaks):
+                continue
+            if by == 0 or (by == 1) == (" by " in between):
+                return True
+        return False
 
     @staticmethod
     def _best(name: str, votes: list[_Vote]) -> Criterion:

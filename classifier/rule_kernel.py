@@ -51,9 +51,10 @@ CUE, ACTOR, NEGATION = 0, 1, 2
 # values, such as sector ids and motives, get codes as the rule files name them).
 NAMED_VALUES = ("unknown", "none", "confirmed", "suspected", "state", "state-sponsored", "criminal",
                 "hacktivist", "insider", "yes", "no", "criminal-disguise", "criminal-proxy", "enforcement",
-                "financial", "owner-follows")
+                "financial", "owner-follows", "owner-precedes")
 (V_UNKNOWN, V_NONE, V_CONFIRMED, V_SUSPECTED, V_STATE, V_SPONSORED, V_CRIMINAL, V_HACKTIVIST, V_INSIDER,
- V_YES, V_NO, V_DISGUISE, V_PROXY, V_ENFORCEMENT, V_FINANCIAL, V_OWNER_FOLLOWS) = range(len(NAMED_VALUES))
+ V_YES, V_NO, V_DISGUISE, V_PROXY, V_ENFORCEMENT, V_FINANCIAL, V_OWNER_FOLLOWS,
+ V_OWNER_PRECEDES) = range(len(NAMED_VALUES))
 N_SLOTS = 8   # len(criteria_table.SLOTS), as a compile-time constant
 SIGNAL_VALUES = (V_DISGUISE, V_PROXY, V_ENFORCEMENT)   # the signal slots 5, 6 and 7, in SLOTS order
 assert len(SLOTS) == N_SLOTS and SLOTS[5:] == tuple(NAMED_VALUES[v] for v in SIGNAL_VALUES)
@@ -640,6 +641,40 @@ def _live_triggers(raw, kept, trig, payloads):
 
 
 @njit(cache=True)
+def _vote_positions(vote_crit, vote_value, vote_hit, positions, n_votes, criterion, value):
+    """Sorted ``positions`` (hit starts or ends) of the votes for ``value`` of ``criterion``."""
+    n = 0
+    for v in range(n_votes):
+        if vote_crit[v] == criterion and vote_value[v] == value:
+            n += 1
+    out = np.empty(n, dtype=np.int64)
+    n = 0
+    for v in range(n_votes):
+        if vote_crit[v] == criterion and vote_value[v] == value:
+            out[n] = positions[vote_hit[v]]
+            n += 1
+    return np.sort(out)
+
+
+@njit(cache=True)
+def _linked(folded, lo, positions, anchor, gap, after, by, breaks, break_bounds, by_word, by_bounds):
+    """RuleEngine._linked: whether one of the sorted ``positions`` lies at most ``gap`` characters
+    after ``anchor`` (or before it), in the same clause, with " by " between them required
+    (``by=1``), forbidden (-1) or either (0)."""
+    first, last = (anchor, anchor + gap) if after else (anchor - gap, anchor)
+    n = positions.shape[0]
+    i = _count_at_or_before(positions, n, first - 1)
+    while i < n and positions[i] <= last:
+        a, b = (anchor, positions[i]) if after else (positions[i], anchor)
+        i += 1
+        if _contains(folded, lo + a, lo + b, breaks, break_bounds):
+            continue
+        if by == 0 or (by == 1) == _contains(folded, lo + a, lo + b, by_word, by_bounds):
+            return True
+    return False
+
+
+@njit(cache=True)
 def _cast_votes(raw, kept, live, folded, lo, payloads, confidences, breaks, break_bounds, numbers, weights, by_word,
                 by_bounds):
     """``RuleEngine.analyse``'s loop over the matches: whether each hit is negated, and the votes
@@ -709,8 +744,9 @@ def _cast_votes(raw, kept, live, folded, lo, payloads, confidences, breaks, brea
             n_votes += 1
     # RuleEngine._enforcers: the State agencies that cues name and that carry out an enforcement
     # action against crime leave the count (criterion -3).
-    enforcement = crime = offender_state_signal = False
+    enforcement = crime = offender_state_signal = assets = False
     for v in range(n_votes):
+        assets |= vote_crit[v] == 8
         if vote_crit[v] == 5:
             enforcement |= vote_value[v] == V_ENFORCEMENT
             offender_state_signal |= vote_value[v] == V_PROXY or vote_value[v] == V_DISGUISE
@@ -719,41 +755,28 @@ def _cast_votes(raw, kept, live, folded, lo, payloads, confidences, breaks, brea
         elif vote_crit[v] == 4:
             crime |= vote_value[v] == V_FINANCIAL
     if enforcement and crime and not offender_state_signal:
-        gap = numbers[2]
+        action_starts = _vote_positions(vote_crit, vote_value, vote_hit, hit_start, n_votes, 5, V_ENFORCEMENT)
+        action_ends = _vote_positions(vote_crit, vote_value, vote_hit, hit_end, n_votes, 5, V_ENFORCEMENT)
         for v in range(n_cue_votes):
             if vote_crit[v] != 0 or vote_value[v] != V_STATE:
                 continue
             agency_start, agency_end = hit_start[vote_hit[v]], hit_end[vote_hit[v]]
-            for a in range(n_votes):
-                if vote_crit[a] != 5 or vote_value[a] != V_ENFORCEMENT:
-                    continue
-                action_start, action_end = hit_start[vote_hit[a]], hit_end[vote_hit[a]]
-                subject = 0 <= action_start - agency_end <= gap and not _contains(
-                    folded, lo + agency_end, lo + action_start, breaks, break_bounds)
-                agent = 0 <= agency_start - action_end <= gap and not _contains(
-                    folded, lo + action_end, lo + agency_start, breaks, break_bounds) and _contains(
-                    folded, lo + action_end, lo + agency_start, by_word, by_bounds)
-                if subject or agent:
-                    vote_crit[v] = -3
-                    break
+            if _linked(folded, lo, action_starts, agency_end, numbers[2], True, 0, breaks, break_bounds, by_word,
+                       by_bounds) or _linked(folded, lo, action_ends, agency_start, numbers[2], False, 1, breaks,
+                                             break_bounds, by_word, by_bounds):
+                vote_crit[v] = -3
     # RuleEngine._victims: agencies named as the owner of a victim's asset leave the count too.
-    for v in range(n_cue_votes):
-        if vote_crit[v] != 0 or vote_value[v] != V_STATE:
-            continue
-        agency_start, agency_end = hit_start[vote_hit[v]], hit_end[vote_hit[v]]
-        for a in range(n_votes):
-            if vote_crit[a] != 8:
+    if assets:
+        asset_ends = _vote_positions(vote_crit, vote_value, vote_hit, hit_end, n_votes, 8, V_OWNER_FOLLOWS)
+        asset_starts = _vote_positions(vote_crit, vote_value, vote_hit, hit_start, n_votes, 8, V_OWNER_PRECEDES)
+        for v in range(n_cue_votes):
+            if vote_crit[v] != 0 or vote_value[v] != V_STATE:
                 continue
-            asset_start, asset_end = hit_start[vote_hit[a]], hit_end[vote_hit[a]]
-            if vote_value[a] == V_OWNER_FOLLOWS:
-                lo_gap, hi_gap, limit = asset_end, agency_start, numbers[3]
-            else:
-                lo_gap, hi_gap, limit = agency_end, asset_start, numbers[4]
-            if 0 <= hi_gap - lo_gap <= limit and not _contains(
-                    folded, lo + lo_gap, lo + hi_gap, breaks, break_bounds) and not _contains(
-                    folded, lo + lo_gap, lo + hi_gap, by_word, by_bounds):
+            agency_start, agency_end = hit_start[vote_hit[v]], hit_end[vote_hit[v]]
+            if _linked(folded, lo, asset_ends, agency_start, numbers[3], False, -1, breaks, break_bounds, by_word,
+                       by_bounds) or _linked(folded, lo, asset_starts, agency_end, numbers[4], True, -1, breaks,
+                                             break_bounds, by_word, by_bounds):
                 vote_crit[v] = -4
-                break
     for v in range(n_votes):
         if vote_crit[v] == 1 and vote_value[v] == V_NONE:
             none_votes[n_none] = v

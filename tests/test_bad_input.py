@@ -139,10 +139,16 @@ def test_failure_midway_leaves_no_partial_output(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
 
 
-def test_classification_is_linear_in_text_size(classifier):
-    """Adversarial text (near-matches, negation triggers, long runs of one character): classifying
-    4x the text takes about 4x the time (a quadratic matcher would take 16x)."""
-    unit = "no evidence of state involvemen ransomwar gang" + " a" * 40 + "x" * 300 + " no no not Sandwor "
+@pytest.mark.parametrize("unit", [
+    # Near-matches, negation triggers, long runs of one character: the matcher.
+    "no evidence of state involvemen ransomwar gang" + " a" * 40 + "x" * 300 + " no no not Sandwor ",
+    # Agencies beside enforcement actions and victims' assets, thousands of each: the rules that
+    # read positions (RuleEngine._enforcers and _victims) must not compare every pair.
+    "The FSB arrested a ransomware gang, FSB website and data of the FSB, NSA documents ",
+])
+def test_classification_is_linear_in_text_size(classifier, unit):
+    """Adversarial text: classifying 4x the text takes about 4x the time (a quadratic matcher or
+    rule would take 16x)."""
 
     def seconds(n):
         text = unit * n
