@@ -3,9 +3,9 @@
 Each CSV in benchmarks/challenge/ follows the corpus format (datasets/parts/SPEC.md) and was
 written by a writer who did not see the training corpus. For each file this scores the shipped
 model's rules, text model and combined classifier (as benchmarks/external.py does; undetermined
-counts as wrong) and, for the criterion the set is about (cascading effects), the rule layer's
-recall and precision, so that a change to the cues is measured on text they were not written
-from. Real incidents may be retold in the corpus too, in other words; rows as close to a corpus
+counts as wrong) and, for the two criteria the sets are about (cascading effects in
+cascade.csv, State involvement in agencies.csv), the rule layer's recall and precision, so that
+a change to the cues is measured on text they were not written from. Real incidents may be retold in the corpus too, in other words; rows as close to a corpus
 row as the corpus build's paraphrase threshold are counted, and every figure is given again
 without them.
 
@@ -48,17 +48,32 @@ def retold_in_corpus(frame: pd.DataFrame) -> np.ndarray:
     return np.array([i in close for i in range(len(frame))], dtype=bool)
 
 
-def cascade_scores(found: np.ndarray, labelled: np.ndarray) -> dict:
-    """The rule layer's cascading_effects ("yes" found) against the labels."""
-    hits = int((found & labelled).sum())
-    return {"labelled_yes": int(labelled.sum()), "found_yes": int(found.sum()), "found_and_labelled": hits,
-            "recall": round(hits / max(int(labelled.sum()), 1), 4),
-            "precision": round(hits / max(int(found.sum()), 1), 4)}
+def finding_scores(found: np.ndarray, labelled: np.ndarray) -> dict:
+    """A yes/no finding of the rule layer (a cascade, State involvement) against the labels."""
+    hits, labelled_yes, found_yes = int((found & labelled).sum()), int(labelled.sum()), int(found.sum())
+    return {"labelled_yes": labelled_yes, "found_yes": found_yes, "found_and_labelled": hits,
+            "recall": round(hits / labelled_yes, 4) if labelled_yes else None,
+            "precision": round(hits / found_yes, 4) if found_yes else None}
 
 
-def score(truth: np.ndarray, preds: dict, found: np.ndarray, labelled: np.ndarray, keep: np.ndarray) -> dict:
+def state_involvement_labels(frame: pd.DataFrame) -> np.ndarray:
+    """The labelling guide's State involvement: a State actor, or sponsorship confirmed or suspected."""
+    return (frame["actor_type"].isin(["state", "state-sponsored"])
+            | frame["state_sponsorship"].isin(["confirmed", "suspected"])).to_numpy()
+
+
+def score(truth: np.ndarray, preds: dict, findings: dict, keep: np.ndarray) -> dict:
     return {"rows": int(keep.sum()), **{s: _summary(truth[keep], preds[s][keep]) for s in SYSTEMS},
-            "rule_layer_cascade": cascade_scores(found[keep], labelled[keep])}
+            **{f"rule_layer_{name}": finding_scores(found[keep], labelled[keep])
+               for name, (found, labelled) in findings.items()}}
+
+
+def _cell(scores: dict, what: str) -> str:
+    """"0.383 (23 of 60)" for recall, "0.767 (30 set)" for precision; "-" where nothing is counted."""
+    if scores[what] is None:
+        return "-"
+    return (f"{scores[what]:.3f} ({scores['found_and_labelled']} of {scores['labelled_yes']})" if what == "recall"
+            else f"{scores[what]:.3f} ({scores['found_yes']} set)")
 
 
 def main(argv=None) -> int:
@@ -68,28 +83,33 @@ def main(argv=None) -> int:
     classifier = default_classifier()
     report = {"command": "python benchmarks/challenge.py", "files": []}
     lines = ["# Challenge sets", "", f"Command: `{report['command']}`", "",
-             "Accuracy (undetermined counts as wrong) and the rule layer's cascading-effects finding.", ""]
+             "Accuracy (undetermined counts as wrong) and the rule layer's findings of cascading effects and",
+             "of State involvement (a State actor, or a State link), against the labels.", ""]
     for path in sorted(CHALLENGES.glob("*.csv")):
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
         truth = frame["route"].to_numpy()
         preds = _predictions(classifier, frame["text"].tolist())
-        found = np.array([r.criteria["cascading_effects"].value == "yes" for r in preds["results"]])
-        labelled = (frame["cascading_effects"] == "yes").to_numpy()
+        findings = {
+            "cascade": (np.array([r.criteria["cascading_effects"].value == "yes" for r in preds["results"]]),
+                        (frame["cascading_effects"] == "yes").to_numpy()),
+            "state_involvement": (np.asarray(preds["state_linked"], dtype=bool), state_involvement_labels(frame)),
+        }
         retold = retold_in_corpus(frame)
         subsets = {"all rows": np.ones(len(frame), dtype=bool), "without rows retold in the corpus": ~retold}
-        scored = {name: score(truth, preds, found, labelled, keep) for name, keep in subsets.items()}
+        scored = {name: score(truth, preds, findings, keep) for name, keep in subsets.items()}
         report["files"].append({"file": path.name, "rows": len(frame), "retold_in_corpus": int(retold.sum()),
                                 "subsets": scored})
         lines += [f"## {path.name} ({len(frame)} rows; {int(retold.sum())} retell an incident the corpus "
                   "also tells)", "",
-                  "| rows | n | rules | text | combined | combined macro-F1 | cascade recall | cascade precision |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "| rows | n | rules | text | combined | combined macro-F1 | cascade recall | cascade precision "
+                  "| State involvement recall | State involvement precision |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         for name, s in scored.items():
-            cascade = s["rule_layer_cascade"]
+            cascade, state = s["rule_layer_cascade"], s["rule_layer_state_involvement"]
             lines.append(f"| {name} | {s['rows']} | {s['rules']['accuracy']:.3f} | {s['text']['accuracy']:.3f} | "
                          f"{s['combined']['accuracy']:.3f} | {s['combined']['macro_f1']:.3f} | "
-                         f"{cascade['recall']:.3f} ({cascade['found_and_labelled']} of {cascade['labelled_yes']}) | "
-                         f"{cascade['precision']:.3f} ({cascade['found_yes']} set) |")
+                         f"{_cell(cascade, 'recall')} | {_cell(cascade, 'precision')} | "
+                         f"{_cell(state, 'recall')} | {_cell(state, 'precision')} |")
         lines.append("")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
