@@ -675,6 +675,24 @@ def _linked(folded, lo, positions, anchor, gap, after, by, breaks, break_bounds,
 
 
 @njit(cache=True)
+def _set_aside(vote_crit, vote_value, vote_hit, hit_start, hit_end, n_cue_votes, code, after, after_gap, after_by,
+               before, before_gap, before_by, links):
+    """Give criterion ``code`` to the agency votes (State actor cues) that a position of ``after``
+    follows within ``after_gap`` characters of their end, or a position of ``before`` precedes
+    within ``before_gap`` of their start, as ``_linked`` reads them (``links``: the folded text,
+    its offset, the clause breaks and " by ")."""
+    folded, lo, breaks, break_bounds, by_word, by_bounds = links
+    for v in range(n_cue_votes):
+        if vote_crit[v] != 0 or vote_value[v] != V_STATE:
+            continue
+        start, end = hit_start[vote_hit[v]], hit_end[vote_hit[v]]
+        if _linked(folded, lo, after, end, after_gap, True, after_by, breaks, break_bounds, by_word, by_bounds) or \
+                _linked(folded, lo, before, start, before_gap, False, before_by, breaks, break_bounds, by_word,
+                        by_bounds):
+            vote_crit[v] = code
+
+
+@njit(cache=True)
 def _cast_votes(raw, kept, live, folded, lo, payloads, confidences, breaks, break_bounds, numbers, weights, by_word,
                 by_bounds):
     """``RuleEngine.analyse``'s loop over the matches: whether each hit is negated, and the votes
@@ -754,29 +772,19 @@ def _cast_votes(raw, kept, live, folded, lo, payloads, confidences, breaks, brea
             crime |= vote_conf[v] >= weights[3]
         elif vote_crit[v] == 4:
             crime |= vote_value[v] == V_FINANCIAL
+    links = (folded, lo, breaks, break_bounds, by_word, by_bounds)
     if enforcement and crime and not offender_state_signal:
+        # The agency is the subject (the action starts just after it) or the agent ("by" the agency).
         action_starts = _vote_positions(vote_crit, vote_value, vote_hit, hit_start, n_votes, 5, V_ENFORCEMENT)
         action_ends = _vote_positions(vote_crit, vote_value, vote_hit, hit_end, n_votes, 5, V_ENFORCEMENT)
-        for v in range(n_cue_votes):
-            if vote_crit[v] != 0 or vote_value[v] != V_STATE:
-                continue
-            agency_start, agency_end = hit_start[vote_hit[v]], hit_end[vote_hit[v]]
-            if _linked(folded, lo, action_starts, agency_end, numbers[2], True, 0, breaks, break_bounds, by_word,
-                       by_bounds) or _linked(folded, lo, action_ends, agency_start, numbers[2], False, 1, breaks,
-                                             break_bounds, by_word, by_bounds):
-                vote_crit[v] = -3
+        _set_aside(vote_crit, vote_value, vote_hit, hit_start, hit_end, n_cue_votes, -3,
+                   action_starts, numbers[2], 0, action_ends, numbers[2], 1, links)
     # RuleEngine._victims: agencies named as the owner of a victim's asset leave the count too.
     if assets:
-        asset_ends = _vote_positions(vote_crit, vote_value, vote_hit, hit_end, n_votes, 8, V_OWNER_FOLLOWS)
         asset_starts = _vote_positions(vote_crit, vote_value, vote_hit, hit_start, n_votes, 8, V_OWNER_PRECEDES)
-        for v in range(n_cue_votes):
-            if vote_crit[v] != 0 or vote_value[v] != V_STATE:
-                continue
-            agency_start, agency_end = hit_start[vote_hit[v]], hit_end[vote_hit[v]]
-            if _linked(folded, lo, asset_ends, agency_start, numbers[3], False, -1, breaks, break_bounds, by_word,
-                       by_bounds) or _linked(folded, lo, asset_starts, agency_end, numbers[4], True, -1, breaks,
-                                             break_bounds, by_word, by_bounds):
-                vote_crit[v] = -4
+        asset_ends = _vote_positions(vote_crit, vote_value, vote_hit, hit_end, n_votes, 8, V_OWNER_FOLLOWS)
+        _set_aside(vote_crit, vote_value, vote_hit, hit_start, hit_end, n_cue_votes, -4,
+                   asset_starts, numbers[4], -1, asset_ends, numbers[3], -1, links)
     for v in range(n_votes):
         if vote_crit[v] == 1 and vote_value[v] == V_NONE:
             none_votes[n_none] = v
