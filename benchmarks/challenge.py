@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from classifier.api import default_classifier
+from classifier.ruleset import STATE_ACTOR_TYPES, STATE_LINKS
 
 ROOT = Path(__file__).resolve().parent.parent
 CHALLENGES = ROOT / "benchmarks" / "challenge"
@@ -58,8 +59,7 @@ def finding_scores(found: np.ndarray, labelled: np.ndarray) -> dict:
 
 def state_involvement_labels(frame: pd.DataFrame) -> np.ndarray:
     """The labelling guide's State involvement: a State actor, or sponsorship confirmed or suspected."""
-    return (frame["actor_type"].isin(["state", "state-sponsored"])
-            | frame["state_sponsorship"].isin(["confirmed", "suspected"])).to_numpy()
+    return (frame["actor_type"].isin(STATE_ACTOR_TYPES) | frame["state_sponsorship"].isin(STATE_LINKS)).to_numpy()
 
 
 def score(truth: np.ndarray, preds: dict, findings: dict, keep: np.ndarray) -> dict:

@@ -342,11 +342,10 @@ class RuleEngine:
             return set()
         if not criminal_actor and not any(v.value == "financial" for v in votes.get("motive", [])):
             return set()
-        starts = PositionIndex({a.start for a in actions})
-        ends = PositionIndex({a.end for a in actions})
-        return {id(v) for v in agency_votes
-                if self._linked(folded, starts, v.evidence.end, ENFORCER_GAP_CHARS, after=True, by=0)
-                or self._linked(folded, ends, v.evidence.start, ENFORCER_GAP_CHARS, after=False, by=1)}
+        # The agency is the subject (the action starts just after it) or the agent ("by" the agency).
+        return self._set_aside(folded, agency_votes,
+                               PositionIndex({a.start for a in actions}), ENFORCER_GAP_CHARS, 0,
+                               PositionIndex({a.end for a in actions}), ENFORCER_GAP_CHARS, 1)
 
     def _victims(self, folded: str, votes: dict, agency_votes: list[_Vote]) -> set[int]:
         """The agency votes (by id) that name the owner of a victim's asset.
@@ -361,11 +360,19 @@ class RuleEngine:
         assets = votes.get("victim_asset")
         if not assets or not agency_votes:
             return set()
-        follows = PositionIndex({a.evidence.end for a in assets if a.value == "owner-follows"})
-        precedes = PositionIndex({a.evidence.start for a in assets if a.value == "owner-precedes"})
+        return self._set_aside(
+            folded, agency_votes,
+            PositionIndex({a.evidence.start for a in assets if a.value == "owner-precedes"}), VICTIM_TAIL_CHARS, -1,
+            PositionIndex({a.evidence.end for a in assets if a.value == "owner-follows"}), VICTIM_GAP_CHARS, -1)
+
+    def _set_aside(self, folded: str, agency_votes: list[_Vote], after: PositionIndex, after_gap: int, after_by: int,
+                   before: PositionIndex, before_gap: int, before_by: int) -> set[int]:
+        """The agency votes (by id) that a position of ``after`` follows within ``after_gap``
+        characters of their end, or a position of ``before`` precedes within ``before_gap`` of
+        their start, as ``_linked`` reads them (the kernel's ``_set_aside``)."""
         return {id(v) for v in agency_votes
-                if self._linked(folded, follows, v.evidence.start, VICTIM_GAP_CHARS, after=False, by=-1)
-                or self._linked(folded, precedes, v.evidence.end, VICTIM_TAIL_CHARS, after=True, by=-1)}
+                if self._linked(folded, after, v.evidence.end, after_gap, True, after_by)
+                or self._linked(folded, before, v.evidence.start, before_gap, False, before_by)}
 
     def _linked(self, folded: str, positions: PositionIndex, anchor: int, gap: int, after: bool, by: int) -> bool:
         """Whether one of ``positions`` lies at most ``gap`` characters after ``anchor`` (or before
