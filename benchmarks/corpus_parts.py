@@ -45,8 +45,8 @@ def part_range(spec: str) -> set[str]:
 def out_of_fold_routes(corpus: pd.DataFrame) -> np.ndarray:
     texts, routes, groups = corpus["text"].tolist(), corpus["route"].to_numpy(), corpus["group_id"].to_numpy()
     *_, rule_rows = RuleLayer(load_rules(ROOT / "rules")).rule_rows(texts)
-    text_proba = training.oof_text_proba(texts, routes, groups)
-    classes, combined = training.oof_combined_proba(stack(text_proba, rule_rows), routes, groups)
+    text_proba, head_proba = training.oof_text_proba(texts, routes, groups, criteria=training.criterion_targets(corpus))
+    classes, combined = training.oof_combined_proba(stack(text_proba, rule_rows, head_proba), routes, groups)
     return np.asarray(classes)[combined.argmax(axis=1)]
 
 

@@ -102,23 +102,29 @@ class Classifier(RuleLayer):
         table, verdicts, rows = self.rule_rows(live_texts)
         if not live:
             return table, judged
-        text_proba = self.model.text_model.predict_proba(live_texts)
-        combined = self.model.combiner.predict_proba(stack(text_proba, rows))
+        text_proba, head_proba = self.model.text_model.predict_all(live_texts)
+        combined = self.model.combiner.predict_proba(stack(text_proba, rows, head_proba))
         classes, thresholds = self.model.classes, self.rules.decision
         likely_reasons = None
         # Plain lists: per-row indexing of numpy arrays costs more than the work done per row.
-        for j, (text_row, combined_row) in enumerate(zip(text_proba.tolist(), combined.tolist())):
+        for j, (text_row, head_row, combined_row) in enumerate(zip(text_proba.tolist(), head_proba.tolist(),
+                                                                  combined.tolist())):
             rule = verdicts[j]
             verdict = decide(classes, combined_row, text_row, rule, thresholds)
             reason = None
             if verdict.route == "intersection":
                 if not rule.reason and likely_reasons is None:
-                    likely_reasons = self.policy.likely_reasons(table)
+                    likely_reasons = self.policy.likely_reasons(table, self._model_state(head_proba))
                 reason = rule.reason or likely_reasons[j]
             model_route = classes[text_row.index(max(text_row))]
-            judgement = _Judgement(j, rule, verdict, reason, model_route, text_row, combined_row)
+            judgement = _Judgement(j, rule, verdict, reason, model_route, text_row, combined_row, head_row)
             judged[live[j]] = judgement._replace(explanation=self._explain(judgement, table))
         return table, judged
+
+    def _model_state(self, head_proba: np.ndarray) -> np.ndarray | None:
+        """The text model's call on State involvement, per text; None for a model without that head."""
+        heads = self.model.text_model.heads_
+        return head_proba[:, heads.index("state_involvement")] >= 0.5 if "state_involvement" in heads else None
 
     def empty_result(self, text: str, error: str | None = None) -> Result:
         """The result for a text with nothing to read: undetermined, for review."""
@@ -144,6 +150,7 @@ class Classifier(RuleLayer):
             norms=norms, explanation=j.explanation, review=j.verdict.review,
             signals=analysis.signals, rule_id=j.rule.rule_id, rule_confidence=j.rule.confidence,
             model_probabilities=dict(zip(classes, j.text_proba)),
+            model_criteria=dict(zip(self.model.text_model.heads_, j.heads)),
         )
 
     def _row(self, j: "_Judgement", table: CriteriaTable) -> dict[str, object]:
@@ -211,6 +218,7 @@ class _Judgement(NamedTuple):
     model_route: str
     text_proba: list[float]
     combined: list[float]
+    heads: list[float]   # the text model's criterion heads, in TextModel.heads_ order
     explanation: str = ""
 
 

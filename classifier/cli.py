@@ -173,13 +173,20 @@ def train(csv_path, output_dir, cv, rules_dir):
 
     try:
         frame = training.read_labelled(csv_path)
+        criteria = training.criterion_targets(frame, csv_path)
         rules = load_rules(rules_dir)
     except (training.CorpusError, RuleFileError) as exc:
         _fail(str(exc))
     texts, routes, groups = frame["text"].tolist(), frame["route"].to_numpy(), frame["group_id"].to_numpy()
     *_, rows = RuleLayer(rules).rule_rows(texts)
     click.echo(f"training on {len(texts)} descriptions in {len(set(groups))} incident groups", err=True)
-    model = training.fit(texts, routes, groups, rows, cross_validate=cv)
+    if not criteria:
+        click.echo(f"no criterion heads: {csv_path} lacks one of the columns "
+                   f"{', '.join(training.CRITERION_COLUMNS)}", err=True)
+    try:
+        model = training.fit(texts, routes, groups, rows, cross_validate=cv, criteria=criteria)
+    except ValueError as exc:
+        _fail(f"{csv_path}: {exc}")
     model.manifest |= {
         "training_data": {"file": csv_path.name, "sha256": training.corpus_sha256(csv_path),
                           "rows": len(texts), "groups": int(len(set(groups))),
@@ -252,8 +259,12 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, as_json, r
         train_frame, frame = frame[~test], frame[test]
         layer = RuleLayer(rules_dir)
         *_, rows = layer.rule_rows(train_frame[text_column].tolist())
-        model = training.fit(train_frame[text_column].tolist(), train_frame[label_column].to_numpy(),
-                             train_frame["group_id"].to_numpy(), rows)
+        try:
+            model = training.fit(train_frame[text_column].tolist(), train_frame[label_column].to_numpy(),
+                                 train_frame["group_id"].to_numpy(), rows,
+                                 criteria=training.criterion_targets(train_frame, path))
+        except ValueError as exc:   # CorpusError included
+            _fail(str(exc) if isinstance(exc, training.CorpusError) else f"{path}: {exc}")
         classifier = Classifier(rules=layer.rules, model=model)
         skipped_note = (f"held out {len(frame)} rows in {frame['group_id'].nunique()} incident groups; "
                         f"trained on {len(train_frame)} rows")

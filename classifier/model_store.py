@@ -87,7 +87,7 @@ def save_model(model: TrainedModel, directory: Path | str) -> Path:
         "classes": model.classes,
         "text_model": {"C": model.text_model.C, "word_features": WORD_FEATURES, "char_features": CHAR_FEATURES,
                        "word_ngrams": list(WORD_NGRAMS), "char_ngrams": list(CHAR_NGRAMS),
-                       "featurizer": FEATURIZER},
+                       "featurizer": FEATURIZER, "criterion_heads": list(model.text_model.heads_)},
         "combiner": {"C": model.combiner.C, "rule_features": RULE_FEATURES},
         "weights_sha256": sha256_file(directory / WEIGHTS),
         **{k: v for k, v in model.manifest.items() if k not in ("format", "format_version", "weights_sha256")},
@@ -141,9 +141,13 @@ def load_model(directory: Path | str | None = None) -> TrainedModel:
         raise ModelFileError(manifest_path, "the model was trained with another text featurizer; retrain it")
     if manifest.get("combiner", {}).get("rule_features") != RULE_FEATURES:
         raise ModelFileError(manifest_path, "the model was trained with other rule features; retrain it")
+    # Models written before criterion heads existed have none.
+    heads = manifest["text_model"].get("criterion_heads", [])
+    if not isinstance(heads, list) or not all(isinstance(h, str) for h in heads):
+        raise ModelFileError(manifest_path, "text_model.criterion_heads must be a list of names")
     try:
-        text_model = TextModel.from_arrays(arrays, classes, C=float(manifest["text_model"]["C"]))
-        combiner = Combiner.from_arrays(arrays, classes, C=float(manifest["combiner"]["C"]))
+        text_model = TextModel.from_arrays(arrays, classes, C=float(manifest["text_model"]["C"]), heads=tuple(heads))
+        combiner = Combiner.from_arrays(arrays, classes, C=float(manifest["combiner"]["C"]), heads=len(heads))
     except (KeyError, ValueError, TypeError) as exc:
         raise ModelFileError(directory, f"arrays do not fit the manifest ({exc})") from None
     return TrainedModel(text_model, combiner, manifest)

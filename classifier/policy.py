@@ -126,11 +126,16 @@ class RoutingPolicy:
     def decide(self, analysis: Analysis) -> RuleDecision:
         return self.decide_many(CriteriaTable.from_analyses([analysis]))[0]
 
-    def likely_reasons(self, table: CriteriaTable) -> list[str | None]:
+    def likely_reasons(self, table: CriteriaTable, model_state: np.ndarray | None = None) -> list[str | None]:
         """Per row, the reason of the intersection rule whose conditions the evidence comes closest
         to: what an explanation gives when the text model, not the rules, chose intersection. A
         rule on the other side of the State-involvement divide never qualifies; None when no rule
-        has half its other conditions met."""
+        has half its other conditions met.
+
+        ``model_state`` (one bool per row) is the text model's reading of State involvement (its
+        criterion head): where it is given, it decides the divide, since the text model chose
+        the route; otherwise the rules' finding does."""
+        state = table.state_involvement if model_state is None else np.asarray(model_state, dtype=bool)
         best: list[str | None] = [None] * len(table)
         best_share = np.zeros(len(table))
         for rule in self.rules.routing_rules:
@@ -142,7 +147,7 @@ class RoutingPolicy:
                 continue
             share = sum(conditions_hold(table, condition)[0].astype(float) for condition in others) / len(others)
             if wanted_state is not None:
-                share[table.state_involvement != wanted_state] = 0.0
+                share[state != wanted_state] = 0.0
             better = (share >= 0.5) & (share > best_share)
             for row in np.flatnonzero(better).tolist():
                 best[row] = rule.reason

@@ -30,6 +30,11 @@ def _value(value) -> str:
     return str(value)
 
 
+def _heads(model_criteria: dict[str, float]) -> str:
+    """The text model's criterion heads, e.g. "state involvement 0.91, financial motive 0.12"."""
+    return ", ".join(f"{name.replace('_', ' ')} {p:.2f}" for name, p in model_criteria.items())
+
+
 def result_text(result: Result) -> str:
     """A readable block for the terminal."""
     route = result.route
@@ -39,6 +44,8 @@ def result_text(result: Result) -> str:
              + ("   REVIEW" if result.review else ""),
              f"rules        {result.rule_route} ({result.rule_confidence:.2f})   "
              f"model {result.model_route} ({result.model_probabilities.get(result.model_route, 0):.2f})"]
+    if result.model_criteria:
+        lines.append("model reads  " + _heads(result.model_criteria))
     for name in CRITERIA:
         crit = result.criteria[name]
         spans = ", ".join(f'"{e.text}"' for e in crit.evidence[:4])
@@ -109,7 +116,8 @@ def result_html(result: Result) -> str:
         f'<div style="margin:6px 0;background:#eee;width:20em;height:10px;border-radius:5px">'
         f'<div style="background:{colour};width:{pct:.0f}%;height:10px;border-radius:5px"></div></div>'
         f'<div style="font-size:0.9em;color:#555">confidence {result.confidence:.2f} &middot; {probs} &middot; '
-        f"rules: {html.escape(result.rule_route)} &middot; model: {html.escape(result.model_route)}</div>"
+        f"rules: {html.escape(result.rule_route)} &middot; model: {html.escape(result.model_route)}"
+        + (f" (reads {html.escape(_heads(result.model_criteria))})" if result.model_criteria else "") + "</div>"
         f'<p style="line-height:1.6">{highlight_html(result.text, spans)}</p>'
         f'<div style="font-size:0.85em">{legend}</div>'
         '<table style="font-size:0.9em;margin-top:6px"><tr><th>criterion</th><th>value</th><th>conf.</th>'

@@ -30,6 +30,10 @@ class Result:
         The five criteria of the rule layer, each a ``Criterion`` with value, confidence, evidence.
     rule_route, model_route : str
         What the rule layer alone and the text model alone say.
+    model_criteria : dict
+        Criterion head -> the text model's probability that it holds (state_involvement,
+        financial_motive, cascading_effects), read from the words alone; empty for a model
+        trained without criteria columns.
     intersection_reason : str or None
     processes, norms : list of str
     explanation : str
@@ -54,6 +58,7 @@ class Result:
     rule_confidence: float = 0.0
     model_probabilities: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    model_criteria: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """The JSON record (`score --json`): the keys of the output contract, then extras."""
@@ -73,6 +78,7 @@ class Result:
             "rule_id": self.rule_id,
             "rule_confidence": round(self.rule_confidence, 4),
             "model_probabilities": {k: round(v, 4) for k, v in self.model_probabilities.items()},
+            "model_criteria": {k: round(v, 4) for k, v in self.model_criteria.items()},
             "error": self.error,
         }
 

@@ -278,24 +278,38 @@ def softmax(scores: np.ndarray) -> np.ndarray:
 
 
 class TextModel:
-    """Route probabilities from text alone.
+    """Route probabilities from text alone, and optionally criterion probabilities beside them.
 
     Parameters
     ----------
     C : float
-        Inverse regularisation strength of the logistic regression.
+        Inverse regularisation strength of the logistic regressions.
+
+    Attributes
+    ----------
+    classes_ : the routes, in the order of ``predict_proba``'s columns.
+    heads_ : the names of the criterion heads (see ``fit``), in the order of ``predict_heads``'s
+        columns; empty when the model was fitted on routes alone.
     """
 
     def __init__(self, C: float = 8.0):
         self.C = C
         self.classes_ = np.array([])
+        self.heads_: tuple[str, ...] = ()
         self.idf_ = np.ones(N_FEATURES)
+        # One row per route, then one per criterion head (a binary logistic regression's weights).
         self.coef_ = np.zeros((0, N_FEATURES))
         self.intercept_ = np.zeros(0)
         self._table = None   # IDF and coefficients by column, for linear_scores (built on first use)
 
-    def fit(self, texts, routes) -> "TextModel":
-        """Fit IDF weights and the logistic regression (scikit-learn, imported here only).
+    def fit(self, texts, routes, criteria: dict | None = None) -> "TextModel":
+        """Fit IDF weights and the logistic regressions (scikit-learn, imported here only).
+
+        ``criteria`` maps a head name to one boolean per text (for example whether the corpus
+        labels a State actor or link). Each gets its own binary logistic regression on the same
+        features: a criterion head. The combiner reads them beside the route probabilities,
+        which tells it *why* the text model leans to a route, where the rules found nothing.
+        They share the featurization, so scoring them costs one more column of the table each.
 
         Of the 2**19 hashed columns only a few tens of thousands occur in a corpus; the regression
         is fitted on those alone, which is several times faster and gives the same solution (a
@@ -308,28 +322,56 @@ class TextModel:
         self.idf_ = np.log((1.0 + counts.shape[0]) / (1.0 + df)) + 1.0   # smooth IDF, as scikit-learn
         features = tfidf(counts, self.idf_)
         used = np.unique(features.indices)
-        clf = LogisticRegression(C=self.C, max_iter=3000).fit(features[:, used], np.asarray(routes))
+        features = features[:, used]
+        clf = LogisticRegression(C=self.C, max_iter=3000).fit(features, np.asarray(routes))
+        coef, intercept = clf.coef_, clf.intercept_
+        if len(clf.classes_) == 2:
+            # scikit-learn keeps one weight row for two classes (the log-odds of the second);
+            # halved and mirrored, two rows give the same probabilities through a softmax.
+            coef, intercept = np.vstack([-coef / 2, coef / 2]), np.concatenate([-intercept / 2, intercept / 2])
+        rows, intercepts = [coef], [intercept]
+        self.heads_ = tuple(criteria or ())
+        for name in self.heads_:
+            target = np.asarray(criteria[name], dtype=bool)
+            if target.all() or not target.any():
+                raise ValueError(f"criterion head {name!r}: every text has the same value, so there is nothing to learn")
+            head = LogisticRegression(C=self.C, max_iter=3000).fit(features, target)
+            rows.append(head.coef_)
+            intercepts.append(head.intercept_)
         self.classes_ = clf.classes_
-        self.coef_ = np.zeros((len(clf.classes_), N_FEATURES))
-        self.coef_[:, used] = clf.coef_
-        self.intercept_ = clf.intercept_
+        self.coef_ = np.zeros((sum(len(r) for r in rows), N_FEATURES))
+        self.coef_[:, used] = np.vstack(rows)
+        self.intercept_ = np.concatenate(intercepts)
         self._table = self._scoring_table()
         return self
 
     def predict_proba(self, texts) -> np.ndarray:
-        texts = list(texts)
+        """Route probabilities, one row per text and one column per route (``classes_``)."""
+        return self.predict_all(texts)[0]
+
+    def predict_heads(self, texts) -> np.ndarray:
+        """The probability that each criterion head's criterion holds, one column per head (``heads_``)."""
+        return self.predict_all(texts)[1]
+
+    def predict_all(self, texts) -> tuple[np.ndarray, np.ndarray]:
+        """Route probabilities and criterion-head probabilities from one pass over the texts."""
+        scores = self._scores(list(texts)) + self.intercept_
+        routes = len(self.classes_)
+        return softmax(scores[:, :routes]), 1.0 / (1.0 + np.exp(-scores[:, routes:]))
+
+    def _scores(self, texts: list[str]) -> np.ndarray:
         if self._table is None:
             self._table = self._scoring_table()
         kernel = compiled_kernel() if len(texts) >= KERNEL_MIN_TEXTS else None
         if kernel is not None:
-            return softmax(kernel_scores(kernel, texts, self._table) + self.intercept_)
-        scores = np.zeros((len(texts), len(self.classes_)))
+            return kernel_scores(kernel, texts, self._table)
+        scores = np.zeros((len(texts), len(self.coef_)))
         # A slice at a time: the temporaries of a few hundred texts outgrow the CPU caches and the
         # allocator's reuse, and the time per text grows by a third.
         for start in range(0, len(texts), PREDICT_SLICE):
             part = texts[start:start + PREDICT_SLICE]
             scores[start:start + len(part)] = linear_scores(*hashed_ngrams(part), len(part), self._table)
-        return softmax(scores + self.intercept_)
+        return scores
 
     def _scoring_table(self) -> np.ndarray:
         """IDF and coefficients per column, as ``linear_scores`` reads them; float32, the
@@ -355,8 +397,10 @@ class TextModel:
         }
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], classes: list[str], C: float) -> "TextModel":
+    def from_arrays(cls, arrays: dict[str, np.ndarray], classes: list[str], C: float,
+                    heads: tuple[str, ...] = ()) -> "TextModel":
         model = cls(C=C)
+        rows = len(classes) + len(heads)
         idf = np.asarray(arrays["text_idf"], dtype=np.float64)
         if idf.shape != (N_FEATURES,):
             raise ValueError(f"text_idf has shape {idf.shape}, expected ({N_FEATURES},)")
@@ -364,16 +408,17 @@ class TextModel:
         # The coefficients are stored as a compressed sparse row matrix; rebuilt with numpy alone,
         # so loading a model for scoring does not import scipy.
         data, indices, indptr = (np.asarray(arrays[f"text_coef_{k}"]) for k in ("data", "indices", "indptr"))
-        if (indptr.shape != (len(classes) + 1,) or indptr[0] != 0 or np.any(np.diff(indptr) < 0)
+        if (indptr.shape != (rows + 1,) or indptr[0] != 0 or np.any(np.diff(indptr) < 0)
                 or indptr[-1] != len(data) or indices.shape != data.shape
                 or (len(indices) and (indices.min() < 0 or indices.max() >= N_FEATURES))):
-            raise ValueError(f"text_coef_data/indices/indptr do not describe a {len(classes)} x {N_FEATURES} "
+            raise ValueError(f"text_coef_data/indices/indptr do not describe a {rows} x {N_FEATURES} "
                              "sparse matrix")
-        model.coef_ = np.zeros((len(classes), N_FEATURES))
-        model.coef_[np.repeat(np.arange(len(classes)), np.diff(indptr)), indices] = data
+        model.coef_ = np.zeros((rows, N_FEATURES))
+        model.coef_[np.repeat(np.arange(rows), np.diff(indptr)), indices] = data
         model.intercept_ = np.asarray(arrays["text_intercept"], dtype=np.float64)
-        if model.intercept_.shape != (len(classes),):
-            raise ValueError(f"text_intercept has shape {model.intercept_.shape}, expected ({len(classes)},)")
+        if model.intercept_.shape != (rows,):
+            raise ValueError(f"text_intercept has shape {model.intercept_.shape}, expected ({rows},)")
         model.classes_ = np.asarray(classes)
+        model.heads_ = tuple(heads)
         model._table = model._scoring_table()   # built before batch workers fork, so they share it
         return model

@@ -18,7 +18,7 @@ from sklearn.model_selection import GroupKFold
 from .combiner import RULE_FEATURES, Combiner, stack
 from .evaluation import label_metrics, route_metrics
 from .model_store import TrainedModel
-from .ruleset import ALL_ROUTES, ROUTES
+from .ruleset import ACTOR_TYPES, ALL_ROUTES, CASCADING, MOTIVES, ROUTES, SPONSORSHIP, STATE_ACTOR_TYPES, STATE_LINKS
 from .text_model import TextModel
 
 FOLDS = 5
@@ -27,6 +27,12 @@ FOLDS = 5
 # 0.888, 0.891, 0.892, 0.893, 0.894, 0.894, 0.891 (docs/error-analysis.md, item 10).
 TEXT_C = 8.0
 COMBINER_C = 30.0
+# The criterion heads of the text model (TextModel.fit), and the corpus columns that label them:
+# the three findings the routing policy turns into a route. Trained when a CSV has these columns.
+# Other heads were tried in grouped CV (docs/error-analysis.md, item 21): critical-infrastructure
+# sector and a criminal actor type lowered macro-F1; the intersection reason did not help.
+CRITERION_COLUMNS = {"actor_type": ACTOR_TYPES, "state_sponsorship": SPONSORSHIP, "motive": MOTIVES,
+                     "cascading_effects": CASCADING}
 
 
 class CorpusError(ValueError):
@@ -59,24 +65,49 @@ def read_labelled(path: Path | str, text_column: str = "text", label_column: str
     return frame
 
 
-def _fold_proba(texts, routes, train, test, C):
-    model = TextModel(C=C).fit([texts[i] for i in train], routes[train])
-    return test, model.classes_, model.predict_proba([texts[i] for i in test])
+def criterion_targets(frame: pd.DataFrame, path: Path | str = "the corpus") -> dict[str, np.ndarray]:
+    """What the criterion heads learn, from the corpus's criteria columns: whether a State is
+    involved (a State actor type or a confirmed or suspected link), whether the motive is financial,
+    and whether the text reports cascading effects. Empty when a column is missing (the model then
+    has no heads); a value outside the column's vocabulary is refused by row and column."""
+    if not all(column in frame.columns for column in CRITERION_COLUMNS):
+        return {}
+    for column, allowed in CRITERION_COLUMNS.items():
+        bad = ~frame[column].isin(allowed)
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise CorpusError(f"{path}: row {row + 2}, column {column!r}: {frame[column].iloc[row]!r} "
+                              f"is not one of {', '.join(allowed)} ({int(bad.sum())} such rows)")
+    return {
+        "state_involvement": (frame["actor_type"].isin(STATE_ACTOR_TYPES)
+                              | frame["state_sponsorship"].isin(STATE_LINKS)).to_numpy(),
+        "financial_motive": (frame["motive"] == "financial").to_numpy(),
+        "cascading_effects": (frame["cascading_effects"] == "yes").to_numpy(),
+    }
+
+
+def _fold_proba(texts, routes, criteria, train, test, C):
+    model = TextModel(C=C).fit([texts[i] for i in train], routes[train],
+                               {name: target[train] for name, target in criteria.items()})
+    return test, model.classes_, *model.predict_all([texts[i] for i in test])
 
 
 def oof_text_proba(texts: list[str], routes: np.ndarray, groups: np.ndarray, folds: int = FOLDS,
-                   C: float = TEXT_C) -> np.ndarray:
-    """Out-of-fold text probabilities; the folds are fitted in parallel (joblib, one per core)."""
+                   C: float = TEXT_C, criteria: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold route probabilities and criterion-head probabilities (one column per head of
+    ``criteria``); the folds are fitted in parallel (joblib, one per core)."""
     from joblib import Parallel, delayed
 
+    criteria = criteria or {}
     classes = np.array(sorted(set(routes)))
-    out = np.zeros((len(texts), len(classes)))
-    jobs = (delayed(_fold_proba)(texts, routes, train, test, C)
+    out, heads = np.zeros((len(texts), len(classes))), np.zeros((len(texts), len(criteria)))
+    jobs = (delayed(_fold_proba)(texts, routes, criteria, train, test, C)
             for train, test in _group_folds(texts, routes, groups, folds))
-    for test, fold_classes, proba in Parallel(n_jobs=-1)(jobs):
+    for test, fold_classes, proba, head_proba in Parallel(n_jobs=-1)(jobs):
         for j, cls in enumerate(fold_classes):
             out[test, int(np.searchsorted(classes, cls))] = proba[:, j]
-    return out
+        heads[test] = head_proba
+    return out, heads
 
 
 def _group_folds(texts, routes, groups, folds: int):
@@ -99,17 +130,19 @@ def oof_combined_proba(stacked: np.ndarray, routes: np.ndarray, groups: np.ndarr
 
 
 def fit(texts: list[str], routes, groups, rule_rows: np.ndarray, text_C: float = TEXT_C,
-        combiner_C: float = COMBINER_C, cross_validate: bool = False) -> TrainedModel:
-    """Fit the text model on everything and the combiner on out-of-fold text probabilities.
+        combiner_C: float = COMBINER_C, cross_validate: bool = False,
+        criteria: dict[str, np.ndarray] | None = None) -> TrainedModel:
+    """Fit the text model (with a criterion head per entry of ``criteria``, see
+    ``criterion_targets``) on everything, and the combiner on out-of-fold text probabilities.
 
     With ``cross_validate``, the manifest also gets grouped cross-validated metrics. They reuse
     the out-of-fold text probabilities (same folds; see ``oof_combined_proba``).
     """
     routes, groups = np.asarray(routes), np.asarray(groups)
-    oof = oof_text_proba(texts, routes, groups, FOLDS, text_C)
-    stacked = stack(oof, rule_rows)
+    oof, oof_heads = oof_text_proba(texts, routes, groups, FOLDS, text_C, criteria)
+    stacked = stack(oof, rule_rows, oof_heads)
     combiner = Combiner(C=combiner_C).fit(stacked, routes)
-    text_model = TextModel(C=text_C).fit(texts, routes)
+    text_model = TextModel(C=text_C).fit(texts, routes, criteria)
     model = TrainedModel(text_model, combiner)
     if cross_validate:
         classes, combined = oof_combined_proba(stacked, routes, groups, FOLDS, combiner_C)

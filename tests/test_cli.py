@@ -207,3 +207,44 @@ def test_batch_forks_workers_only_for_more_than_one_chunk(tmp_path, monkeypatch)
     batch.classify_csv(default_classifier(), str(src), str(tmp_path / "three.csv"), workers=2, chunk_rows=2)
     assert forked == [1]
     assert (tmp_path / "one.csv").read_text() == (tmp_path / "three.csv").read_text()
+
+
+def test_train_refuses_a_criteria_value_by_row_and_column(runner, tmp_path, small_corpus):
+    rows = list(csv.DictReader(small_corpus.open(encoding="utf-8")))
+    rows[6]["cascading_effects"] = "maybe"
+    bad = tmp_path / "bad.csv"
+    with bad.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    result = runner.invoke(main, ["train", str(bad), "-o", str(tmp_path / "model"), "--no-cv"])
+    assert result.exit_code != 0
+    assert "row 8, column 'cascading_effects': 'maybe' is not one of yes, no" in result.output
+    assert not (tmp_path / "model").exists()
+
+
+def test_train_without_criteria_columns_has_no_heads(runner, tmp_path, small_corpus):
+    rows = list(csv.DictReader(small_corpus.open(encoding="utf-8")))
+    plain = tmp_path / "plain.csv"
+    with plain.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["text", "route", "group_id"], extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    result = runner.invoke(main, ["train", str(plain), "-o", str(tmp_path / "model"), "--no-cv"])
+    assert result.exit_code == 0, result.output
+    assert "no criterion heads" in result.output
+    manifest = json.loads((tmp_path / "model" / "manifest.json").read_text())
+    assert manifest["text_model"]["criterion_heads"] == []
+    scored = runner.invoke(main, ["score", "--json", "--model", str(tmp_path / "model"), "A gang sold stolen cards."])
+    assert json.loads(scored.stdout)["model_criteria"] == {}
+
+
+def test_score_json_carries_the_text_models_criterion_heads(runner):
+    stdin = ("Spies tied to a foreign intelligence service read a ministry's email for two years.\n"
+             "A gang stole card numbers from an online shop.\n")
+    records = [json.loads(line) for line in runner.invoke(main, ["score", "--json"], input=stdin).output.splitlines()]
+    spies, gang = (r["model_criteria"] for r in records)
+    assert set(spies) == {"state_involvement", "financial_motive", "cascading_effects"}
+    assert all(0.0 <= p <= 1.0 for p in spies.values())
+    assert spies["state_involvement"] > 0.5 > gang["state_involvement"]
+    assert gang["financial_motive"] > 0.5 > spies["financial_motive"]

@@ -119,3 +119,39 @@ def test_inconsistent_coefficient_arrays_refused(model_copy, change):
     _rewrite_weights(model_copy, change)
     with pytest.raises(ModelFileError, match="text_coef"):
         load_model(model_copy)
+
+
+def test_shipped_model_has_the_criterion_heads():
+    model = load_model()
+    assert model.text_model.heads_ == ("state_involvement", "financial_motive", "cascading_effects")
+    assert model.manifest["text_model"]["criterion_heads"] == list(model.text_model.heads_)
+
+
+def test_model_without_criterion_heads_saves_and_loads(tmp_path):
+    """A model trained on a CSV without criteria columns (or written before heads existed)."""
+    from classifier.api import Classifier
+    from classifier.combiner import RULE_FEATURES, Combiner
+    from classifier.model_store import TrainedModel, save_model
+    from classifier.text_model import TextModel
+
+    texts = ["a carding shop sold stolen cards", "military intelligence spied on a ministry",
+             "a State unit hacked a bank for money"] * 4
+    routes = np.array(["cybercrime", "international-security", "intersection"] * 4)
+    text_model = TextModel().fit(texts, routes)
+    stacked = np.hstack([np.log(text_model.predict_proba(texts)), np.zeros((len(texts), len(RULE_FEATURES)))])
+    save_model(TrainedModel(text_model, Combiner().fit(stacked, routes)), tmp_path / "plain")
+    manifest = json.loads((tmp_path / "plain" / "manifest.json").read_text())
+    assert manifest["text_model"]["criterion_heads"] == []
+    del manifest["text_model"]["criterion_heads"]          # as written before heads existed
+    (tmp_path / "plain" / "manifest.json").write_text(json.dumps(manifest))
+    result = Classifier(model=load_model(tmp_path / "plain")).classify("a carding shop sold stolen cards")
+    assert result.model_criteria == {}
+    assert result.route in routes
+
+
+def test_criterion_heads_that_do_not_fit_the_arrays_are_refused(model_copy):
+    manifest = json.loads((model_copy / "manifest.json").read_text())
+    manifest["text_model"]["criterion_heads"] = manifest["text_model"]["criterion_heads"][:2]
+    (model_copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelFileError, match="arrays do not fit the manifest"):
+        load_model(model_copy)

@@ -126,3 +126,15 @@ def test_likely_reason_is_the_nearest_intersection_rule_on_the_same_side(layer):
     # Half the conditions of the cascade rule hold for a crime on infrastructure; none of the
     # State-side intersection rules' conditions hold for plain sabotage; nothing for a shoe shop.
     assert reasons == ["crime-on-critical-infrastructure-with-cascading-effects", None, None]
+
+
+def test_likely_reason_follows_the_text_models_reading_of_state_involvement(layer):
+    """When the text model chose intersection and reads a State behind a crime the rules saw as
+    plain crime, the reason comes from the State side of the divide."""
+    texts = ["A ransomware gang encrypted a fuel pipeline operator's billing servers.",
+             "A ransomware gang encrypted a fuel pipeline operator's billing servers."]
+    table = _table(layer, texts)
+    assert not table.state_involvement.any()
+    reasons = layer.policy.likely_reasons(table, model_state=[False, True])
+    assert reasons[0] == "crime-on-critical-infrastructure-with-cascading-effects"
+    assert reasons[1] in {"state-actor-in-crime", "criminal-proxy-of-state"}

@@ -114,3 +114,54 @@ def test_compiled_crc32_of_utf8_at_every_encoding_length(code):
     token = "a" + chr(code) + "z"
     codes = tm._codes(token)
     assert _crc32_utf8(codes, 0, len(codes), tm._CRC_TABLE) == zlib.crc32(token.encode("utf-8", "surrogatepass"))
+
+
+def _two_route_texts():
+    crime = [f"a carding shop number {i} sold stolen cards to fraudsters" for i in range(12)]
+    state = [f"military intelligence unit {i} spied on a foreign ministry" for i in range(12)]
+    return crime + state, ["cybercrime"] * 12 + ["international-security"] * 12
+
+
+def test_two_route_model_gives_real_probabilities():
+    """scikit-learn keeps one weight row for two classes; the model must still give both routes
+    their probability (it once gave every text probability 1 for a single column)."""
+    texts, routes = _two_route_texts()
+    model = tm.TextModel().fit(texts, routes)
+    proba = model.predict_proba(texts)
+    assert proba.shape == (24, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert list(model.predict(texts)) == routes
+    assert 0.5 < proba[0, 0] < 1.0 and 0.5 < proba[-1, 1] < 1.0
+
+
+def test_criterion_heads_learn_their_criterion_from_the_same_features():
+    texts, routes = _two_route_texts()
+    texts = texts + [f"ransomware crew {i} extorted a clinic for bitcoin" for i in range(12)]
+    routes = routes + ["cybercrime"] * 12
+    financial = np.array([True] * 12 + [False] * 12 + [True] * 12)
+    state = np.array([False] * 12 + [True] * 12 + [False] * 12)
+    model = tm.TextModel().fit(texts, routes, {"financial_motive": financial, "state_involvement": state})
+    assert model.heads_ == ("financial_motive", "state_involvement")
+    routes_proba, heads = model.predict_all(texts)
+    np.testing.assert_allclose(routes_proba, model.predict_proba(texts))
+    np.testing.assert_allclose(heads, model.predict_heads(texts))
+    assert heads.shape == (36, 2)
+    assert ((heads[:, 0] > 0.5) == financial).all() and ((heads[:, 1] > 0.5) == state).all()
+
+
+def test_criterion_heads_are_the_same_on_the_compiled_and_numpy_paths():
+    texts = [f"ransomware on clinic {i}, extortion in bitcoin" for i in range(tm.KERNEL_MIN_TEXTS)]
+    labels = np.arange(len(texts)) % 2 == 0
+    texts = [t + (" by a State unit" if flag else "") for t, flag in zip(texts, labels)]
+    model = tm.TextModel().fit(texts, ["intersection" if f else "cybercrime" for f in labels],
+                               {"state_involvement": labels})
+    _kernel()
+    many = model.predict_heads(texts)           # the compiled scorer
+    few = model.predict_heads(texts[:3])        # below the threshold: the numpy path
+    np.testing.assert_allclose(many[:3], few, rtol=1e-9)
+
+
+def test_a_criterion_head_with_one_value_is_refused_by_name():
+    texts, routes = _two_route_texts()
+    with pytest.raises(ValueError, match="criterion head 'cascading_effects'"):
+        tm.TextModel().fit(texts, routes, {"cascading_effects": np.zeros(len(texts), dtype=bool)})
