@@ -47,6 +47,9 @@ def _predictions(classifier: Classifier, texts: list[str]) -> dict[str, np.ndarr
         # The rule layer found a State actor or a State link (Analysis.state_involvement).
         "state_linked": np.array([r.criteria["state_sponsorship"].value in STATE_LINKS
                                   or r.criteria["actor_type"].value in STATE_ACTOR_TYPES for r in results]),
+        # The text model's State-involvement head says yes (None for a model without heads).
+        "head_state_linked": (np.array([r.model_criteria["state_involvement"] >= 0.5 for r in results])
+                              if "state_involvement" in classifier.model.text_model.heads_ else None),
         "results": results,
     }
 
@@ -95,17 +98,21 @@ def evaluate_file(classifier: Classifier, path: Path, examples: int = 0) -> dict
 
 def _criterion_accuracy(stem: str, frame: pd.DataFrame, preds) -> dict:
     """Compare the rule layer's criteria with the source's own codes, where it has them."""
-    linked = preds["state_linked"]
+    linked, head = preds["state_linked"], preds["head_state_linked"]
     ci = np.array([bool(r.criteria["critical_infrastructure"].value) for r in preds["results"]])
     out = {}
     if stem.startswith("eurepoc"):
         state_rules = frame["route_rule"].astype(str).str.match(r"E[123] ").to_numpy()
         out["state_link"] = round(float(np.mean(linked == state_rules)), 4)
+        if head is not None:
+            out["state_link_text_head"] = round(float(np.mean(head == state_rules)), 4)
         receiver_ci = frame["receiver_is_ci"].astype(str).str.lower().eq("true").to_numpy()
         out["critical_infrastructure_receiver"] = round(float(np.mean(ci == receiver_ci)), 4)
         out["critical_infrastructure_recall"] = round(float(ci[receiver_ci].mean()), 4) if receiver_ci.any() else None
     if stem.startswith(("cfr", "dcid")):
         out["state_link_recall"] = round(float(linked.mean()), 4)  # every row is a State operation
+        if head is not None:
+            out["state_link_recall_text_head"] = round(float(head.mean()), 4)
     return out
 
 

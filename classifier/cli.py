@@ -299,6 +299,7 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, as_json, r
             else:
                 predicted = [r.criteria[name].value for r in results]
             report["criteria"][name] = round(float(np.mean([p == t for p, t in zip(predicted, labels)])), 4)
+    report["criterion_heads"] = _criterion_head_accuracy(frame, results, classifier.model.text_model.heads_)
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
@@ -314,6 +315,33 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, as_json, r
     if report["criteria"]:
         click.echo("\ncriterion accuracy (exact match): "
                    + ", ".join(f"{k} {v:.3f}" for k, v in report["criteria"].items()))
+    if report["criterion_heads"]:
+        click.echo("criterion heads, yes/no accuracy (text model; rules): " + ", ".join(
+            f"{k} {v['text_model']:.3f}; {v['rules']:.3f}" for k, v in report["criterion_heads"].items()))
+
+
+def _criterion_head_accuracy(frame, results, heads) -> dict[str, dict[str, float]]:
+    """For each criterion head of the model whose labels the file has (the corpus's criteria
+    columns), how often the head (probability >= 0.5) and the rule layer get the yes/no right."""
+    import numpy as np
+
+    from . import training
+    from .ruleset import STATE_ACTOR_TYPES, STATE_LINKS
+
+    try:
+        truth = training.criterion_targets(frame.astype(str))
+    except training.CorpusError:
+        return {}   # the columns hold other vocabularies (an external file): nothing to compare
+    rules = {
+        "state_involvement": [r.criteria["actor_type"].value in STATE_ACTOR_TYPES
+                              or r.criteria["state_sponsorship"].value in STATE_LINKS for r in results],
+        "financial_motive": [r.criteria["motive"].value == "financial" for r in results],
+        "cascading_effects": [r.criteria["cascading_effects"].value == "yes" for r in results],
+    }
+    return {name: {"text_model": round(float(np.mean([(r.model_criteria[name] >= 0.5) == t
+                                                        for r, t in zip(results, truth[name])])), 4),
+                   "rules": round(float(np.mean(np.array(rules[name]) == truth[name])), 4)}
+            for name in heads if name in truth}
 
 
 @main.group()

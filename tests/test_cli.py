@@ -126,6 +126,9 @@ def test_train_and_evaluate_on_small_corpus(runner, tmp_path, small_corpus):
     assert set(report["criteria"]) == {"actor_type", "state_sponsorship", "cascading_effects", "motive",
                                        "critical_infrastructure"}
     assert report["majority_class"]["accuracy"] <= report["combined_forced"]["accuracy"]
+    heads = report["criterion_heads"]
+    assert set(heads) == {"state_involvement", "financial_motive", "cascading_effects"}
+    assert all(0.5 <= v["text_model"] <= 1.0 and 0.0 <= v["rules"] <= 1.0 for v in heads.values())
 
 
 def test_training_is_deterministic(runner, tmp_path, small_corpus):
