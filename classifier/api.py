@@ -6,13 +6,14 @@ layer's route) -> text model + combiner (probabilities) -> decision -> Result.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from .combiner import Decision, decide, rule_features, stack
+from .combiner import Decision, decide, rule_features, stack, state_reading_doubt
 from .criteria_table import SIGNAL_SLOTS, CriteriaTable
 from .model_store import TrainedModel, load_model
 from .policy import RoutingPolicy, RuleDecision, RuleVerdicts
@@ -105,6 +106,9 @@ class Classifier(RuleLayer):
         text_proba, head_proba = self.model.text_model.predict_all(live_texts)
         combined = self.model.combiner.predict_proba(stack(text_proba, rows, head_proba))
         classes, thresholds = self.model.classes, self.rules.decision
+        heads = self.model.text_model.heads_
+        state_head = head_proba[:, heads.index("state_involvement")].tolist() if "state_involvement" in heads else None
+        rules_state = table.state_involvement.tolist()
         likely_reasons = None
         # Plain lists: per-row indexing of numpy arrays costs more than the work done per row.
         for j, (text_row, head_row, combined_row) in enumerate(zip(text_proba.tolist(), head_proba.tolist(),
@@ -117,7 +121,11 @@ class Classifier(RuleLayer):
                     likely_reasons = self.policy.likely_reasons(table, self._model_state(head_proba))
                 reason = rule.reason or likely_reasons[j]
             model_route = classes[text_row.index(max(text_row))]
-            judgement = _Judgement(j, rule, verdict, reason, model_route, text_row, combined_row, head_row)
+            doubt = state_reading_doubt(verdict.route, None if state_head is None else state_head[j],
+                                        bool(rules_state[j]), thresholds["review_state_reading"])
+            if doubt:
+                verdict = replace(verdict, review=True)
+            judgement = _Judgement(j, rule, verdict, reason, model_route, text_row, combined_row, head_row, doubt)
             judged[live[j]] = judgement._replace(explanation=self._explain(judgement, table))
         return table, judged
 
@@ -184,6 +192,8 @@ class Classifier(RuleLayer):
                      f"{j.model_route} ({model_p:.2f}).")
         if j.verdict.conflict:
             agree += " This conflict is flagged for review."
+        elif j.doubt:
+            agree += f" Flagged for review: {j.doubt}."
         elif j.verdict.review and route != "undetermined":
             agree += " Flagged for review: confidence is low."
         return f"{head} {evidence} {agree}"
@@ -219,6 +229,7 @@ class _Judgement(NamedTuple):
     text_proba: list[float]
     combined: list[float]
     heads: list[float]   # the text model's criterion heads, in TextModel.heads_ order
+    doubt: str = ""      # why the text model's State reading puts the route in doubt (state_reading_doubt)
     explanation: str = ""
 
 

@@ -132,3 +132,21 @@ def decide(classes, combined: np.ndarray, text_proba: np.ndarray, rule: RuleDeci
     if because:
         return Decision("undetermined", confidence, True, conflict, because)
     return Decision(route, confidence, review, conflict, "")
+
+
+def state_reading_doubt(route: str, head_state: float | None, rules_state: bool, threshold: float) -> str:
+    """Why the text model's reading of State involvement puts the route in doubt, or "".
+
+    Routed cybercrime while the State-involvement head reads a State (``head_state`` at least
+    ``threshold``), or routed international-security with no State found by the rules and none
+    read by the head. On the external files, 13 of the 42 results this flagged were wrong, where
+    12.6 % of the unflagged ones are (docs/error-analysis.md, item 22).
+    """
+    if head_state is None:
+        return ""
+    if route == "cybercrime" and head_state >= threshold:
+        return f"the text model reads State involvement ({head_state:.2f}), which the route leaves out"
+    if route == "international-security" and not rules_state and head_state < threshold:
+        return (f"the route implies State involvement, which neither the rules nor the text model "
+                f"({head_state:.2f}) find")
+    return ""

@@ -49,6 +49,8 @@ CONDITION_KEYS = {
     "sectors": list,
 }
 ROLES = ("state-crime", "criminal-proxy", "hacktivist-front", "disguise")
+# Keys of routing.toml's [decision] that may be left out, with their defaults.
+OPTIONAL_DECISION = {"review_state_reading": 0.5}
 RULE_FILES = ("criteria.toml", "sectors.toml", "gazetteer.toml", "routing.toml", "processes.toml")
 
 
@@ -385,6 +387,12 @@ def _load_routing(path: Path):
     keys = ("min_confidence", "review_below", "conflict_rule_confidence", "conflict_model_probability",
             "conflict_min_confidence")
     thresholds = {key: _need(path, decision, key, float, "decision") for key in keys}
+    # Optional, so that copies of rules/ made before the key existed still load.
+    for key, default in OPTIONAL_DECISION.items():
+        thresholds[key] = _need(path, decision, key, float, "decision") if key in decision else default
+    for key, value in thresholds.items():
+        if not 0.0 <= value <= 1.0:
+            raise RuleFileError(path, f"must be a probability between 0 and 1, got {value}", "decision", key)
     return rules, thresholds
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 CASES = [
@@ -69,8 +71,6 @@ def test_norms_follow_processes_toml(classifier):
 
 def test_edited_routing_rule_changes_route(tmp_path, rules_dir):
     """An analyst's edit to routing.toml takes effect without code changes."""
-    import shutil
-
     from classifier.api import RuleLayer
 
     copy = tmp_path / "rules"
@@ -138,3 +138,39 @@ def test_likely_reason_follows_the_text_models_reading_of_state_involvement(laye
     reasons = layer.policy.likely_reasons(table, model_state=[False, True])
     assert reasons[0] == "crime-on-critical-infrastructure-with-cascading-effects"
     assert reasons[1] in {"state-actor-in-crime", "criminal-proxy-of-state"}
+
+
+@pytest.mark.parametrize("route, head, rules_state, flagged", [
+    ("cybercrime", 0.8, False, "reads State involvement (0.80)"),
+    ("cybercrime", 0.3, False, ""),
+    ("international-security", 0.2, False, "neither the rules nor the text model (0.20)"),
+    ("international-security", 0.2, True, ""),       # the rules found the State
+    ("international-security", 0.9, False, ""),      # the text model reads it
+    ("intersection", 0.9, False, ""),
+    ("cybercrime", None, False, ""),                 # a model without the head
+])
+def test_state_reading_doubt(route, head, rules_state, flagged):
+    from classifier.combiner import state_reading_doubt
+
+    doubt = state_reading_doubt(route, head, rules_state, 0.5)
+    assert (flagged in doubt) if flagged else doubt == ""
+
+
+def test_a_crime_route_the_text_model_reads_as_state_is_flagged_for_review(rules_dir, tmp_path):
+    """The threshold is data: lowered in a copy of routing.toml, it flags a crime route whose
+    State reading (about 0.4 with the shipped model) it did not flag before."""
+    from classifier.api import Classifier
+
+    text = "Pro-Russian hacktivists flooded the websites of Lithuanian airports with junk traffic."
+    before = Classifier(rules=rules_dir).classify(text)
+    copy = tmp_path / "rules"
+    shutil.copytree(rules_dir, copy, ignore=shutil.ignore_patterns("__*"))
+    routing = copy / "routing.toml"
+    routing.write_text(routing.read_text().replace("review_state_reading = 0.5", "review_state_reading = 0.3", 1))
+    after = Classifier(rules=copy).classify(text)
+    assert before.route == after.route == "cybercrime"
+    assert 0.3 <= after.model_criteria["state_involvement"] < 0.5
+    assert not before.review and after.review
+    assert "Flagged for review: the text model reads State involvement" in after.explanation
+    row = Classifier(rules=copy).classify_rows([text])[0]
+    assert row["review"] is True and row["explanation"] == after.explanation

@@ -81,3 +81,19 @@ def test_last_routing_rule_must_catch_all(rules_copy):
     path.write_text(text[:text.index('[[rule]]\nid = "silent"')] + text[text.index("[decision]"):])
     with pytest.raises(RuleFileError, match="last"):
         load_rules(rules_copy)
+
+
+def test_decision_threshold_out_of_range_is_refused_by_key(rules_copy):
+    path = rules_copy / "routing.toml"
+    path.write_text(path.read_text().replace("review_state_reading = 0.5", "review_state_reading = 1.5", 1))
+    with pytest.raises(RuleFileError, match=r"routing.toml.*review_state_reading.*between 0 and 1, got 1.5"):
+        load_rules(rules_copy)
+
+
+def test_optional_decision_key_may_be_left_out(rules_copy):
+    """A copy of rules/ made before review_state_reading existed still loads, with the default."""
+    path = rules_copy / "routing.toml"
+    text = path.read_text()
+    assert "review_state_reading = 0.5" in text
+    path.write_text(text.replace("review_state_reading = 0.5", "", 1))
+    assert load_rules(rules_copy).decision["review_state_reading"] == 0.5
