@@ -184,7 +184,13 @@ class Classifier(RuleLayer):
             head = f"Routed to {route}{reason} with confidence {j.verdict.confidence:.2f}."
         model_p = max(j.text_proba)
         if rule.route == "undetermined":
-            agree = f"The rules do not decide ({rule.explain}), so the text model does ({j.model_route}, {model_p:.2f})."
+            agree = f"The rules do not decide ({rule.explain}), so the text model does ({j.model_route}, {model_p:.2f})"
+            # What the text model reads, so the analyst sees its grounds where the rules are silent.
+            readings = [f"{_HEAD_WORDS.get(name, name.replace('_', ' '))} at {p:.2f}"
+                        for name, p in zip(self.model.text_model.heads_, j.heads)]
+            if readings:
+                agree += ", reading " + ", ".join(readings[:-1]) + (" and " if len(readings) > 1 else "") + readings[-1]
+            agree += "."
         elif rule.route == j.model_route:
             agree = f"Rules ({rule.explain}) and text model agree."
         else:
@@ -195,7 +201,9 @@ class Classifier(RuleLayer):
         elif j.doubt:
             agree += f" Flagged for review: {j.doubt}."
         elif j.verdict.review and route != "undetermined":
-            agree += " Flagged for review: confidence is low."
+            low = j.verdict.confidence < self.rules.decision["review_below"]
+            agree += (" Flagged for review: confidence is low." if low else
+                      " Flagged for review: the route rests on the text model alone.")
         return f"{head} {evidence} {agree}"
 
     def classify_frame(self, frame, text_column: str = "text"):
@@ -216,6 +224,11 @@ class Classifier(RuleLayer):
         for column in added.columns:
             out[column] = added[column]
         return out
+
+
+# The criterion heads in an explanation's words.
+_HEAD_WORDS = {"state_involvement": "State involvement", "financial_motive": "a financial motive",
+               "cascading_effects": "cascading effects"}
 
 
 class _Judgement(NamedTuple):

@@ -153,3 +153,16 @@ def test_batch_rows_equal_the_results_rows():
     assert len({r["route"] for r in rows}) >= 3
     rows[-2]["error"] = "changed"   # rows are the caller's to change: no shared empty row
     assert classifier.classify_rows([""])[0]["error"] == ""
+
+
+def test_explanation_gives_the_text_models_grounds_and_the_true_reason_for_review(classifier):
+    """Where the rules do not decide, the explanation says what the text model reads, and a
+    confident result is flagged because it rests on the text model alone, not for low confidence."""
+    result = classifier.classify("A hospital's systems are down after an attack; no group has claimed it.")
+    assert result.rule_route == "undetermined" and result.review
+    heads = result.model_criteria
+    assert f"reading State involvement at {heads['state_involvement']:.2f}, a financial motive at " \
+           f"{heads['financial_motive']:.2f} and cascading effects at {heads['cascading_effects']:.2f}." in result.explanation
+    reason = ("confidence is low" if result.confidence < classifier.rules.decision["review_below"]
+              else "the route rests on the text model alone")
+    assert result.explanation.endswith(f"Flagged for review: {reason}.")
