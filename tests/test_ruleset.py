@@ -37,17 +37,19 @@ def test_invalid_toml_is_reported(rules_copy):
         load_rules(rules_copy)
 
 
-def test_confidence_out_of_range(rules_copy):
-    path = rules_copy / "criteria.toml"
-    path.write_text(path.read_text().replace("confidence = 0.9", "confidence = 1.9", 1))
-    with pytest.raises(RuleFileError, match="confidence"):
-        load_rules(rules_copy)
-
-
-def test_unknown_condition(rules_copy):
-    path = rules_copy / "routing.toml"
-    path.write_text(path.read_text().replace("when = { state_involvement = true, signals", "when = { state_involvment = true, signals", 1))
-    with pytest.raises(RuleFileError, match=r"state-operation-disguised-as-crime.*when\.state_involvment"):
+@pytest.mark.parametrize("file, old, new, message", [
+    ("criteria.toml", "confidence = 0.9", "confidence = 1.9", "confidence"),
+    ("routing.toml", "when = { state_involvement = true, signals", "when = { state_involvment = true, signals",
+     r"state-operation-disguised-as-crime.*when\.state_involvment"),
+    ("routing.toml", "review_state_reading = 0.5", "review_state_reading = 1.5",
+     r"routing.toml.*review_state_reading.*between 0 and 1, got 1.5"),
+], ids=["confidence out of range", "unknown condition", "decision threshold out of range"])
+def test_bad_edit_is_refused_by_name(rules_copy, file, old, new, message):
+    path = rules_copy / file
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    with pytest.raises(RuleFileError, match=message):
         load_rules(rules_copy)
 
 
@@ -80,13 +82,6 @@ def test_last_routing_rule_must_catch_all(rules_copy):
     text = path.read_text()
     path.write_text(text[:text.index('[[rule]]\nid = "silent"')] + text[text.index("[decision]"):])
     with pytest.raises(RuleFileError, match="last"):
-        load_rules(rules_copy)
-
-
-def test_decision_threshold_out_of_range_is_refused_by_key(rules_copy):
-    path = rules_copy / "routing.toml"
-    path.write_text(path.read_text().replace("review_state_reading = 0.5", "review_state_reading = 1.5", 1))
-    with pytest.raises(RuleFileError, match=r"routing.toml.*review_state_reading.*between 0 and 1, got 1.5"):
         load_rules(rules_copy)
 
 
