@@ -21,6 +21,13 @@ from .result import Result, csv_row
 from .rule_engine import Analysis, RuleEngine
 from .ruleset import RuleSet, load_rules
 
+# A criterion head says its criterion holds from this probability on.
+HEAD_SAYS_YES = 0.5
+# The criterion heads in an explanation's words.
+_HEAD_WORDS = {"state_involvement": "State involvement", "financial_motive": "a financial motive",
+               "cascading_effects": "cascading effects"}
+
+
 _READABLE = {
     "actor_type": "actor", "state_sponsorship": "State link", "critical_infrastructure": "sector",
     "cascading_effects": "cascading effects", "motive": "motive",
@@ -107,7 +114,9 @@ class Classifier(RuleLayer):
         combined = self.model.combiner.predict_proba(stack(text_proba, rows, head_proba))
         classes, thresholds = self.model.classes, self.rules.decision
         heads = self.model.text_model.heads_
-        state_head = head_proba[:, heads.index("state_involvement")].tolist() if "state_involvement" in heads else None
+        # The text model's State-involvement head, per text (None for a model without it).
+        state_head = head_proba[:, heads.index("state_involvement")] if "state_involvement" in heads else None
+        state_head_list = None if state_head is None else state_head.tolist()
         rules_state = table.state_involvement.tolist()
         likely_reasons = None
         # Plain lists: per-row indexing of numpy arrays costs more than the work done per row.
@@ -118,21 +127,17 @@ class Classifier(RuleLayer):
             reason = None
             if verdict.route == "intersection":
                 if not rule.reason and likely_reasons is None:
-                    likely_reasons = self.policy.likely_reasons(table, self._model_state(head_proba))
+                    likely_reasons = self.policy.likely_reasons(
+                        table, None if state_head is None else state_head >= HEAD_SAYS_YES)
                 reason = rule.reason or likely_reasons[j]
             model_route = classes[text_row.index(max(text_row))]
-            doubt = state_reading_doubt(verdict.route, None if state_head is None else state_head[j],
+            doubt = state_reading_doubt(verdict.route, None if state_head_list is None else state_head_list[j],
                                         bool(rules_state[j]), thresholds["review_state_reading"])
             if doubt:
                 verdict = replace(verdict, review=True)
             judgement = _Judgement(j, rule, verdict, reason, model_route, text_row, combined_row, head_row, doubt)
             judged[live[j]] = judgement._replace(explanation=self._explain(judgement, table))
         return table, judged
-
-    def _model_state(self, head_proba: np.ndarray) -> np.ndarray | None:
-        """The text model's call on State involvement, per text; None for a model without that head."""
-        heads = self.model.text_model.heads_
-        return head_proba[:, heads.index("state_involvement")] >= 0.5 if "state_involvement" in heads else None
 
     def empty_result(self, text: str, error: str | None = None) -> Result:
         """The result for a text with nothing to read: undetermined, for review."""
@@ -224,11 +229,6 @@ class Classifier(RuleLayer):
         for column in added.columns:
             out[column] = added[column]
         return out
-
-
-# The criterion heads in an explanation's words.
-_HEAD_WORDS = {"state_involvement": "State involvement", "financial_motive": "a financial motive",
-               "cascading_effects": "cascading effects"}
 
 
 class _Judgement(NamedTuple):
