@@ -180,9 +180,12 @@ def train(csv_path, output_dir, cv, rules_dir):
     texts, routes, groups = frame["text"].tolist(), frame["route"].to_numpy(), frame["group_id"].to_numpy()
     *_, rows = RuleLayer(rules).rule_rows(texts)
     click.echo(f"training on {len(texts)} descriptions in {len(set(groups))} incident groups", err=True)
-    if not criteria:
+    if not all(column in frame.columns for column in training.CRITERION_COLUMNS):
         click.echo(f"no criterion heads: {csv_path} lacks one of the columns "
                    f"{', '.join(training.CRITERION_COLUMNS)}", err=True)
+    elif len(criteria) < len(training.CRITERION_HEADS):
+        click.echo("no criterion head for " + ", ".join(h for h in training.CRITERION_HEADS if h not in criteria)
+                   + f": every row of {csv_path} has the same value", err=True)
     try:
         model = training.fit(texts, routes, groups, rows, cross_validate=cv, criteria=criteria)
     except ValueError as exc:

@@ -334,7 +334,11 @@ class TextModel:
         for name in self.heads_:
             target = np.asarray(criteria[name], dtype=bool)
             if target.all() or not target.any():
-                raise ValueError(f"criterion head {name!r}: every text has the same value, so there is nothing to learn")
+                # Nothing to learn (a small training fold can hold no "yes"): no weights, and the
+                # smoothed base rate as the intercept, so the head stays near 0 or 1.
+                rows.append(np.zeros((1, len(used))))
+                intercepts.append(np.array([np.log((target.sum() + 0.5) / ((~target).sum() + 0.5))]))
+                continue
             head = LogisticRegression(C=self.C, max_iter=3000).fit(features, target)
             rows.append(head.coef_)
             intercepts.append(head.intercept_)

@@ -29,10 +29,12 @@ TEXT_C = 8.0
 COMBINER_C = 30.0
 # The criterion heads of the text model (TextModel.fit), and the corpus columns that label them:
 # the three findings the routing policy turns into a route. Trained when a CSV has these columns.
-# Other heads were tried in grouped CV (docs/error-analysis.md, item 21): critical-infrastructure
-# sector and a criminal actor type lowered macro-F1; the intersection reason did not help.
+# Other heads were tried in grouped CV (docs/error-analysis.md, item 21): a critical-infrastructure
+# sector and a criminal actor type lowered macro-F1; the intersection reason and the motive (one
+# head each, several classes) raised it less than these three.
 CRITERION_COLUMNS = {"actor_type": ACTOR_TYPES, "state_sponsorship": SPONSORSHIP, "motive": MOTIVES,
                      "cascading_effects": CASCADING}
+CRITERION_HEADS = ("state_involvement", "financial_motive", "cascading_effects")
 
 
 class CorpusError(ValueError):
@@ -69,7 +71,8 @@ def criterion_targets(frame: pd.DataFrame, path: Path | str = "the corpus") -> d
     """What the criterion heads learn, from the corpus's criteria columns: whether a State is
     involved (a State actor type or a confirmed or suspected link), whether the motive is financial,
     and whether the text reports cascading effects. Empty when a column is missing (the model then
-    has no heads); a value outside the column's vocabulary is refused by row and column."""
+    has no heads), and without a criterion that has the same value in every row; a value outside
+    the column's vocabulary is refused by row and column."""
     if not all(column in frame.columns for column in CRITERION_COLUMNS):
         return {}
     for column, allowed in CRITERION_COLUMNS.items():
@@ -78,12 +81,14 @@ def criterion_targets(frame: pd.DataFrame, path: Path | str = "the corpus") -> d
             row = int(np.flatnonzero(bad.to_numpy())[0])
             raise CorpusError(f"{path}: row {row + 2}, column {column!r}: {frame[column].iloc[row]!r} "
                               f"is not one of {', '.join(allowed)} ({int(bad.sum())} such rows)")
-    return {
+    targets = {   # in the order of CRITERION_HEADS
         "state_involvement": (frame["actor_type"].isin(STATE_ACTOR_TYPES)
                               | frame["state_sponsorship"].isin(STATE_LINKS)).to_numpy(),
         "financial_motive": (frame["motive"] == "financial").to_numpy(),
         "cascading_effects": (frame["cascading_effects"] == "yes").to_numpy(),
     }
+    # A criterion with one value in every row teaches nothing: no head for it.
+    return {name: target for name, target in targets.items() if 0 < target.sum() < len(target)}
 
 
 def _fold_proba(texts, routes, criteria, train, test, C):

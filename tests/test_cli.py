@@ -251,3 +251,18 @@ def test_score_json_carries_the_text_models_criterion_heads(runner):
     assert all(0.0 <= p <= 1.0 for p in spies.values())
     assert spies["state_involvement"] > 0.5 > gang["state_involvement"]
     assert gang["financial_motive"] > 0.5 > spies["financial_motive"]
+
+
+def test_train_without_any_cascade_has_no_cascade_head(runner, tmp_path, small_corpus):
+    rows = [r for r in csv.DictReader(small_corpus.open(encoding="utf-8")) if r["cascading_effects"] == "no"]
+    rows = [r for r in rows if r["intersection_reason"] != "crime-on-critical-infrastructure-with-cascading-effects"]
+    path = tmp_path / "no-cascade.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    result = runner.invoke(main, ["train", str(path), "-o", str(tmp_path / "model"), "--no-cv"])
+    assert result.exit_code == 0, result.output
+    assert "no criterion head for cascading_effects: every row of" in result.output
+    manifest = json.loads((tmp_path / "model" / "manifest.json").read_text())
+    assert manifest["text_model"]["criterion_heads"] == ["state_involvement", "financial_motive"]
