@@ -4,8 +4,9 @@ Each CSV in benchmarks/challenge/ follows the corpus format (datasets/parts/SPEC
 written by a writer who did not see the training corpus. For each file this scores the shipped
 model's rules, text model and combined classifier (as benchmarks/external.py does; undetermined
 counts as wrong) and, for the two criteria the sets are about (cascading effects in
-cascade.csv, State involvement in agencies.csv), the rule layer's recall and precision, so that
-a change to the cues is measured on text they were not written from. Real incidents may be retold in the corpus too, in other words; rows as close to a corpus
+cascade.csv, State involvement in agencies.csv and nationality.csv), the recall and precision of
+the rule layer and of the text model's criterion heads, so that a change to the cues or the
+heads is measured on text they were not written from. Real incidents may be retold in the corpus too, in other words; rows as close to a corpus
 row as the corpus build's paraphrase threshold are counted, and every figure is given again
 without them.
 
@@ -63,9 +64,10 @@ def state_involvement_labels(frame: pd.DataFrame) -> np.ndarray:
 
 
 def score(truth: np.ndarray, preds: dict, findings: dict, keep: np.ndarray) -> dict:
+    """Accuracy of each system, and each finding's scores, on the rows ``keep`` selects.
+    ``findings`` maps a key such as "rule_layer_cascade" to (found, labelled) per row."""
     return {"rows": int(keep.sum()), **{s: _summary(truth[keep], preds[s][keep]) for s in SYSTEMS},
-            **{f"rule_layer_{name}": finding_scores(found[keep], labelled[keep])
-               for name, (found, labelled) in findings.items()}}
+            **{key: finding_scores(found[keep], labelled[keep]) for key, (found, labelled) in findings.items()}}
 
 
 def _cell(scores: dict, what: str) -> str:
@@ -83,17 +85,26 @@ def main(argv=None) -> int:
     classifier = default_classifier()
     report = {"command": "python benchmarks/challenge.py", "files": []}
     lines = ["# Challenge sets", "", f"Command: `{report['command']}`", "",
-             "Accuracy (undetermined counts as wrong) and the rule layer's findings of cascading effects and",
-             "of State involvement (a State actor, or a State link), against the labels.", ""]
+             "Accuracy (undetermined counts as wrong), then the findings of cascading effects and of State",
+             "involvement (a State actor, or a State link) against the labels: the rule layer's, and the text",
+             "model's criterion heads' (probability 0.5 or more).", ""]
     for path in sorted(CHALLENGES.glob("*.csv")):
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
         truth = frame["route"].to_numpy()
         preds = _predictions(classifier, frame["text"].tolist())
+        cascade_labels, state_labels = (frame["cascading_effects"] == "yes").to_numpy(), state_involvement_labels(frame)
+        heads = classifier.model.text_model.heads_
+        head = {name: np.array([r.model_criteria[name] >= 0.5 for r in preds["results"]]) if name in heads else None
+                for name in ("cascading_effects", "state_involvement")}
         findings = {
-            "cascade": (np.array([r.criteria["cascading_effects"].value == "yes" for r in preds["results"]]),
-                        (frame["cascading_effects"] == "yes").to_numpy()),
-            "state_involvement": (np.asarray(preds["state_linked"], dtype=bool), state_involvement_labels(frame)),
+            "rule_layer_cascade": (np.array([r.criteria["cascading_effects"].value == "yes" for r in preds["results"]]),
+                                   cascade_labels),
+            "rule_layer_state_involvement": (np.asarray(preds["state_linked"], dtype=bool), state_labels),
         }
+        if head["cascading_effects"] is not None:
+            findings["text_head_cascade"] = (head["cascading_effects"], cascade_labels)
+        if head["state_involvement"] is not None:
+            findings["text_head_state_involvement"] = (head["state_involvement"], state_labels)
         retold = retold_in_corpus(frame)
         subsets = {"all rows": np.ones(len(frame), dtype=bool), "without rows retold in the corpus": ~retold}
         scored = {name: score(truth, preds, findings, keep) for name, keep in subsets.items()}
@@ -101,15 +112,16 @@ def main(argv=None) -> int:
                                 "subsets": scored})
         lines += [f"## {path.name} ({len(frame)} rows; {int(retold.sum())} retell an incident the corpus "
                   "also tells)", "",
-                  "| rows | n | rules | text | combined | combined macro-F1 | cascade recall | cascade precision "
-                  "| State involvement recall | State involvement precision |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
+                  "| rows | n | rules | text | combined | combined macro-F1 |", "|---|---|---|---|---|---|"]
         for name, s in scored.items():
-            cascade, state = s["rule_layer_cascade"], s["rule_layer_state_involvement"]
             lines.append(f"| {name} | {s['rows']} | {s['rules']['accuracy']:.3f} | {s['text']['accuracy']:.3f} | "
-                         f"{s['combined']['accuracy']:.3f} | {s['combined']['macro_f1']:.3f} | "
-                         f"{_cell(cascade, 'recall')} | {_cell(cascade, 'precision')} | "
-                         f"{_cell(state, 'recall')} | {_cell(state, 'precision')} |")
+                         f"{s['combined']['accuracy']:.3f} | {s['combined']['macro_f1']:.3f} |")
+        lines += ["", "| rows | finding | by | recall | precision |", "|---|---|---|---|---|"]
+        for name, s in scored.items():
+            for key in findings:
+                by, _, finding = key.partition("_head_") if key.startswith("text_head_") else key.partition("_layer_")
+                lines.append(f"| {name} | {finding.replace('_', ' ')} | {'text model' if by == 'text' else 'rules'} | "
+                             f"{_cell(s[key], 'recall')} | {_cell(s[key], 'precision')} |")
         lines.append("")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
