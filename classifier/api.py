@@ -127,8 +127,9 @@ class Classifier(RuleLayer):
             reason = None
             if verdict.route == "intersection":
                 if not rule.reason and likely_reasons is None:
+                    # The head adds a State the rules missed; it never removes one they found.
                     likely_reasons = self.policy.likely_reasons(
-                        table, None if state_head is None else state_head >= HEAD_SAYS_YES)
+                        table, None if state_head is None else table.state_involvement | (state_head >= HEAD_SAYS_YES))
                 reason = rule.reason or likely_reasons[j]
             model_route = classes[text_row.index(max(text_row))]
             doubt = state_reading_doubt(verdict.route, None if state_head_list is None else state_head_list[j],

@@ -263,11 +263,13 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, as_json, r
         layer = RuleLayer(rules_dir)
         *_, rows = layer.rule_rows(train_frame[text_column].tolist())
         try:
-            model = training.fit(train_frame[text_column].tolist(), train_frame[label_column].to_numpy(),
-                                 train_frame["group_id"].to_numpy(), rows,
-                                 criteria=training.criterion_targets(train_frame, path))
-        except ValueError as exc:   # CorpusError included
-            _fail(str(exc) if isinstance(exc, training.CorpusError) else f"{path}: {exc}")
+            criteria = training.criterion_targets(train_frame, path)
+        except training.CorpusError as exc:
+            # A file whose criteria columns follow another vocabulary can still be evaluated.
+            click.echo(f"no criterion heads: {exc}", err=True)
+            criteria = {}
+        model = training.fit(train_frame[text_column].tolist(), train_frame[label_column].to_numpy(),
+                             train_frame["group_id"].to_numpy(), rows, criteria=criteria)
         classifier = Classifier(rules=layer.rules, model=model)
         skipped_note = (f"held out {len(frame)} rows in {frame['group_id'].nunique()} incident groups; "
                         f"trained on {len(train_frame)} rows")
@@ -332,7 +334,7 @@ def _criterion_head_accuracy(frame, results, heads) -> dict[str, dict[str, float
     from .ruleset import STATE_ACTOR_TYPES, STATE_LINKS
 
     try:
-        truth = training.criterion_targets(frame.astype(str))
+        truth = training.criterion_targets(frame.astype(str), drop_constant=False)
     except training.CorpusError:
         return {}   # the columns hold other vocabularies (an external file): nothing to compare
     rules = {

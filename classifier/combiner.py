@@ -77,8 +77,11 @@ class Combiner:
     def fit(self, stacked: np.ndarray, routes) -> "Combiner":
         from sklearn.linear_model import LogisticRegression
 
+        from .text_model import row_per_class
+
         model = LogisticRegression(C=self.C, max_iter=3000).fit(stacked, np.asarray(routes))
-        self.classes_, self.coef_, self.intercept_ = model.classes_, model.coef_, model.intercept_
+        self.classes_ = model.classes_
+        self.coef_, self.intercept_ = row_per_class(model)
         return self
 
     def predict_proba(self, stacked: np.ndarray) -> np.ndarray:

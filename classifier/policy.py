@@ -132,9 +132,9 @@ class RoutingPolicy:
         rule on the other side of the State-involvement divide never qualifies; None when no rule
         has half its other conditions met.
 
-        ``model_state`` (one bool per row) is the text model's reading of State involvement (its
-        criterion head): where it is given, it decides the divide, since the text model chose
-        the route; otherwise the rules' finding does."""
+        ``model_state`` (one bool per row), where given, decides the divide instead of the rules'
+        finding: the classifier passes the rules' finding or the text model's State head, since
+        the text model chose the route."""
         state = table.state_involvement if model_state is None else np.asarray(model_state, dtype=bool)
         best: list[str | None] = [None] * len(table)
         best_share = np.zeros(len(table))

@@ -33,7 +33,7 @@ class Result:
     model_criteria : dict
         Criterion head -> the text model's probability that it holds (state_involvement,
         financial_motive, cascading_effects), read from the words alone; empty for a model
-        trained without criteria columns.
+        trained without criteria columns, and for an empty text (the model is not run).
     intersection_reason : str or None
     processes, norms : list of str
     explanation : str

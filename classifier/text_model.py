@@ -271,6 +271,18 @@ def kernel_scores(kernel, texts: list[str], table: np.ndarray) -> np.ndarray:
     return scores
 
 
+def row_per_class(fitted) -> tuple[np.ndarray, np.ndarray]:
+    """A fitted scikit-learn LogisticRegression's weights with one row per class.
+
+    For two classes scikit-learn keeps one row (the log-odds of the second); halved and mirrored,
+    two rows give the same probabilities through a softmax, which is how they are read here.
+    """
+    coef, intercept = fitted.coef_, fitted.intercept_
+    if len(fitted.classes_) == 2:
+        coef, intercept = np.vstack([-coef / 2, coef / 2]), np.concatenate([-intercept / 2, intercept / 2])
+    return coef, intercept
+
+
 def softmax(scores: np.ndarray) -> np.ndarray:
     scores = scores - scores.max(axis=1, keepdims=True)
     exp = np.exp(scores)
@@ -324,11 +336,7 @@ class TextModel:
         used = np.unique(features.indices)
         features = features[:, used]
         clf = LogisticRegression(C=self.C, max_iter=3000).fit(features, np.asarray(routes))
-        coef, intercept = clf.coef_, clf.intercept_
-        if len(clf.classes_) == 2:
-            # scikit-learn keeps one weight row for two classes (the log-odds of the second);
-            # halved and mirrored, two rows give the same probabilities through a softmax.
-            coef, intercept = np.vstack([-coef / 2, coef / 2]), np.concatenate([-intercept / 2, intercept / 2])
+        coef, intercept = row_per_class(clf)
         rows, intercepts = [coef], [intercept]
         self.heads_ = tuple(criteria or ())
         for name in self.heads_:

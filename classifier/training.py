@@ -67,20 +67,23 @@ def read_labelled(path: Path | str, text_column: str = "text", label_column: str
     return frame
 
 
-def criterion_targets(frame: pd.DataFrame, path: Path | str = "the corpus") -> dict[str, np.ndarray]:
+def criterion_targets(frame: pd.DataFrame, path: Path | str = "the corpus",
+                      drop_constant: bool = True) -> dict[str, np.ndarray]:
     """What the criterion heads learn, from the corpus's criteria columns: whether a State is
     involved (a State actor type or a confirmed or suspected link), whether the motive is financial,
     and whether the text reports cascading effects. Empty when a column is missing (the model then
-    has no heads), and without a criterion that has the same value in every row; a value outside
-    the column's vocabulary is refused by row and column."""
+    has no heads), and, with ``drop_constant``, without a criterion that has the same value in
+    every row. A value outside the column's vocabulary is refused by its row in the file (the
+    frame's index, as read from the file) and its column."""
     if not all(column in frame.columns for column in CRITERION_COLUMNS):
         return {}
     for column, allowed in CRITERION_COLUMNS.items():
         bad = ~frame[column].isin(allowed)
         if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise CorpusError(f"{path}: row {row + 2}, column {column!r}: {frame[column].iloc[row]!r} "
-                              f"is not one of {', '.join(allowed)} ({int(bad.sum())} such rows)")
+            first = int(np.flatnonzero(bad.to_numpy())[0])
+            raise CorpusError(f"{path}: {_file_row(path, frame.index[first])}, column {column!r}: "
+                              f"{frame[column].iloc[first]!r} is not one of {', '.join(allowed)} "
+                              f"({int(bad.sum())} such rows)")
     targets = {   # in the order of CRITERION_HEADS
         "state_involvement": (frame["actor_type"].isin(STATE_ACTOR_TYPES)
                               | frame["state_sponsorship"].isin(STATE_LINKS)).to_numpy(),
@@ -88,7 +91,16 @@ def criterion_targets(frame: pd.DataFrame, path: Path | str = "the corpus") -> d
         "cascading_effects": (frame["cascading_effects"] == "yes").to_numpy(),
     }
     # A criterion with one value in every row teaches nothing: no head for it.
-    return {name: target for name, target in targets.items() if 0 < target.sum() < len(target)}
+    return {name: target for name, target in targets.items()
+            if not drop_constant or 0 < target.sum() < len(target)}
+
+
+def _file_row(path: Path | str, index) -> str:
+    """Where a frame row (numbered from 0 as read) is in its file: a CSV has a header line, and a
+    JSON-lines file counts lines."""
+    if str(path).endswith((".jsonl", ".ndjson", ".jsonl.gz")):
+        return f"line {int(index) + 1}"
+    return f"row {int(index) + 2}"
 
 
 def _fold_proba(texts, routes, criteria, train, test, C):

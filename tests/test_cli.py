@@ -266,3 +266,44 @@ def test_train_without_any_cascade_has_no_cascade_head(runner, tmp_path, small_c
     assert "no criterion head for cascading_effects: every row of" in result.output
     manifest = json.loads((tmp_path / "model" / "manifest.json").read_text())
     assert manifest["text_model"]["criterion_heads"] == ["state_involvement", "financial_motive"]
+
+
+def test_train_on_two_routes_then_score(runner, tmp_path, small_corpus):
+    """scikit-learn keeps one weight row for two classes, in the text model and the combiner; the
+    saved model must still load and give both routes a probability."""
+    rows = [r for r in csv.DictReader(small_corpus.open(encoding="utf-8")) if r["route"] != "intersection"]
+    path = tmp_path / "two.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    result = runner.invoke(main, ["train", str(path), "-o", str(tmp_path / "model")])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "model" / "manifest.json").read_text())
+    assert manifest["cross_validation"]["combined"]["accuracy"] > 0.7
+    scored = runner.invoke(main, ["score", "--json", "--model", str(tmp_path / "model"),
+                                  "A gang sold stolen card numbers on a carding forum."])
+    assert scored.exit_code == 0, scored.output
+    probabilities = json.loads(scored.stdout)["probabilities"]
+    assert set(probabilities) == {"cybercrime", "international-security"}
+    assert 0.5 < probabilities["cybercrime"] < 1.0 and abs(sum(probabilities.values()) - 1.0) < 1e-3
+
+
+def test_evaluate_holdout_names_the_file_row_of_a_bad_criteria_value(runner, tmp_path, small_corpus):
+    """The row is the file's, not the position within the training part of the split; a file
+    whose criteria columns follow another vocabulary is still evaluated, without heads."""
+    rows = list(csv.DictReader(small_corpus.open(encoding="utf-8")))
+    from classifier.training import holdout_mask
+
+    train_rows = [i for i, held in enumerate(holdout_mask([r["group_id"] for r in rows], 0.3)) if not held]
+    bad = train_rows[-1]
+    rows[bad]["motive"] = "greed"
+    path = tmp_path / "bad.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    result = runner.invoke(main, ["evaluate", str(path), "--holdout", "0.3"])
+    assert result.exit_code == 0, result.output
+    assert f"no criterion heads: {path}: row {bad + 2}, column 'motive': 'greed'" in result.output
+    assert "held out" in result.output

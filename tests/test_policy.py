@@ -140,6 +140,34 @@ def test_likely_reason_follows_the_text_models_reading_of_state_involvement(laye
     assert reasons[1] in {"state-actor-in-crime", "criminal-proxy-of-state"}
 
 
+
+def test_the_text_models_state_reading_adds_to_the_rules_and_never_removes(rules, monkeypatch):
+    """Where the rules found a State and the text model alone chose intersection, the reason
+    stays on the State side, whatever the State head reads."""
+    import numpy as np
+
+    from classifier.api import Classifier
+
+    classifier = Classifier(rules=rules)
+    text_model = classifier.model.text_model
+    real = text_model.predict_all
+
+    def reads_intersection_without_a_state(texts):
+        routes, heads = real(texts)
+        routes = np.tile([0.001, 0.001, 0.998], (len(texts), 1))        # cybercrime, intl-security, intersection
+        heads = np.tile([0.1, 0.2, 0.9], (len(texts), 1))               # State, financial, cascade
+        return routes, heads
+
+    monkeypatch.setattr(text_model, "predict_all", reads_intersection_without_a_state)
+    text = "A State-backed group hit the grid; outages spread to three countries."
+    result = classifier.classify(text)
+    assert result.rule_route == "international-security" and result.route == "intersection"
+    table, _, _ = classifier.rule_rows([text])
+    # Had the head's "no" decided the divide, the cascade reason would be named.
+    assert classifier.policy.likely_reasons(table, [False]) == ["crime-on-critical-infrastructure-with-cascading-effects"]
+    assert result.intersection_reason != "crime-on-critical-infrastructure-with-cascading-effects"
+
+
 @pytest.mark.parametrize("route, head, rules_state, flagged", [
     ("cybercrime", 0.8, False, "reads State involvement (0.80)"),
     ("cybercrime", 0.3, False, ""),
