@@ -57,6 +57,14 @@ def _write_csv(path, header, rows):
         writer.writerows(rows)
 
 
+def _write_dict_rows(path, rows, fieldnames=None):
+    """Write dict rows as a CSV (only ``fieldnames`` when given; all columns of the first row by default)."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fieldnames or list(rows[0]), extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def test_batch_keeps_every_row_in_order_with_bad_rows(runner, tmp_path):
     src, out = tmp_path / "in.csv", tmp_path / "out.csv"
     _write_csv(src, ["id", "description", "route"], [
@@ -216,10 +224,7 @@ def test_train_refuses_a_criteria_value_by_row_and_column(runner, tmp_path, smal
     rows = list(csv.DictReader(small_corpus.open(encoding="utf-8")))
     rows[6]["cascading_effects"] = "maybe"
     bad = tmp_path / "bad.csv"
-    with bad.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    _write_dict_rows(bad, rows)
     result = runner.invoke(main, ["train", str(bad), "-o", str(tmp_path / "model"), "--no-cv"])
     assert result.exit_code != 0
     assert "row 8, column 'cascading_effects': 'maybe' is not one of yes, no" in result.output
@@ -229,10 +234,7 @@ def test_train_refuses_a_criteria_value_by_row_and_column(runner, tmp_path, smal
 def test_train_without_criteria_columns_has_no_heads(runner, tmp_path, small_corpus):
     rows = list(csv.DictReader(small_corpus.open(encoding="utf-8")))
     plain = tmp_path / "plain.csv"
-    with plain.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["text", "route", "group_id"], extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
+    _write_dict_rows(plain, rows, ["text", "route", "group_id"])
     result = runner.invoke(main, ["train", str(plain), "-o", str(tmp_path / "model"), "--no-cv"])
     assert result.exit_code == 0, result.output
     assert "no criterion heads" in result.output
@@ -257,10 +259,7 @@ def test_train_without_any_cascade_has_no_cascade_head(runner, tmp_path, small_c
     rows = [r for r in csv.DictReader(small_corpus.open(encoding="utf-8")) if r["cascading_effects"] == "no"]
     rows = [r for r in rows if r["intersection_reason"] != "crime-on-critical-infrastructure-with-cascading-effects"]
     path = tmp_path / "no-cascade.csv"
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    _write_dict_rows(path, rows)
     result = runner.invoke(main, ["train", str(path), "-o", str(tmp_path / "model"), "--no-cv"])
     assert result.exit_code == 0, result.output
     assert "no criterion head for cascading_effects: every row of" in result.output
@@ -273,10 +272,7 @@ def test_train_on_two_routes_then_score(runner, tmp_path, small_corpus):
     saved model must still load and give both routes a probability."""
     rows = [r for r in csv.DictReader(small_corpus.open(encoding="utf-8")) if r["route"] != "intersection"]
     path = tmp_path / "two.csv"
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    _write_dict_rows(path, rows)
     result = runner.invoke(main, ["train", str(path), "-o", str(tmp_path / "model")])
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "model" / "manifest.json").read_text())
@@ -299,10 +295,7 @@ def test_evaluate_holdout_names_the_file_row_of_a_bad_criteria_value(runner, tmp
     bad = train_rows[-1]
     rows[bad]["motive"] = "greed"
     path = tmp_path / "bad.csv"
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    _write_dict_rows(path, rows)
     result = runner.invoke(main, ["evaluate", str(path), "--holdout", "0.3"])
     assert result.exit_code == 0, result.output
     assert f"no criterion heads: {path}: row {bad + 2}, column 'motive': 'greed'" in result.output
