@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from classifier.api import default_classifier
-from classifier.ruleset import STATE_ACTOR_TYPES, STATE_LINKS
+from classifier.training import criterion_targets
 
 ROOT = Path(__file__).resolve().parent.parent
 CHALLENGES = ROOT / "benchmarks" / "challenge"
@@ -56,11 +56,6 @@ def finding_scores(found: np.ndarray, labelled: np.ndarray) -> dict:
     return {"labelled_yes": labelled_yes, "found_yes": found_yes, "found_and_labelled": hits,
             "recall": round(hits / labelled_yes, 4) if labelled_yes else None,
             "precision": round(hits / found_yes, 4) if found_yes else None}
-
-
-def state_involvement_labels(frame: pd.DataFrame) -> np.ndarray:
-    """The labelling guide's State involvement: a State actor, or sponsorship confirmed or suspected."""
-    return (frame["actor_type"].isin(STATE_ACTOR_TYPES) | frame["state_sponsorship"].isin(STATE_LINKS)).to_numpy()
 
 
 def score(truth: np.ndarray, preds: dict, findings: dict, keep: np.ndarray) -> dict:
@@ -92,7 +87,8 @@ def main(argv=None) -> int:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
         truth = frame["route"].to_numpy()
         preds = _predictions(classifier, frame["text"].tolist())
-        cascade_labels, state_labels = (frame["cascading_effects"] == "yes").to_numpy(), state_involvement_labels(frame)
+        labels = criterion_targets(frame, path, drop_constant=False)   # the labelling guide's yes/no
+        cascade_labels, state_labels = labels["cascading_effects"], labels["state_involvement"]
         heads = classifier.model.text_model.heads_
         head = {name: np.array([r.model_criteria[name] >= 0.5 for r in preds["results"]]) if name in heads else None
                 for name in ("cascading_effects", "state_involvement")}

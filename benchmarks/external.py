@@ -28,7 +28,8 @@ import pandas as pd
 
 from classifier.api import Classifier
 from classifier.evaluation import label_metrics
-from classifier.ruleset import ROUTES, STATE_ACTOR_TYPES, STATE_LINKS
+from classifier.rule_engine import involves_state
+from classifier.ruleset import ROUTES
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
@@ -44,9 +45,8 @@ def _predictions(classifier: Classifier, texts: list[str]) -> dict[str, np.ndarr
         "rules": np.array([r.rule_route for r in results]),
         "text": np.array([classes[int(np.argmax([r.model_probabilities[c] for c in classes]))] for r in results]),
         "combined": np.array([r.route for r in results]),
-        # The rule layer found a State actor or a State link (Analysis.state_involvement).
-        "state_linked": np.array([r.criteria["state_sponsorship"].value in STATE_LINKS
-                                  or r.criteria["actor_type"].value in STATE_ACTOR_TYPES for r in results]),
+        # The rule layer found a State actor or a State link.
+        "state_linked": np.array([involves_state(r.criteria) for r in results]),
         # The text model's State-involvement head says yes (None for a model without heads).
         "head_state_linked": (np.array([r.model_criteria["state_involvement"] >= 0.5 for r in results])
                               if "state_involvement" in classifier.model.text_model.heads_ else None),

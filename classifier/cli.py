@@ -326,27 +326,16 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, as_json, r
 
 
 def _criterion_head_accuracy(frame, results, heads) -> dict[str, dict[str, float]]:
-    """For each criterion head of the model whose labels the file has (the corpus's criteria
-    columns), how often the head (probability >= 0.5) and the rule layer get the yes/no right."""
-    import numpy as np
-
+    """``evaluation.criterion_head_accuracy`` against the file's criteria columns, if it has the
+    corpus's (an external file's columns hold other vocabularies: nothing to compare)."""
     from . import training
-    from .ruleset import STATE_ACTOR_TYPES, STATE_LINKS
+    from .evaluation import criterion_head_accuracy
 
     try:
-        truth = training.criterion_targets(frame.astype(str), drop_constant=False)
+        labels = training.criterion_targets(frame.astype(str), drop_constant=False)
     except training.CorpusError:
-        return {}   # the columns hold other vocabularies (an external file): nothing to compare
-    rules = {
-        "state_involvement": [r.criteria["actor_type"].value in STATE_ACTOR_TYPES
-                              or r.criteria["state_sponsorship"].value in STATE_LINKS for r in results],
-        "financial_motive": [r.criteria["motive"].value == "financial" for r in results],
-        "cascading_effects": [r.criteria["cascading_effects"].value == "yes" for r in results],
-    }
-    return {name: {"text_model": round(float(np.mean([(r.model_criteria[name] >= 0.5) == t
-                                                        for r, t in zip(results, truth[name])])), 4),
-                   "rules": round(float(np.mean(np.array(rules[name]) == truth[name])), 4)}
-            for name in heads if name in truth}
+        return {}
+    return criterion_head_accuracy(labels, results, heads)
 
 
 @main.group()

@@ -6,6 +6,23 @@ import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
 
+def criterion_head_accuracy(labels: dict[str, np.ndarray], results, heads) -> dict[str, dict[str, float]]:
+    """For each criterion head in ``heads`` that ``labels`` has (``training.criterion_targets``),
+    how often the head (probability >= 0.5) and the rule layer get the yes/no right, over
+    ``results`` (one ``Result`` per label row)."""
+    from .rule_engine import involves_state
+
+    rules = {
+        "state_involvement": [involves_state(r.criteria) for r in results],
+        "financial_motive": [r.criteria["motive"].value == "financial" for r in results],
+        "cascading_effects": [r.criteria["cascading_effects"].value == "yes" for r in results],
+    }
+    return {name: {"text_model": round(float(np.mean([(r.model_criteria[name] >= 0.5) == t
+                                                        for r, t in zip(results, labels[name])])), 4),
+                   "rules": round(float(np.mean(np.array(rules[name]) == labels[name])), 4)}
+            for name in heads if name in labels}
+
+
 def expected_calibration_error(correct: np.ndarray, confidence: np.ndarray, bins: int = 10) -> float:
     """Mean |accuracy - confidence| over equal-width confidence bins, weighted by bin size."""
     correct, confidence = np.asarray(correct, dtype=float), np.asarray(confidence, dtype=float)

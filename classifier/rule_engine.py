@@ -81,6 +81,12 @@ class Criterion(NamedTuple):
         return out
 
 
+def involves_state(criteria: Mapping[str, Criterion]) -> bool:
+    """State involvement as the routing policy reads it: a State or State-sponsored actor, or a
+    confirmed or suspected State link."""
+    return criteria["actor_type"].value in _STATE_ACTORS or criteria["state_sponsorship"].value in STATE_LINKS
+
+
 @dataclass(frozen=True)
 class Analysis:
     """What the rule layer found in one text."""
@@ -91,8 +97,7 @@ class Analysis:
 
     @cached_property
     def state_involvement(self) -> bool:
-        return (self.criteria["actor_type"].value in _STATE_ACTORS
-                or self.criteria["state_sponsorship"].value in STATE_LINKS)
+        return involves_state(self.criteria)
 
     @property
     def motive_presumed(self) -> bool:

@@ -84,18 +84,11 @@ CORPUS = [
     md("## What the text model reads\n\nBeside the routes, the text model has three criterion heads (State "
        "involvement, a financial motive, cascading effects), trained on the corpus's criteria columns. On the "
        "held-out rows, how often each head (at 0.5) and the rule layer get the yes/no of the label right:"),
-    code("from classifier.ruleset import STATE_ACTOR_TYPES, STATE_LINKS\n"
+    code("from classifier.evaluation import criterion_head_accuracy\n"
          "labels = training.criterion_targets(held_out, drop_constant=False)\n"
-         "rules_say = {\n"
-         "    'state_involvement': [r.criteria['actor_type'].value in STATE_ACTOR_TYPES\n"
-         "                          or r.criteria['state_sponsorship'].value in STATE_LINKS for r in results],\n"
-         "    'financial_motive': [r.criteria['motive'].value == 'financial' for r in results],\n"
-         "    'cascading_effects': [r.criteria['cascading_effects'].value == 'yes' for r in results],\n"
-         "}\n"
-         "pd.DataFrame({name: {'text model head': np.mean([(r.model_criteria[name] >= 0.5) == y for r, y in zip(results, labels[name])]),\n"
-         "                     'rules': np.mean(np.array(rules_say[name]) == labels[name]),\n"
-         "                     'labelled yes': int(labels[name].sum())}\n"
-         "              for name in model.text_model.heads_}).T.round(3)"),
+         "table = pd.DataFrame(criterion_head_accuracy(labels, results, model.text_model.heads_)).T\n"
+         "table['labelled yes'] = [int(labels[name].sum()) for name in table.index]\n"
+         "table"),
     md("Calibration: when the classifier says 0.8, is it right about 80 % of the time? (Most probable route, "
        "undetermined included as its own outcome.)"),
     code("best = np.array([max(r.probabilities, key=r.probabilities.get) for r in results])\n"
