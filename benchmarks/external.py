@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from classifier.api import Classifier
-from classifier.evaluation import label_metrics
+from classifier.evaluation import bootstrap_intervals, label_metrics
 from classifier.rule_engine import involves_state
 from classifier.ruleset import ROUTES
 
@@ -36,6 +36,9 @@ DEFAULT_DATA = ROOT.parent / "shared" / "data"
 CONTESTABLE = re.compile(r"(?:^|[\s(])(?:E6|T4|D6)\s")
 PROFILE_FILES = ("etda_threat_group_cards", "mitre_attack_groups_campaigns", "tidal_groups", "misp_threat_actor")
 SYSTEMS = ("majority", "rules", "text", "combined")
+# Sectors of rules/sectors.toml that EuRepoC's receiver categories place outside critical
+# infrastructure ("State institutions / political system", "Science", ...).
+EUREPOC_NON_CI_SECTORS = {"government", "elections", "emergency-services", "education"}
 
 
 def _predictions(classifier: Classifier, texts: list[str]) -> dict[str, np.ndarray]:
@@ -90,10 +93,21 @@ def evaluate_file(classifier: Classifier, path: Path, examples: int = 0) -> dict
         if contestable.any():
             out["state_vs_criminal_without_contestable"] = {
                 s: _state_vs_criminal(truth[~contestable], preds[s][~contestable]) for s in SYSTEMS}
+    out["uncertainty"] = _uncertainty(truth, preds, out["all"])
     out["criteria"] = _criterion_accuracy(path.stem, frame, preds)
     out["subsets"] = _subsets(path.stem, frame, truth, preds)
     out["largest_confusions"] = _confusions(frame, truth, preds["combined"], examples)
     return out
+
+
+def _uncertainty(truth: np.ndarray, preds, summaries: dict) -> dict:
+    """95 % bootstrap intervals (rows resampled) of the combined classifier's accuracy and
+    macro-F1, and of its gain over the better single system (rules or text, by accuracy) on the
+    same resampled rows: whether "at least as good as the better single system" would hold on
+    another sample of the source, or only on this one."""
+    better = max(("rules", "text"), key=lambda s: summaries[s]["accuracy"])
+    intervals = bootstrap_intervals(truth, preds["combined"], list(ROUTES), baseline=preds[better])
+    return {"better_single_system": better, **intervals}
 
 
 def _criterion_accuracy(stem: str, frame: pd.DataFrame, preds) -> dict:
@@ -109,6 +123,14 @@ def _criterion_accuracy(stem: str, frame: pd.DataFrame, preds) -> dict:
         receiver_ci = frame["receiver_is_ci"].astype(str).str.lower().eq("true").to_numpy()
         out["critical_infrastructure_receiver"] = round(float(np.mean(ci == receiver_ci)), 4)
         out["critical_infrastructure_recall"] = round(float(ci[receiver_ci].mean()), 4) if receiver_ci.any() else None
+        # EuRepoC files ministries, parliaments, elections, police and universities under other
+        # receiver categories, not under critical infrastructure: the same comparison without
+        # the sectors its definition leaves out.
+        ci_narrow = np.array([bool(set(r.criteria["critical_infrastructure"].value or []) - EUREPOC_NON_CI_SECTORS)
+                              for r in preds["results"]])
+        out["critical_infrastructure_receiver_eurepoc_sectors"] = round(float(np.mean(ci_narrow == receiver_ci)), 4)
+        out["critical_infrastructure_recall_eurepoc_sectors"] = (round(float(ci_narrow[receiver_ci].mean()), 4)
+                                                                 if receiver_ci.any() else None)
     if stem.startswith(("cfr", "dcid")):
         out["state_link_recall"] = round(float(linked.mean()), 4)  # every row is a State operation
         if head is not None:
@@ -161,6 +183,11 @@ def _confusions(frame, truth, predicted, examples: int) -> list[dict]:
     return out
 
 
+def _span(bounds: list[float], signed: bool = False) -> str:
+    form = "{:+.3f}" if signed else "{:.3f}"
+    return f"{form.format(bounds[0])} to {form.format(bounds[1])}"
+
+
 def to_markdown(report: dict) -> str:
     lines = [f"# External evaluation ({report['model_sha256'][:12]})", "",
              f"Command: `{report['command']}`", "",
@@ -183,6 +210,15 @@ def to_markdown(report: dict) -> str:
             s = f["state_vs_criminal"]
             w = f.get("state_vs_criminal_without_contestable", {}).get("combined", "-")
             lines.append(f"| {f['file'].replace('.jsonl', '')} | " + " | ".join(f"{s[k]:.3f}" for k in SYSTEMS) + f" | {w} |")
+    lines += ["", "How far the combined figures could move (95 % bootstrap intervals, 1,000 resamples of each "
+              "file's rows; the gain is over the better single system on the same resampled rows, and "
+              "'share' is the share of resamples in which the combined classifier is at least as accurate):", "",
+              "| file | accuracy | macro-F1 | better single | accuracy gain | share |", "|" + "---|" * 6]
+    for f in report["files"]:
+        u = f["uncertainty"]
+        lines.append(f"| {f['file'].replace('.jsonl', '')} | {_span(u['accuracy'])} | {_span(u['macro_f1'])} | "
+                     f"{u['better_single_system']} | {_span(u['accuracy_gain'], signed=True)} | "
+                     f"{u['accuracy_at_least_baseline']:.2f} |")
     lines += ["", "Criteria against the sources' codes, and the subsets with targets:", ""]
     for f in report["files"]:
         if f["criteria"] or f["subsets"]:

@@ -247,7 +247,7 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, as_json, r
 
     from . import training
     from .api import Classifier, RuleLayer
-    from .evaluation import format_metrics, label_metrics, route_metrics
+    from .evaluation import bootstrap_intervals, format_metrics, label_metrics, route_metrics
     from .ruleset import ROUTES
 
     frame = _read_any(path, text_column, label_column)
@@ -291,6 +291,12 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, as_json, r
         "rules_only": label_metrics(truth, np.array([r.rule_route for r in results]), list(ROUTES) + ["undetermined"]),
         "text_only": route_metrics(truth, np.array([[r.model_probabilities[c] for c in classes] for r in results]), classes),
         "majority_class": label_metrics(truth, np.array([majority] * len(truth)), list(ROUTES)),
+        # How far the combined figures could move on another sample like this one: whole
+        # incident groups resampled when the file has them, rows otherwise.
+        "combined_interval_95": {
+            "resampled": "incident groups" if "group_id" in frame.columns else "rows",
+            **bootstrap_intervals(truth, routes, list(ROUTES),
+                                  groups=frame["group_id"].to_numpy() if "group_id" in frame.columns else None)},
         "undetermined": int((routes == "undetermined").sum()),
         "review": int(sum(r.review for r in results)),
         "criteria": {},
@@ -310,6 +316,10 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, as_json, r
         return
     click.echo(f"{path}: {skipped_note}")
     click.echo(format_metrics(report["combined"], "\ncombined classifier (undetermined counts as wrong)"))
+    interval = report["combined_interval_95"]
+    click.echo(f"95 % bootstrap interval (1,000 resamples of {interval['resampled']}): "
+               f"accuracy {interval['accuracy'][0]:.3f}-{interval['accuracy'][1]:.3f}, "
+               f"macro-F1 {interval['macro_f1'][0]:.3f}-{interval['macro_f1'][1]:.3f}")
     click.echo(f"undetermined: {report['undetermined']}   flagged for review: {report['review']}")
     for key, title in (("combined_forced", "combined, most probable route (no undetermined)"),
                        ("rules_only", "rules only"), ("text_only", "text model only"),

@@ -1,4 +1,5 @@
-"""Metrics: per-route precision, recall and F1, confusion matrix, calibration, criterion accuracy."""
+"""Metrics: per-route precision, recall and F1, confusion matrix, calibration, criterion accuracy,
+and bootstrap intervals that say how far a figure could move on another sample of the same kind."""
 
 from __future__ import annotations
 
@@ -80,3 +81,68 @@ def format_metrics(metrics: dict, title: str = "") -> str:
     for label, row in zip(labels, matrix):
         lines.append(f"{label:<24}" + "".join(f"{v:>14}" for v in row))
     return "\n".join(lines)
+
+
+def _accuracy_and_macro_f1(truth: np.ndarray, predicted: np.ndarray, n_labels: int, present: np.ndarray):
+    """Accuracy and macro-F1 (over the label codes ``present``; F1 of a label never predicted
+    nor true is 0, as in ``label_metrics``) from integer-coded labels, by one bincount."""
+    counts = np.bincount(truth * n_labels + predicted, minlength=n_labels * n_labels).reshape(n_labels, n_labels)
+    hits = np.diag(counts).astype(float)
+    true_totals, predicted_totals = counts.sum(axis=1), counts.sum(axis=0)
+    f1 = np.divide(2 * hits, true_totals + predicted_totals, out=np.zeros(n_labels), where=(true_totals + predicted_totals) > 0)
+    return hits.sum() / max(len(truth), 1), f1[present].mean()
+
+
+def bootstrap_intervals(truth, predicted, labels: list[str], groups=None, baseline=None,
+                        resamples: int = 1000, level: float = 0.95, seed: int = 0) -> dict:
+    """Percentile bootstrap intervals of accuracy and macro-F1.
+
+    Rows are resampled with replacement, or whole groups when ``groups`` is given (paraphrases of
+    one incident move together, as in grouped cross-validation). Macro-F1 averages over the
+    labels present in the full ``truth``, as ``label_metrics`` does. With ``baseline`` (another
+    system's predictions for the same rows) the difference of each metric, ``predicted`` minus
+    ``baseline``, is resampled on the same rows, and the share of resamples in which
+    ``predicted`` does at least as well is given: a paired comparison.
+
+    Returns ``{"accuracy": [low, high], "macro_f1": [low, high]}``, plus ``accuracy_gain``,
+    ``macro_f1_gain`` (intervals) and ``accuracy_at_least_baseline`` (a share) with a baseline.
+    """
+    truth, predicted = np.asarray(truth), np.asarray(predicted)
+    vocabulary = list(labels) + sorted((set(truth) | set(predicted) | set(baseline if baseline is not None else []))
+                                       - set(labels))
+    code = {label: i for i, label in enumerate(vocabulary)}
+
+    def encode(values):
+        return np.array([code[v] for v in values], dtype=np.int64)
+
+    t, p = encode(truth), encode(predicted)
+    b = encode(baseline) if baseline is not None else None
+    present = np.array(sorted({code[v] for v in truth}), dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        draws = (rng.integers(0, len(t), len(t)) for _ in range(resamples))
+    else:
+        unique_groups, group_index = np.unique(np.asarray(groups), return_inverse=True)
+        rows_of = np.split(np.argsort(group_index, kind="stable"), np.cumsum(np.bincount(group_index))[:-1])
+        draws = (np.concatenate([rows_of[g] for g in rng.integers(0, len(unique_groups), len(unique_groups))])
+                 for _ in range(resamples))
+    stats = []
+    for rows in draws:
+        accuracy, f1 = _accuracy_and_macro_f1(t[rows], p[rows], len(vocabulary), present)
+        if b is not None:
+            base_accuracy, base_f1 = _accuracy_and_macro_f1(t[rows], b[rows], len(vocabulary), present)
+            stats.append((accuracy, f1, accuracy - base_accuracy, f1 - base_f1))
+        else:
+            stats.append((accuracy, f1))
+    stats = np.array(stats)
+    tail = (1 - level) / 2 * 100
+
+    def interval(column):
+        low, high = np.percentile(stats[:, column], [tail, 100 - tail])
+        return [round(float(low), 4), round(float(high), 4)]
+
+    out = {"accuracy": interval(0), "macro_f1": interval(1)}
+    if b is not None:
+        out.update(accuracy_gain=interval(2), macro_f1_gain=interval(3),
+                   accuracy_at_least_baseline=round(float(np.mean(stats[:, 2] >= 0)), 4))
+    return out

@@ -152,6 +152,23 @@ def test_evaluate_holdout_prints_report(runner, small_corpus):
     assert "held out" in result.output and "confusion" in result.output
 
 
+def test_evaluate_gives_a_bootstrap_interval_over_groups_or_rows(runner, tmp_path, small_corpus):
+    """Incident groups are resampled when the file has a group_id column, rows when it has not;
+    the interval holds the accuracy it is drawn around."""
+    result = runner.invoke(main, ["evaluate", str(small_corpus), "--json"])
+    report = json.loads(result.output)
+    interval = report["combined_interval_95"]
+    assert interval["resampled"] == "incident groups"
+    assert interval["accuracy"][0] <= report["combined"]["accuracy"] <= interval["accuracy"][1]
+    assert interval["macro_f1"][0] <= report["combined"]["macro_f1"] <= interval["macro_f1"][1]
+    rows = [{"text": r["text"], "route": r["route"]} for r in csv.DictReader(small_corpus.open(encoding="utf-8"))]
+    path = tmp_path / "no_groups.csv"
+    _write_dict_rows(path, rows)
+    result = runner.invoke(main, ["evaluate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "95 % bootstrap interval (1,000 resamples of rows): accuracy 0." in result.output
+
+
 def test_rules_check_reports_each_rule(runner, small_corpus):
     result = runner.invoke(main, ["rules", "check", str(small_corpus), "--json"])
     assert result.exit_code == 0, result.output
