@@ -4,6 +4,11 @@ For every cue, sector and gazetteer actor: coverage (share of texts where it fir
 (share where another rule for the same criterion fires too), conflict (share where such a rule
 votes for another value) and, where the CSV has the matching label column, accuracy (share of
 its firings whose label agrees). Routing rules get coverage and route accuracy.
+
+Accuracy says how often a rule is right when it fires, not what it misses. So the report also
+gives, for each labelled value of each criterion column (a sector, a motive, an actor type, a
+cascade), how many rows carry it and in how many the rule layer's finding has it: the recall of
+the whole layer, which tells an analyst editing a lexicon where phrases are missing.
 """
 
 from __future__ import annotations
@@ -59,6 +64,44 @@ def _labels_agree(criterion: str, value: str, label_row: dict) -> bool | None:
     return None
 
 
+# Criterion columns of a labelled CSV whose values the layer's findings can be checked against,
+# and the values that say nothing was found (not counted as a value to find).
+_RECALL_COLUMNS = ("actor_type", "state_sponsorship", "critical_infrastructure", "cascading_effects", "motive")
+_NOTHING = {"", "unknown", "none", "no"}
+
+
+def _found_values(column: str, finding) -> set[str]:
+    """The values the layer's finding for ``column`` holds (sectors are a list)."""
+    value = finding.value
+    if column == "critical_infrastructure":
+        return set(value or [])
+    if column == "state_sponsorship" and value == "confirmed":
+        return {"confirmed", "suspected"}  # a confirmed link is found where the label only suspects one
+    return {value} if isinstance(value, str) else set()
+
+
+class _LabelRecall:
+    """Per labelled value of a criterion column: rows that carry it, rows whose finding has it."""
+
+    def __init__(self):
+        self.counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+
+    def add(self, analysis, labels: dict) -> None:
+        for column in _RECALL_COLUMNS:
+            if column not in labels or column not in analysis.criteria:
+                continue
+            wanted = set(str(labels[column]).split(";")) if column == "critical_infrastructure" else {str(labels[column])}
+            found = _found_values(column, analysis.criteria[column])
+            for value in wanted - _NOTHING:
+                self.counts[(column, value)][0] += 1
+                self.counts[(column, value)][1] += value in found
+
+    def rows(self) -> list[dict]:
+        return [{"criterion": column, "value": value, "labelled": labelled, "found": found,
+                 "recall": round(found / labelled, 4)}
+                for (column, value), (labelled, found) in sorted(self.counts.items())]
+
+
 def rule_report(layer: RuleLayer, frame, text_column: str = "text") -> dict:
     """Per-rule statistics over the texts of ``frame`` (labels used where columns exist)."""
     rules = layer.rules
@@ -71,8 +114,10 @@ def rule_report(layer: RuleLayer, frame, text_column: str = "text") -> dict:
                                  "cascading_effects", "motive", "intersection_reason", "route")
                      if c in frame.columns]
     records = frame[label_columns].to_dict("records") if label_columns else [{}] * len(frame)
+    recall = _LabelRecall()
     for text, labels in zip(frame[text_column].tolist(), records):
         analysis, decision = layer.analyse(text if isinstance(text, str) else "")
+        recall.add(analysis, labels)
         fired = {h.rule for h in analysis.hits if not h.negated and h.rule in votes}
         by_criterion = defaultdict(set)
         for rule in fired:
@@ -102,6 +147,7 @@ def rule_report(layer: RuleLayer, frame, text_column: str = "text") -> dict:
                      "accuracy": round(e["correct"] / e["labelled"], 4) if e["labelled"] else None}
                     for e in routing.values()],
         "actors_never_fired": sum(1 for s in stats.values() if s.rule.startswith("actor.") and not s.fired),
+        "label_recall": recall.rows(),
     }
 
 
@@ -117,4 +163,10 @@ def format_report(report: dict) -> str:
         acc = "-" if row["accuracy"] is None else f"{row['accuracy']:.2f}"
         lines.append(f"{row['rule']:<56}{row['route']:<24}{row['coverage']:>9.3f}{acc:>9}")
     lines.append(f"\n{report['actors_never_fired']} gazetteer actors never fired on these texts (not listed).")
+    if report["label_recall"]:
+        lines += ["", "what the rule layer finds of each labelled value (recall)",
+                  f"{'criterion':<26}{'value':<26}{'labelled':>9}{'found':>9}{'recall':>9}"]
+        for row in report["label_recall"]:
+            lines.append(f"{row['criterion']:<26}{row['value'][:25]:<26}{row['labelled']:>9}{row['found']:>9}"
+                         f"{row['recall']:>9.2f}")
     return "\n".join(lines)

@@ -179,6 +179,26 @@ def test_rules_check_reports_each_rule(runner, small_corpus):
     assert {"coverage", "overlap", "conflict", "accuracy"} <= set(rules["motive.financial"])
 
 
+def test_rules_check_gives_the_recall_of_each_labelled_value(runner, tmp_path):
+    """Accuracy says how often a rule is right when it fires; recall says what the layer misses."""
+    src = tmp_path / "labelled.csv"
+    _write_csv(src, ["text", "critical_infrastructure", "motive", "cascading_effects"], [
+        ["Ransomware encrypted a hospital's patient records.", "health", "financial", "no"],
+        ["Extortionists locked the systems of a regional clinic and a power utility.", "health;energy", "financial", "no"],
+        ["Someone broke into the systems of a firm that keeps the lights on.", "energy", "unknown", "no"],
+    ])
+    result = runner.invoke(main, ["rules", "check", str(src), "--json"])
+    assert result.exit_code == 0, result.output
+    recall = {(r["criterion"], r["value"]): r for r in json.loads(result.stdout)["label_recall"]}
+    assert recall[("critical_infrastructure", "health")] == {
+        "criterion": "critical_infrastructure", "value": "health", "labelled": 2, "found": 2, "recall": 1.0}
+    assert (recall[("critical_infrastructure", "energy")]["labelled"], recall[("critical_infrastructure", "energy")]["found"]) == (2, 1)
+    assert recall[("motive", "financial")]["labelled"] == 2
+    assert ("motive", "unknown") not in recall and ("cascading_effects", "no") not in recall
+    text = runner.invoke(main, ["rules", "check", str(src)]).output
+    assert "what the rule layer finds of each labelled value (recall)" in text
+
+
 def test_rules_check_scores_the_enforcement_signal_by_route(runner, tmp_path):
     """Enforcement has no criterion column: it is right where the case is crime."""
     src = tmp_path / "labelled.csv"
