@@ -213,20 +213,27 @@ class Classifier(RuleLayer):
         return f"{head} {evidence} {agree}"
 
     def classify_frame(self, frame, text_column: str = "text"):
-        """Return a copy of ``frame`` with the result columns of `batch` added."""
+        """Return a copy of ``frame`` with the result columns of `batch` added.
+
+        As in `batch`, an input column whose name is a result column (an analyst's own ``route``
+        or ``error``) is kept under the name with ``_input`` added, not overwritten.
+        """
         import pandas as pd
+
+        from .batch import output_header
 
         if text_column not in frame.columns:
             raise KeyError(f"column {text_column!r} not found; columns are: {', '.join(map(str, frame.columns))}")
         texts = frame[text_column].tolist()
         rows = []
-        for value, row in zip(texts, self.classify_rows(texts)):
+        for label, value, row in zip(frame.index, texts, self.classify_rows(texts)):
             if not isinstance(value, str) or not value.strip():
                 row = dict(row)
-                row["error"] = f"empty or missing text in column {text_column!r}"
+                row["error"] = f"index {label!r}: empty or missing text in column {text_column!r}"
             rows.append(row)
         added = pd.DataFrame(rows, index=frame.index)
-        out = frame.copy()
+        header, _ = output_header([str(c) for c in frame.columns])
+        out = frame.rename(columns={c: new for c, new in zip(frame.columns, header) if str(c) != new})
         for column in added.columns:
             out[column] = added[column]
         return out

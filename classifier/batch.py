@@ -44,6 +44,7 @@ class BatchSummary:
     errors: int = 0
     review: int = 0
     renamed_columns: tuple[str, ...] = ()
+    delimiter: str = ","
 
 
 def open_input(path: str, encoding: str | None = None) -> TextIO:
@@ -69,22 +70,101 @@ def open_input(path: str, encoding: str | None = None) -> TextIO:
         raise BatchInputError(f"unknown encoding {encoding!r}") from None
 
 
-def open_csv(handle: TextIO, source: str, text_column: str):
-    """A csv reader over ``handle`` and its header, checked to hold ``text_column`` once."""
-    # NUL bytes (binary junk) would stop the csv module; they become U+FFFD instead.
-    reader = csv.reader(line.replace("\0", "\ufffd") for line in handle)
+# Delimiters recognised in a header line when none is given: Excel writes ";" where the decimal
+# separator is a comma, and tab-separated exports are common.
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def sniff_delimiter(header_line: str) -> str:
+    """The candidate delimiter that occurs most often in the header line (a comma when none does)."""
+    counts = {d: header_line.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+class _Lines:
+    """The physical lines of an input, with the ones the csv reader took for the current row.
+
+    The csv module, when it is not strict, reads a quote that is never closed to the end of the
+    file and returns everything after it as one field: rows would silently merge. Only the last
+    row can end that way, so the lines of each row are kept until the next, and the last row is
+    parsed again strictly (``unclosed_quote``).
+    """
+
+    def __init__(self, handle: TextIO, first: str):
+        self._lines = chain([first], handle) if first else handle
+        self.current: list[str] = []
+        self.exhausted = False
+
+    def __iter__(self):
+        for line in self._lines:
+            # NUL bytes (binary junk) would stop the csv module; they become U+FFFD instead.
+            line = line.replace("\0", "\ufffd")
+            self.current.append(line)
+            yield line
+        self.exhausted = True
+
+    def take(self) -> list[str]:
+        taken, self.current = self.current, []
+        return taken
+
+    @staticmethod
+    def unclosed_quote(raw: list[str], delimiter: str) -> bool:
+        try:
+            list(csv.reader(raw, delimiter=delimiter, strict=True))
+        except csv.Error as exc:
+            return "unexpected end of data" in str(exc)
+        return False
+
+
+class _CheckedReader:
+    """A csv reader that refuses a last row whose quote is never closed (see ``_Lines``)."""
+
+    def __init__(self, reader, lines: _Lines, source: str, delimiter: str):
+        self._reader, self._lines, self._source, self._delimiter = reader, lines, source, delimiter
+
+    @property
+    def line_num(self) -> int:
+        return self._reader.line_num
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> list[str]:
+        row = next(self._reader)
+        raw = self._lines.take()
+        if self._lines.exhausted and _Lines.unclosed_quote(raw, self._delimiter):
+            start = self._reader.line_num - len(raw) + 1
+            raise BatchInputError(
+                f"{self._source}: line {start}: a quoted field opens here and is never closed, so the "
+                f"{len(raw)} lines from here to the end would be read as one text; close the quote (a "
+                f"quote inside a quoted field is written twice: \"\")")
+        return row
+
+
+def open_csv(handle: TextIO, source: str, text_column: str, delimiter: str | None = None):
+    """A csv reader over ``handle``, its header, checked to hold ``text_column`` once, and the
+    delimiter (``delimiter``, or the one the header line uses: see ``sniff_delimiter``)."""
+    first = handle.readline()
+    if not first:
+        raise BatchInputError(f"{source}: the file is empty (no header row)")
+    delimiter = delimiter or sniff_delimiter(first)
+    lines = _Lines(handle, first)
+    reader = csv.reader(lines, delimiter=delimiter)
     try:
         columns = next(reader)
     except StopIteration:
         raise BatchInputError(f"{source}: the file is empty (no header row)") from None
     except csv.Error as exc:
         raise BatchInputError(f"{source}: line 1: {exc}") from None
+    lines.take()
     if text_column not in columns:
         raise BatchInputError(f"{source}: column {text_column!r} not found; columns are: "
-                              f"{', '.join(repr(c) for c in columns)} (choose one with --text-column)")
+                              f"{', '.join(repr(c) for c in columns)} (choose one with --text-column, "
+                              f"or the delimiter with --delimiter)")
     if columns.count(text_column) > 1:
         raise BatchInputError(f"{source}: column {text_column!r} appears {columns.count(text_column)} times in the header")
-    return reader, columns
+    return _CheckedReader(reader, lines, source, delimiter), columns, delimiter
 
 
 def row_problem(row: list[str], number: int, width: int, text_at: int, text_column: str) -> str:
@@ -95,7 +175,7 @@ def row_problem(row: list[str], number: int, width: int, text_at: int, text_colu
             problem += f"; extra fields: {row[width:]!r}"
         return problem
     if not row[text_at].strip():
-        return f"empty text in column {text_column!r}"
+        return f"row {number}: empty text in column {text_column!r}"
     return ""
 
 
@@ -128,8 +208,12 @@ def output_header(columns: list[str]) -> tuple[list[str], tuple[str, ...]]:
 
 def classify_csv(classifier, source: str, destination: str, text_column: str = "text",
                  chunk_rows: int = DEFAULT_CHUNK_ROWS, on_progress: Callable[[int], None] | None = None,
-                 workers: int = 1, encoding: str | None = None, escape_formulas: bool = True) -> BatchSummary:
+                 workers: int = 1, encoding: str | None = None, escape_formulas: bool = True,
+                 delimiter: str | None = None) -> BatchSummary:
     """Classify the ``text_column`` of CSV ``source`` and write ``destination`` ("-" = stdin/stdout).
+
+    The input's delimiter is ``delimiter``, or the one its header line uses; the output is
+    comma-separated.
 
     With ``workers`` > 1, chunks are classified in that many forked processes while this one
     reads and writes; at most two chunks per worker are in flight, so memory stays flat, and
@@ -137,9 +221,9 @@ def classify_csv(classifier, source: str, destination: str, text_column: str = "
     """
     handle = open_input(source, encoding)
     try:
-        reader, columns = open_csv(handle, source, text_column)
+        reader, columns, delimiter = open_csv(handle, source, text_column, delimiter)
         header, renamed = output_header(columns)
-        summary = BatchSummary(renamed_columns=renamed)
+        summary = BatchSummary(renamed_columns=renamed, delimiter=delimiter)
         job = _ChunkJob(len(columns), columns.index(text_column), text_column, escape_formulas)
         with atomic_output(destination) as out:
             writer = csv.writer(out)  # RFC 4180: CRLF, and fields with CR or LF are quoted

@@ -73,8 +73,11 @@ def score(texts, as_json, whole, rules_dir, model_dir):
 
 @main.command()
 @click.argument("input_path", metavar="INPUT", type=str)
-@click.option("-o", "--output", "output_path", required=True, type=str, help="Output CSV, or - for stdout.")
+@click.option("-o", "--output", "output_path", required=True, type=str,
+              help="Output file (CSV, JSON lines or STIX: see --output-format), or - for stdout.")
 @click.option("--text-column", default="text", show_default=True, help="Column holding the description.")
+@click.option("--delimiter", default=None, type=click.Choice([",", ";", "tab", "|"]),
+              help="CSV input delimiter (default: the one the header line uses; output is always comma-separated).")
 @click.option("--chunk-size", default=512, show_default=True, type=click.IntRange(1, 100_000),
               help="Rows classified together.")
 @click.option("--workers", default=0, type=click.IntRange(0, 64),
@@ -90,7 +93,7 @@ def score(texts, as_json, whole, rules_dir, model_dir):
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when stderr is a terminal).")
 @RULES_OPTION
 @MODEL_OPTION
-def batch(input_path, output_path, text_column, chunk_size, workers, encoding, escape_formulas, input_format,
+def batch(input_path, output_path, text_column, delimiter, chunk_size, workers, encoding, escape_formulas, input_format,
           output_format, progress, rules_dir, model_dir):
     """Classify every record of INPUT (a file, a VERIS directory, or - for stdin) and write OUTPUT.
 
@@ -115,10 +118,12 @@ def batch(input_path, output_path, text_column, chunk_size, workers, encoding, e
         output_format = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "stix"}.get(suffix, "csv")
         if output_format != "csv" or input_format != "csv":
             click.echo(f"writing {output_path} as {output_format}", err=True)
+    if delimiter == "tab":
+        delimiter = "\t"
     classifier = _classifier(rules_dir, model_dir)
     if (input_format, output_format) != ("csv", "csv"):
         _batch_records(classifier, input_path, output_path, input_format, output_format, text_column,
-                       chunk_size, escape_formulas, encoding)
+                       chunk_size, escape_formulas, encoding, delimiter)
         return
     workers = workers or min(os.cpu_count() or 1, 4)
     show = progress if progress is not None else sys.stderr.isatty()
@@ -127,12 +132,14 @@ def batch(input_path, output_path, text_column, chunk_size, workers, encoding, e
         if show and size:
             with click.progressbar(length=size, label="classifying", file=sys.stderr) as bar:
                 summary = classify_csv(classifier, input_path, output_path, text_column, chunk_size, bar.update,
-                                       workers, encoding, escape_formulas)
+                                       workers, encoding, escape_formulas, delimiter)
         else:
             summary = classify_csv(classifier, input_path, output_path, text_column, chunk_size, None,
-                                   workers, encoding, escape_formulas)
+                                   workers, encoding, escape_formulas, delimiter)
     except BatchInputError as exc:
         _fail(str(exc))
+    if summary.delimiter != ",":
+        click.echo(f"note: read {input_path} as {_DELIMITER_NAMES[summary.delimiter]}-separated", err=True)
     for note in summary.renamed_columns:
         click.echo(f"note: input column renamed {note}", err=True)
     where = "stdout" if output_path == "-" else output_path
@@ -140,8 +147,11 @@ def batch(input_path, output_path, text_column, chunk_size, workers, encoding, e
                f"{summary.errors} with errors", err=True)
 
 
+_DELIMITER_NAMES = {";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
 def _batch_records(classifier, input_path, output_path, input_format, output_format, text_column, chunk_size,
-                   escape_formulas, encoding):
+                   escape_formulas, encoding, delimiter=None):
     """Formats other than CSV to CSV: read records, classify in chunks, write in order."""
     from .batch import BatchInputError, atomic_output, escape_formula
     from .formats import FormatError, classify_records, make_writer, read_records
@@ -151,7 +161,7 @@ def _batch_records(classifier, input_path, output_path, input_format, output_for
         with atomic_output(output_path) as out:
             writer = make_writer(output_format, out, escape_formula if escape_formulas else str)
             rows, errors, review = classify_records(
-                classifier, read_records(input_path, input_format, text_column, stdin, encoding), writer, chunk_size)
+                classifier, read_records(input_path, input_format, text_column, stdin, encoding, delimiter), writer, chunk_size)
     except (FormatError, BatchInputError) as exc:
         _fail(str(exc))
     where = "stdout" if output_path == "-" else output_path

@@ -97,9 +97,9 @@ def _load_json(path: Path):
 # -- readers ----------------------------------------------------------------------------------
 
 def read_records(path: str, fmt: str, text_column: str = "text", stdin: TextIO | None = None,
-                 encoding: str | None = None) -> Iterator[Record]:
+                 encoding: str | None = None, delimiter: str | None = None) -> Iterator[Record]:
     if fmt == "csv":
-        yield from _read_csv(path, text_column, encoding)
+        yield from _read_csv(path, text_column, encoding, delimiter)
     elif fmt == "jsonl":
         yield from _read_jsonl(path, text_column, stdin)
     elif fmt == "stix":
@@ -132,14 +132,14 @@ def _whole_json(path: str, stdin):
         raise FormatError(f"stdin: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
 
 
-def _read_csv(path, text_column, encoding=None):
+def _read_csv(path, text_column, encoding=None, delimiter=None):
     """CSV rows as records (for output formats other than CSV; CSV to CSV streams in batch.py),
     opened and checked exactly as batch.py does."""
     from .batch import open_input, open_csv, row_problem
 
     handle = open_input(path, encoding)
     try:
-        reader, header = open_csv(handle, path, text_column)
+        reader, header, _ = open_csv(handle, path, text_column, delimiter)
         at = header.index(text_column)
         for number, row in enumerate(reader, start=2):
             problem = row_problem(row, number, len(header), at, text_column)

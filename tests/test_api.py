@@ -136,6 +136,18 @@ def test_classify_frame_keeps_rows_and_columns():
     assert routed.loc[30, "route"] == "international-security"
 
 
+def test_classify_frame_keeps_an_analysts_route_column():
+    """An input column named like a result column is kept as `<name>_input`, as `batch` does."""
+    frame = pd.DataFrame({"text": ["A ransomware gang encrypted a dental practice's files.", " "],
+                          "route": ["my label", "other label"], "error": ["", "note"]})
+    routed = classify_frame(frame)
+    assert list(routed["route_input"]) == ["my label", "other label"]
+    assert list(routed["error_input"]) == ["", "note"]
+    assert routed.loc[0, "route"] == "cybercrime"
+    assert routed.loc[1, "error"] == "index 1: empty or missing text in column 'text'"
+    assert list(frame.columns) == ["text", "route", "error"]  # the caller's frame is untouched
+
+
 def test_classify_frame_missing_column_lists_columns():
     with pytest.raises(KeyError, match="columns are: a, b"):
         classify_frame(pd.DataFrame({"a": [1], "b": [2]}), text_column="text")

@@ -29,7 +29,42 @@ def run_batch(tmp_path, data: bytes, *args):
 def test_empty_and_whitespace_text_get_an_error_value(tmp_path, text):
     result, rows = run_batch(tmp_path, f'id,text\n1,"{text}"\n2,A gang hit a shop.\n'.encode())
     assert result.exit_code == 0
-    assert rows[0]["error"].startswith("empty text in column 'text'") and rows[1]["error"] == ""
+    assert rows[0]["error"] == "row 2: empty text in column 'text'" and rows[1]["error"] == ""
+
+
+def test_a_quote_never_closed_is_refused_not_merged(tmp_path):
+    """The csv module would read everything after an unclosed quote as one text: four rows in,
+    one row out. The run stops instead, naming the line where the quote opens."""
+    result, rows = run_batch(tmp_path, b'id,text\nq1,"He said ""hi"" about a gang\nq2,a Chinese APT\nq3,third\nq4,fourth\n')
+    assert result.exit_code == 1
+    assert "in.csv: line 2: a quoted field opens here and is never closed" in result.output
+    assert "4 lines from here to the end" in result.output
+    assert rows is None  # nothing half-written
+
+
+def test_quoted_newlines_and_a_last_line_without_newline_still_pass(tmp_path):
+    result, rows = run_batch(tmp_path, b'id,text\n1,"two\nlines, closed"\n2,"last ""quoted"" row"')
+    assert result.exit_code == 0, result.output
+    assert [r["text"] for r in rows] == ["two\nlines, closed", 'last "quoted" row']
+
+
+@pytest.mark.parametrize("data, delimiter, name", [
+    (b"id;text\n1;Ransomware hit a dental practice.\n2;\"GRU hackers; wiped a TV network.\"\n", None, "semicolon"),
+    (b"id\ttext\n1\tRansomware hit a dental practice.\n2\tGRU hackers wiped a TV network.\n", None, "tab"),
+    (b"id|text\n1|Ransomware hit a dental practice.\n2|GRU hackers wiped a TV network.\n", "|", "pipe"),
+])
+def test_semicolon_tab_and_pipe_separated_files(tmp_path, data, delimiter, name):
+    """The header line says which delimiter the file uses (or --delimiter does); output is CSV."""
+    result, rows = run_batch(tmp_path, data, *(["--delimiter", delimiter] if delimiter else []))
+    assert result.exit_code == 0, result.output
+    assert f"read {tmp_path / 'in.csv'} as {name}-separated" in result.output
+    assert [r["id"] for r in rows] == ["1", "2"] and rows[0]["route"] == "cybercrime"
+    assert rows[1]["text"].startswith("GRU hackers") and rows[1]["route"] == "international-security"
+
+
+def test_a_forced_delimiter_that_does_not_fit_names_the_option(tmp_path):
+    result, _ = run_batch(tmp_path, b"id;text\n1;x\n", "--delimiter", ",")
+    assert result.exit_code == 1 and "columns are: 'id;text'" in result.output and "--delimiter" in result.output
 
 
 def test_punctuation_only_is_classified_and_flagged(tmp_path):

@@ -84,7 +84,7 @@ def test_batch_keeps_every_row_in_order_with_bad_rows(runner, tmp_path):
     assert list(rows[0]) == ["id", "description", "route_input", *CSV_COLUMNS]
     assert [r["route_input"] for r in rows[:3]] == ["x", "y", "z"]
     assert rows[0]["route"] == "cybercrime" and rows[0]["error"] == ""
-    assert rows[1]["error"].startswith("empty text") and rows[1]["route"] == "undetermined"
+    assert rows[1]["error"] == "row 3: empty text in column 'description'" and rows[1]["route"] == "undetermined"
     assert rows[2]["route"] == "international-security"
     assert "has 1 fields" in rows[3]["error"]
     assert rows[4]["description"].startswith("Line one of a quoted\nmultiline")
