@@ -199,13 +199,20 @@ class Classifier(RuleLayer):
             agree += "."
         elif rule.route == j.model_route:
             agree = f"Rules ({rule.explain}) and text model agree."
+            if route not in (rule.route, "undetermined"):
+                agree = (f"Rules ({rule.explain}) and text model ({model_p:.2f}) both say {rule.route}, but the "
+                         f"combined classifier, weighing their evidence with the text model's criterion "
+                         f"readings, says {route}.")
         else:
             agree = (f"The rules say {rule.route} ({rule.explain}); the text model says "
                      f"{j.model_route} ({model_p:.2f}).")
+        doubts = [j.doubt] if j.doubt else []
+        if route not in (rule.route, j.model_route, "undetermined"):
+            doubts.insert(0, "the route is neither the rules' nor the text model's")
         if j.verdict.conflict:
             agree += " This conflict is flagged for review."
-        elif j.doubt:
-            agree += f" Flagged for review: {j.doubt}."
+        elif doubts:
+            agree += f" Flagged for review: {'; '.join(doubts)}."
         elif j.verdict.review and route != "undetermined":
             low = j.verdict.confidence < self.rules.decision["review_below"]
             agree += (" Flagged for review: confidence is low." if low else

@@ -202,3 +202,45 @@ def test_a_crime_route_the_text_model_reads_as_state_is_flagged_for_review(rules
     assert "Flagged for review: the text model reads State involvement" in after.explanation
     row = Classifier(rules=copy).classify_rows([text])[0]
     assert row["review"] is True and row["explanation"] == after.explanation
+
+
+@pytest.mark.parametrize("rule_route, text_proba, review", [
+    ("intersection", [0.2, 0.1, 0.7], True),            # both say intersection, the weights say crime
+    ("cybercrime", [0.2, 0.1, 0.7], False),             # the rules' route: no flag of its own
+    ("intersection", [0.7, 0.1, 0.2], False),           # the text model's route
+])
+def test_a_route_neither_the_rules_nor_the_text_model_chose_is_flagged(rule_route, text_proba, review):
+    """The stacked weights can overrule the rules and the text model where the two agree; such a
+    route gets a review flag even when its confidence is high."""
+    import numpy as np
+
+    from classifier.combiner import decide
+    from classifier.policy import RuleDecision
+
+    classes = ["cybercrime", "international-security", "intersection"]
+    thresholds = {"review_below": 0.6, "min_confidence": 0.4, "conflict_rule_confidence": 0.99,
+                  "conflict_model_probability": 0.99, "conflict_min_confidence": 0.5}
+    verdict = decide(classes, np.array([0.9, 0.05, 0.05]), np.array(text_proba),
+                     RuleDecision(rule_route, None, 0.8, "some-rule", "why"), thresholds)
+    assert verdict.route == "cybercrime" and verdict.confidence == 0.9
+    assert verdict.review is review and not verdict.conflict
+
+
+def test_the_explanation_says_when_the_combined_route_overrules_both(rules_dir, monkeypatch):
+    import numpy as np
+
+    from classifier.api import Classifier
+
+    classifier = Classifier(rules=rules_dir)
+    text = "North Korea's Lazarus Group stole 600 million dollars in crypto from a blockchain bridge."
+    result = classifier.classify(text)
+    assert result.rule_route == result.model_route == result.route == "intersection"
+    forced = np.array([[0.9 if c == "cybercrime" else 0.05 for c in classifier.model.classes]])
+    monkeypatch.setattr(classifier.model.combiner, "predict_proba", lambda features: np.repeat(forced, len(features), 0))
+    overruled = classifier.classify(text)
+    assert overruled.route == "cybercrime" and overruled.review
+    assert "both say intersection, but the combined classifier" in overruled.explanation
+    # Every reason for the flag is given: here also the State the text model reads.
+    assert overruled.explanation.endswith("Flagged for review: the route is neither the rules' nor the text model's; "
+                                          f"the text model reads State involvement "
+                                          f"({overruled.model_criteria['state_involvement']:.2f}), which the route leaves out.")
