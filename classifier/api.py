@@ -190,12 +190,18 @@ class Classifier(RuleLayer):
             head = f"Routed to {route}{reason} with confidence {j.verdict.confidence:.2f}."
         model_p = max(j.text_proba)
         if rule.route == "undetermined":
-            agree = f"The rules do not decide ({rule.explain}), so the text model does ({j.model_route}, {model_p:.2f})"
+            own_route = route in (j.model_route, "undetermined")
+            agree = f"The rules do not decide ({rule.explain}), so the text model does"
+            agree += f" ({j.model_route}, {model_p:.2f})" if own_route else ""
             # What the text model reads, so the analyst sees its grounds where the rules are silent.
             readings = [f"{_HEAD_WORDS.get(name, name.replace('_', ' '))} at {p:.2f}"
                         for name, p in zip(self.model.text_model.heads_, j.heads)]
             if readings:
                 agree += ", reading " + ", ".join(readings[:-1]) + (" and " if len(readings) > 1 else "") + readings[-1]
+            if not own_route:
+                # The combiner weighs the heads as well as the route reading and can land elsewhere.
+                agree += (f"; from these readings the combined classifier says {route}, though the text "
+                          f"model's own route reading is {j.model_route} ({model_p:.2f})")
             agree += "."
         elif rule.route == j.model_route:
             agree = f"Rules ({rule.explain}) and text model agree."
@@ -207,7 +213,7 @@ class Classifier(RuleLayer):
             agree = (f"The rules say {rule.route} ({rule.explain}); the text model says "
                      f"{j.model_route} ({model_p:.2f}).")
         doubts = [j.doubt] if j.doubt else []
-        if route not in (rule.route, j.model_route, "undetermined"):
+        if rule.route != "undetermined" and route not in (rule.route, j.model_route, "undetermined"):
             doubts.insert(0, "the route is neither the rules' nor the text model's")
         if j.verdict.conflict:
             agree += " This conflict is flagged for review."

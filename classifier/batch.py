@@ -12,6 +12,7 @@ import csv
 import gc
 import io
 import os
+import re
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -45,6 +46,8 @@ class BatchSummary:
     review: int = 0
     renamed_columns: tuple[str, ...] = ()
     delimiter: str = ","
+    undecodable_lines: int = 0
+    first_undecodable_line: int = 0
 
 
 def open_input(path: str, encoding: str | None = None) -> TextIO:
@@ -82,6 +85,9 @@ def sniff_delimiter(header_line: str) -> str:
     return best if counts[best] else ","
 
 
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")   # how surrogateescape keeps an undecodable byte
+
+
 class _Lines:
     """The physical lines of an input, with the ones the csv reader took for the current row.
 
@@ -95,11 +101,17 @@ class _Lines:
         self._lines = chain([first], handle) if first else handle
         self.current: list[str] = []
         self.exhausted = False
+        # Lines holding bytes that are not valid in the encoding (kept as surrogate escapes),
+        # and the first of them, so the run can say where to look.
+        self.undecodable, self.first_undecodable = 0, 0
 
     def __iter__(self):
-        for line in self._lines:
+        for number, line in enumerate(self._lines, start=1):
             # NUL bytes (binary junk) would stop the csv module; they become U+FFFD instead.
             line = line.replace("\0", "\ufffd")
+            if not line.isascii() and _ESCAPED_BYTE.search(line):
+                self.undecodable += 1
+                self.first_undecodable = self.first_undecodable or number
             self.current.append(line)
             yield line
         self.exhausted = True
@@ -126,6 +138,11 @@ class _CheckedReader:
     @property
     def line_num(self) -> int:
         return self._reader.line_num
+
+    @property
+    def undecodable(self) -> tuple[int, int]:
+        """(lines with bytes the encoding could not decode, the first such line)."""
+        return self._lines.undecodable, self._lines.first_undecodable
 
     def __iter__(self):
         return self
@@ -238,6 +255,7 @@ def classify_csv(classifier, source: str, destination: str, text_column: str = "
                         on_progress(size)
             except csv.Error as exc:
                 raise BatchInputError(f"{source}: line {reader.line_num}: {exc}") from None
+        summary.undecodable_lines, summary.first_undecodable_line = reader.undecodable
         return summary
     finally:
         if source == "-":

@@ -107,6 +107,8 @@ def batch(input_path, output_path, text_column, delimiter, chunk_size, workers, 
     from .batch import BatchInputError, classify_csv
     from .formats import FormatError, detect_format
 
+    if "-" not in (input_path, output_path) and Path(output_path).exists() and Path(output_path).resolve() == Path(input_path).resolve():
+        _fail(f"{output_path}: the output would replace the input; write to another file")
     try:
         if input_format is None:
             input_format, why = detect_format(input_path)
@@ -140,6 +142,13 @@ def batch(input_path, output_path, text_column, delimiter, chunk_size, workers, 
         _fail(str(exc))
     if summary.delimiter != ",":
         click.echo(f"note: read {input_path} as {_DELIMITER_NAMES[summary.delimiter]}-separated", err=True)
+    if summary.undecodable_lines:
+        more = summary.undecodable_lines - 1
+        click.echo(f"warning: line {summary.first_undecodable_line} of {input_path}"
+                   + (f" (and {more} more line{'s' if more > 1 else ''})" if more else "")
+                   + f" holds bytes that are not {encoding or 'UTF-8'}; they were carried through unchanged, so "
+                   "the output is not valid UTF-8 either. If the file is Latin-1 or Windows-1252, run again "
+                   "with --encoding cp1252.", err=True)
     for note in summary.renamed_columns:
         click.echo(f"note: input column renamed {note}", err=True)
     where = "stdout" if output_path == "-" else output_path
@@ -262,7 +271,10 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, as_json, r
 
     frame = _read_any(path, text_column, label_column)
     frame = frame[frame[label_column].isin(ROUTES)]
-    if exclude_rules and "route_rule" in frame.columns:
+    if exclude_rules:
+        if "route_rule" not in frame.columns:
+            _fail(f"{path}: --exclude-rule needs a route_rule column (the label rule of each row); "
+                  f"columns are: {', '.join(map(str, frame.columns))}")
         frame = frame[~frame["route_rule"].astype(str).str.startswith(tuple(exclude_rules))]
     skipped_note = f"{len(frame)} labelled rows"
     if holdout:
@@ -270,6 +282,9 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, as_json, r
             _fail(f"{path}: --holdout needs a group_id column so paraphrases stay on one side")
         test = training.holdout_mask(frame["group_id"], holdout)
         train_frame, frame = frame[~test], frame[test]
+        if train_frame[label_column].nunique() < 2:
+            _fail(f"{path}: the training part of the split holds {train_frame[label_column].nunique()} route(s) "
+                  f"({', '.join(sorted(train_frame[label_column].unique()))}); --holdout needs at least two")
         layer = RuleLayer(rules_dir)
         *_, rows = layer.rule_rows(train_frame[text_column].tolist())
         try:

@@ -62,6 +62,10 @@ def read_labelled(path: Path | str, text_column: str = "text", label_column: str
     if empty.any():
         row = int(np.flatnonzero(empty.to_numpy())[0])
         raise CorpusError(f"{path}: row {row + 2}, column {text_column!r}: empty text")
+    if frame[label_column].nunique() < 2:
+        raise CorpusError(f"{path}: every row has the route {frame[label_column].iloc[0]!r} in column "
+                          f"{label_column!r}; a model needs examples of at least two routes" if len(frame)
+                          else f"{path}: no labelled rows")
     if "group_id" not in frame.columns:
         frame["group_id"] = [f"row-{i}" for i in range(len(frame))]
     return frame

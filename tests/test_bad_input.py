@@ -67,6 +67,24 @@ def test_a_forced_delimiter_that_does_not_fit_names_the_option(tmp_path):
     assert result.exit_code == 1 and "columns are: 'id;text'" in result.output and "--delimiter" in result.output
 
 
+def test_bytes_that_are_not_utf8_are_kept_and_warned_about(tmp_path):
+    result, _ = run_batch(tmp_path, b"id,text\n1,Ransomware hit a clinic in M\xfcnchen.\n2,plain\n3,Caf\xe9 hacked\n")
+    assert result.exit_code == 0
+    assert b"1,Ransomware hit a clinic in M\xfcnchen.," in (tmp_path / "out.csv").read_bytes()
+    assert "warning: line 2 of" in result.output and "(and 1 more line) holds bytes that are not UTF-8" in result.output
+    assert "--encoding cp1252" in result.output
+    result, rows = run_batch(tmp_path, b"id,text\n1,Ransomware hit a clinic in M\xfcnchen.\n", "--encoding", "cp1252")
+    assert "warning" not in result.output and rows[0]["text"] == "Ransomware hit a clinic in M\u00fcnchen."
+
+
+def test_the_output_may_not_replace_the_input(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_bytes(b"text\nRansomware hit a clinic.\n")
+    result = CliRunner().invoke(main, ["batch", str(src), "-o", str(tmp_path / "." / "in.csv")])
+    assert result.exit_code == 1 and "the output would replace the input" in result.output
+    assert src.read_bytes() == b"text\nRansomware hit a clinic.\n"
+
+
 def test_punctuation_only_is_classified_and_flagged(tmp_path):
     result, rows = run_batch(tmp_path, b"text\n?!...;;\n")
     assert result.exit_code == 0 and rows[0]["review"] == "true"

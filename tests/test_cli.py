@@ -268,6 +268,22 @@ def test_train_refuses_a_criteria_value_by_row_and_column(runner, tmp_path, smal
     assert not (tmp_path / "model").exists()
 
 
+def test_one_route_is_refused_by_train_and_evaluate_holdout(runner, tmp_path, small_corpus):
+    rows = [r for r in csv.DictReader(small_corpus.open(encoding="utf-8")) if r["route"] == "cybercrime"]
+    one = tmp_path / "one.csv"
+    _write_dict_rows(one, rows)
+    result = runner.invoke(main, ["train", str(one), "-o", str(tmp_path / "model"), "--no-cv"])
+    assert result.exit_code == 1
+    assert "every row has the route 'cybercrime' in column 'route'; a model needs examples of at least two" in result.output
+    result = runner.invoke(main, ["evaluate", str(one), "--holdout", "0.3"])
+    assert result.exit_code == 1 and "--holdout needs at least two" in result.output
+
+
+def test_evaluate_exclude_rule_needs_the_route_rule_column(runner, small_corpus):
+    result = runner.invoke(main, ["evaluate", str(small_corpus), "--exclude-rule", "E6"])
+    assert result.exit_code == 1 and "--exclude-rule needs a route_rule column" in result.output
+
+
 def test_train_without_criteria_columns_has_no_heads(runner, tmp_path, small_corpus):
     rows = list(csv.DictReader(small_corpus.open(encoding="utf-8")))
     plain = tmp_path / "plain.csv"

@@ -244,3 +244,25 @@ def test_the_explanation_says_when_the_combined_route_overrules_both(rules_dir, 
     assert overruled.explanation.endswith("Flagged for review: the route is neither the rules' nor the text model's; "
                                           f"the text model reads State involvement "
                                           f"({overruled.model_criteria['state_involvement']:.2f}), which the route leaves out.")
+
+
+def test_where_the_rules_are_silent_the_explanation_names_a_route_the_text_model_did_not_read(rules_dir, monkeypatch):
+    """The combiner weighs the criterion readings too, so it can differ from the text model's own
+    route reading; the explanation must not then say the text model chose the route."""
+    import numpy as np
+
+    from classifier.api import Classifier
+
+    classifier = Classifier(rules=rules_dir)
+    text = "Some systems were hacked."
+    plain = classifier.classify(text)
+    assert plain.rule_route == "undetermined" and plain.route == plain.model_route == "cybercrime"
+    assert f"so the text model does (cybercrime, {plain.model_probabilities['cybercrime']:.2f})" in plain.explanation
+    forced = np.array([[0.8 if c == "international-security" else 0.1 for c in classifier.model.classes]])
+    monkeypatch.setattr(classifier.model.combiner, "predict_proba", lambda features: np.repeat(forced, len(features), 0))
+    moved = classifier.classify(text)
+    assert moved.route == "international-security"
+    assert "so the text model does, reading State involvement at" in moved.explanation
+    assert ("the combined classifier says international-security, though the text model's own route reading is "
+            f"cybercrime ({moved.model_probabilities['cybercrime']:.2f})") in moved.explanation
+    assert moved.review and "Flagged for review: the route implies State involvement" in moved.explanation
