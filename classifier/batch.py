@@ -289,6 +289,7 @@ class _ChunkJob:
         for row, values, problem in zip(chunk, classifier.classify_rows(texts), problems):
             if problem:
                 values["error"] = problem
+                values["explanation"] = f"Not classified: {problem}."   # not "the description is empty"
                 errors += 1
             review += bool(values["review"])
             cells = (row + [""] * self.width)[:self.width] + [_cell(values[c]) for c in CSV_COLUMNS]

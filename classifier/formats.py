@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator, TextIO
 
@@ -162,6 +162,7 @@ def _json_lines(path, stdin):
 
 
 def _read_jsonl(path, text_column, stdin):
+    first = True
     for number, obj in _json_lines(path, stdin):
         if isinstance(obj, FormatError):
             yield Record({"line": number}, "", str(obj))
@@ -169,6 +170,11 @@ def _read_jsonl(path, text_column, stdin):
         if not isinstance(obj, dict):
             yield Record({"line": number}, "", f"line {number}: not a JSON object")
             continue
+        if first and text_column not in obj:
+            # As for a CSV header without the column: the file most likely keeps its text elsewhere.
+            raise FormatError(f"{'stdin' if path == '-' else path}: line {number}: no key {text_column!r}; keys "
+                              f"are: {', '.join(map(repr, obj))} (choose one with --text-column)")
+        first = False
         text = obj.get(text_column)
         if not isinstance(text, str) or not text.strip():
             yield Record(obj, "", f"line {number}: no text in key {text_column!r}; keys are: {', '.join(obj)}")
@@ -369,6 +375,9 @@ def classify_records(classifier, records, writer, chunk: int = 256) -> tuple[int
         nonlocal rows, errors, review
         results = classifier.classify_many([r.text if not r.error else "" for r in batch])
         for record, result in zip(batch, results):
+            if record.error:
+                # Not "the description is empty": say why the record was not read.
+                result = replace(result, explanation=f"Not classified: {record.error}.")
             writer.write(record, result)
             rows += 1
             errors += bool(record.error)

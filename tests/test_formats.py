@@ -98,7 +98,18 @@ def test_jsonl_in_with_bad_lines(tmp_path):
     assert [r["id"] for r in rows] == ["1", "", "3", "4"]
     assert "line 2: not valid JSON" in rows[1]["error"]
     assert "no text in key 'text'" in rows[2]["error"]
+    assert rows[2]["explanation"] == f"Not classified: {rows[2]['error']}."   # not "the description is empty"
     assert rows[3]["route"] == "international-security"
+
+
+def test_jsonl_whose_first_record_lacks_the_key_is_refused_like_a_csv_header(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"id": 1, "description": "A gang encrypted a school district\'s servers."}\n')
+    result = run(src, "-o", tmp_path / "out.csv")
+    assert result.exit_code == 1
+    assert "in.jsonl: line 1: no key 'text'; keys are: 'id', 'description' (choose one with --text-column)" in result.output
+    assert not (tmp_path / "out.csv").exists()
+    assert run(src, "-o", tmp_path / "out.csv", "--text-column", "description").exit_code == 0
 
 
 def test_csv_to_stix_creates_incidents_to_point_at(tmp_path):
