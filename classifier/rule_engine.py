@@ -365,9 +365,13 @@ class RuleEngine:
         assets = votes.get("victim_asset")
         if not assets or not agency_votes:
             return set()
+        precedes = {a.evidence.start for a in assets if a.value == "owner-precedes"}
+        if any(v.value == "insider" for v in votes.get("actor_type", [])):
+            # "An NSA contractor leaked classified files": where the text tells of an insider, the
+            # agency whose staff word follows it is the insider's employer, and the victim.
+            precedes |= {a.evidence.start for a in assets if a.value == "staff-of"}
         return self._set_aside(
-            folded, agency_votes,
-            PositionIndex({a.evidence.start for a in assets if a.value == "owner-precedes"}), VICTIM_TAIL_CHARS, -1,
+            folded, agency_votes, PositionIndex(precedes), VICTIM_TAIL_CHARS, -1,
             PositionIndex({a.evidence.end for a in assets if a.value == "owner-follows"}), VICTIM_GAP_CHARS, -1)
 
     def _set_aside(self, folded: str, agency_votes: list[_Vote], after: PositionIndex, after_gap: int, after_by: int,

@@ -51,10 +51,10 @@ CUE, ACTOR, NEGATION = 0, 1, 2
 # values, such as sector ids and motives, get codes as the rule files name them).
 NAMED_VALUES = ("unknown", "none", "confirmed", "suspected", "state", "state-sponsored", "criminal",
                 "hacktivist", "insider", "yes", "no", "criminal-disguise", "criminal-proxy", "enforcement",
-                "financial", "owner-follows", "owner-precedes")
+                "financial", "owner-follows", "owner-precedes", "staff-of")
 (V_UNKNOWN, V_NONE, V_CONFIRMED, V_SUSPECTED, V_STATE, V_SPONSORED, V_CRIMINAL, V_HACKTIVIST, V_INSIDER,
  V_YES, V_NO, V_DISGUISE, V_PROXY, V_ENFORCEMENT, V_FINANCIAL, V_OWNER_FOLLOWS,
- V_OWNER_PRECEDES) = range(len(NAMED_VALUES))
+ V_OWNER_PRECEDES, V_STAFF_OF) = range(len(NAMED_VALUES))
 N_SLOTS = 8   # len(criteria_table.SLOTS), as a compile-time constant
 SIGNAL_VALUES = (V_DISGUISE, V_PROXY, V_ENFORCEMENT)   # the signal slots 5, 6 and 7, in SLOTS order
 assert len(SLOTS) == N_SLOTS and SLOTS[5:] == tuple(NAMED_VALUES[v] for v in SIGNAL_VALUES)
@@ -762,9 +762,10 @@ def _cast_votes(raw, kept, live, folded, lo, payloads, confidences, breaks, brea
             n_votes += 1
     # RuleEngine._enforcers: the State agencies that cues name and that carry out an enforcement
     # action against crime leave the count (criterion -3).
-    enforcement = crime = offender_state_signal = assets = False
+    enforcement = crime = offender_state_signal = assets = insider = False
     for v in range(n_votes):
         assets |= vote_crit[v] == 8
+        insider |= vote_crit[v] == 0 and vote_value[v] == V_INSIDER
         if vote_crit[v] == 5:
             enforcement |= vote_value[v] == V_ENFORCEMENT
             offender_state_signal |= vote_value[v] == V_PROXY or vote_value[v] == V_DISGUISE
@@ -782,6 +783,10 @@ def _cast_votes(raw, kept, live, folded, lo, payloads, confidences, breaks, brea
     # RuleEngine._victims: agencies named as the owner of a victim's asset leave the count too.
     if assets:
         asset_starts = _vote_positions(vote_crit, vote_value, vote_hit, hit_start, n_votes, 8, V_OWNER_PRECEDES)
+        if insider:
+            # The insider's employer (RuleEngine._victims): staff words after the agency count too.
+            asset_starts = np.sort(np.concatenate((asset_starts, _vote_positions(
+                vote_crit, vote_value, vote_hit, hit_start, n_votes, 8, V_STAFF_OF))))
         asset_ends = _vote_positions(vote_crit, vote_value, vote_hit, hit_end, n_votes, 8, V_OWNER_FOLLOWS)
         _set_aside(vote_crit, vote_value, vote_hit, hit_start, hit_end, n_cue_votes, -4,
                    asset_starts, numbers[4], -1, asset_ends, numbers[3], -1, links)

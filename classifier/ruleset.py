@@ -41,7 +41,7 @@ CUE_VALUES = {
     "signal": SIGNALS,
     # Phrases naming a victim's asset ("the website of", "... servers"): an agency named as their
     # owner is the victim, not the actor (RuleEngine._victims). They vote for no criterion.
-    "victim_asset": ("owner-follows", "owner-precedes"),
+    "victim_asset": ("owner-follows", "owner-precedes", "staff-of"),
 }
 CONDITION_KEYS = {
     "state_involvement": bool, "signals": list, "actor_type": list, "motive": list,

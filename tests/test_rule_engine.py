@@ -229,9 +229,28 @@ def test_motive_negated(layer):
 
 # -- signals ----------------------------------------------------------------------------------
 
-def test_disguise_signal(layer):
-    analysis, _ = layer.analyse("The wiper was disguised as ransomware, but no decryption key existed.")
+@pytest.mark.parametrize("text", [
+    "The wiper was disguised as ransomware, but no decryption key existed.",
+    "Russian military intelligence disguised a wiper as ransomware and hit Ukrainian banks.",
+    "The attack was made to look like ransomware.",
+])
+def test_disguise_signal(layer, text):
+    analysis, _ = layer.analyse(text)
     assert "criminal-disguise" in analysis.signals
+
+
+def test_a_denial_negates_the_involvement_not_the_attack_named_after_it(layer):
+    analysis, _ = layer.analyse("The Iranian government denied involvement in the ransomware attack on a water utility.")
+    assert analysis.criteria["motive"].value == "financial"
+    assert analysis.criteria["critical_infrastructure"].value == ["water"]
+    assert analysis.criteria["state_sponsorship"].value == "unknown"
+
+
+def test_no_evidence_of_a_state_link_leaves_no_hedge_standing(layer):
+    analysis, _ = layer.analyse("Ransomware hit a port operator; researchers found no evidence of a State link.")
+    assert analysis.criteria["state_sponsorship"].value == "none"
+    # The hedge "link" inside the no-link phrase is hidden, not left to vote for a suspected link.
+    assert not any(hit.rule == "attribution.hedged" for hit in analysis.hits)
 
 
 @pytest.mark.parametrize("text", [
@@ -383,6 +402,30 @@ def test_an_agency_that_acts_stays_a_state_actor_beside_a_victims_asset(layer, t
     analysis, decision = layer.analyse(text)
     assert analysis.criteria["actor_type"].value == "state"
     assert decision.route == "international-security"
+
+
+@pytest.mark.parametrize("text", [
+    "An NSA contractor copied classified files and leaked them to a journalist.",
+    "A GCHQ analyst was jailed for taking classified documents home.",
+    "A CIA software engineer leaked classified hacking tools.",
+])
+def test_an_agency_that_employs_an_insider_is_no_state_actor(layer, text):
+    """Where the text tells of an insider, the agency before a staff word is the employer."""
+    analysis, decision = layer.analyse(text)
+    assert analysis.criteria["actor_type"].value == "insider" and not analysis.state_involvement
+    assert any(hit.rule == "victim.staff-of" for hit in analysis.hits)
+    assert decision.route == "cybercrime"
+
+
+@pytest.mark.parametrize("text", [
+    # No insider cue: the agency's people act for it.
+    "NSA employees developed the exploit and used it against foreign telecoms.",
+    # An insider elsewhere does not make every agency an employer: the staff word must follow it.
+    "GRU officers hacked the ministry, helped by a rogue insider.",
+])
+def test_staff_words_alone_leave_the_agency_acting(layer, text):
+    analysis, _ = layer.analyse(text)
+    assert analysis.state_involvement
 
 
 def test_a_proxy_server_is_not_a_criminal_proxy(layer):

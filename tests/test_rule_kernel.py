@@ -127,6 +127,18 @@ def test_kernel_equals_engine_where_agencies_are_victims(engine):
     _assert_same(engine, cases * (KERNEL_MIN_TEXTS // len(cases) + 1))
 
 
+def test_kernel_equals_engine_where_an_agency_employs_an_insider(engine):
+    """The employer branch: a staff word after the agency counts only where an insider cue fired."""
+    cases = [
+        "An NSA contractor copied classified files and leaked them to a journalist.",
+        "A GCHQ analyst was jailed for taking classified documents home.",
+        "NSA employees developed the exploit that later leaked.",
+        "A CIA software engineer leaked classified tools; the FSB officers arrested a rogue insider.",
+        "The FSB contractor leaked secret files while GRU officers hacked the ministry.",
+    ]
+    _assert_same(engine, cases * (KERNEL_MIN_TEXTS // len(cases) + 1))
+
+
 def run_bounds_checked():
     """The equality checks above, in a process where numba checks every index."""
     from classifier.api import RuleLayer
