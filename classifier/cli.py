@@ -175,6 +175,11 @@ def _batch_records(classifier, input_path, output_path, input_format, output_for
         _fail(str(exc))
     where = "stdout" if output_path == "-" else output_path
     click.echo(f"{rows} records classified to {where}; {review} flagged for review; {errors} with errors", err=True)
+    dropped = getattr(writer, "dropped", {})
+    if dropped:
+        click.echo("warning: fields that the first record lacks have no CSV column and are not in the output: "
+                   + ", ".join(f"{key!r} ({n} record{'s' if n > 1 else ''})" for key, n in sorted(dropped.items()))
+                   + "; write JSON lines (-o FILE.jsonl) to keep every field", err=True)
 
 
 @main.command()

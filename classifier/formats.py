@@ -281,6 +281,9 @@ def _read_misp(path, stdin):
 class CsvWriter:
     def __init__(self, out: TextIO, escape):
         self.out, self.escape, self.writer, self.columns = out, escape, csv.writer(out), None
+        # A CSV header is written once, from the first record: keys that only later records
+        # have cannot get a column. They are counted (key -> records) so the run can say so.
+        self.dropped: dict[str, int] = {}
 
     def write(self, record: Record, result: Result) -> None:
         if self.columns is None:
@@ -290,6 +293,8 @@ class CsvWriter:
         row = result.to_row()
         if record.error:
             row["error"] = record.error
+        for key in record.fields.keys() - set(self.keys):
+            self.dropped[key] = self.dropped.get(key, 0) + 1
         values = [_text(record.fields.get(k, "")) for k in self.keys]
         values += ["true" if row[c] is True else "false" if row[c] is False else str(row[c]) for c in CSV_COLUMNS]
         self.writer.writerow([self.escape(v) for v in values])

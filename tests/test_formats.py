@@ -102,6 +102,22 @@ def test_jsonl_in_with_bad_lines(tmp_path):
     assert rows[3]["route"] == "international-security"
 
 
+def test_jsonl_fields_the_first_record_lacks_are_named_when_csv_cannot_hold_them(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"id": 1, "text": "A gang encrypted a school district\'s servers."}\n'
+                   '{"id": 2, "text": "Spies read a ministry\'s email.", "analyst": "kb", "tlp": "amber"}\n'
+                   '{"id": 3, "text": "Fraudsters phished a bank.", "tlp": "green"}\n')
+    result = run(src, "-o", tmp_path / "out.csv")
+    assert result.exit_code == 0, result.output
+    assert "warning: fields that the first record lacks have no CSV column" in result.output
+    assert "'analyst' (1 record), 'tlp' (2 records)" in result.output
+    assert [r["id"] for r in read_csv(tmp_path / "out.csv")] == ["1", "2", "3"]
+    result = run(src, "-o", tmp_path / "out.jsonl")
+    assert "warning" not in result.output
+    assert [json.loads(line)["input"].get("tlp") for line in (tmp_path / "out.jsonl").read_text().splitlines()] == \
+        [None, "amber", "green"]
+
+
 def test_jsonl_whose_first_record_lacks_the_key_is_refused_like_a_csv_header(tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_text('{"id": 1, "description": "A gang encrypted a school district\'s servers."}\n')
