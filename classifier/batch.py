@@ -48,6 +48,7 @@ class BatchSummary:
     delimiter: str = ","
     undecodable_lines: int = 0
     first_undecodable_line: int = 0
+    encoding: str = ENCODING
 
 
 def open_input(path: str, encoding: str | None = None) -> TextIO:
@@ -92,9 +93,10 @@ class _Lines:
     """The physical lines of an input, with the ones the csv reader took for the current row.
 
     The csv module, when it is not strict, reads a quote that is never closed to the end of the
-    file and returns everything after it as one field: rows would silently merge. Only the last
-    row can end that way, so the lines of each row are kept until the next, and the last row is
-    parsed again strictly (``unclosed_quote``).
+    file and returns everything after it as one field: rows would silently merge. It asks for a
+    line past the end of the file only then (a row is complete at its line end otherwise, also
+    on a last line without a newline), so a row returned once the lines are ``exhausted`` is
+    such a row; its lines are kept (``take``) to say how many were merged.
     """
 
     def __init__(self, handle: TextIO, first: str):
@@ -120,20 +122,12 @@ class _Lines:
         taken, self.current = self.current, []
         return taken
 
-    @staticmethod
-    def unclosed_quote(raw: list[str], delimiter: str) -> bool:
-        try:
-            list(csv.reader(raw, delimiter=delimiter, strict=True))
-        except csv.Error as exc:
-            return "unexpected end of data" in str(exc)
-        return False
-
 
 class _CheckedReader:
     """A csv reader that refuses a last row whose quote is never closed (see ``_Lines``)."""
 
-    def __init__(self, reader, lines: _Lines, source: str, delimiter: str):
-        self._reader, self._lines, self._source, self._delimiter = reader, lines, source, delimiter
+    def __init__(self, reader, lines: _Lines, source: str):
+        self._reader, self._lines, self._source = reader, lines, source
 
     @property
     def line_num(self) -> int:
@@ -150,12 +144,12 @@ class _CheckedReader:
     def __next__(self) -> list[str]:
         row = next(self._reader)
         raw = self._lines.take()
-        if self._lines.exhausted and _Lines.unclosed_quote(raw, self._delimiter):
+        if self._lines.exhausted and len(raw) > 1:
             start = self._reader.line_num - len(raw) + 1
             raise BatchInputError(
-                f"{self._source}: line {start}: a quoted field opens here and is never closed, so the "
-                f"{len(raw)} lines from here to the end would be read as one text; close the quote (a "
-                f"quote inside a quoted field is written twice: \"\")")
+                f"{self._source}: the row starting on line {start} holds a quoted field that is never closed, "
+                f"so its {len(raw)} lines to the end of the file would be read as one row; close the quote "
+                f"(a quote inside a quoted field is written twice: \"\")")
         return row
 
 
@@ -181,7 +175,7 @@ def open_csv(handle: TextIO, source: str, text_column: str, delimiter: str | Non
                               f"or the delimiter with --delimiter)")
     if columns.count(text_column) > 1:
         raise BatchInputError(f"{source}: column {text_column!r} appears {columns.count(text_column)} times in the header")
-    return _CheckedReader(reader, lines, source, delimiter), columns, delimiter
+    return _CheckedReader(reader, lines, source), columns, delimiter
 
 
 def row_problem(row: list[str], number: int, width: int, text_at: int, text_column: str) -> str:
@@ -256,6 +250,7 @@ def classify_csv(classifier, source: str, destination: str, text_column: str = "
             except csv.Error as exc:
                 raise BatchInputError(f"{source}: line {reader.line_num}: {exc}") from None
         summary.undecodable_lines, summary.first_undecodable_line = reader.undecodable
+        summary.encoding = handle.encoding
         return summary
     finally:
         if source == "-":

@@ -144,11 +144,14 @@ def batch(input_path, output_path, text_column, delimiter, chunk_size, workers, 
         click.echo(f"note: read {input_path} as {_DELIMITER_NAMES[summary.delimiter]}-separated", err=True)
     if summary.undecodable_lines:
         more = summary.undecodable_lines - 1
+        read_as = "UTF-8" if summary.encoding.lower().replace("_", "-") in ("utf-8", "utf-8-sig", "utf8") \
+            else summary.encoding
         click.echo(f"warning: line {summary.first_undecodable_line} of {input_path}"
                    + (f" (and {more} more line{'s' if more > 1 else ''})" if more else "")
-                   + f" holds bytes that are not {encoding or 'UTF-8'}; they were carried through unchanged, so "
-                   "the output is not valid UTF-8 either. If the file is Latin-1 or Windows-1252, run again "
-                   "with --encoding cp1252.", err=True)
+                   + f" holds bytes that are not {read_as}; they were carried through unchanged, so the output "
+                   "is not valid UTF-8 either."
+                   + (" If the file is Latin-1 or Windows-1252, run again with --encoding cp1252."
+                      if read_as == "UTF-8" else " Name the file's encoding with --encoding."), err=True)
     for note in summary.renamed_columns:
         click.echo(f"note: input column renamed {note}", err=True)
     where = "stdout" if output_path == "-" else output_path

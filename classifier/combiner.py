@@ -125,8 +125,8 @@ def decide(classes, combined: np.ndarray, text_proba: np.ndarray, rule: RuleDeci
                 and text_proba[model_best] >= thresholds["conflict_model_probability"])
     conflict = bool(conflict)
     # Where the rules do not decide, the route is the text model's call alone: an analyst should look.
-    # So where the combined route is neither the rules' nor the text model's (the stacked weights
-    # can overrule both when they agree with each other).
+    # So where the combined route is neither the rules' nor the text model's: the stacked weights
+    # can overrule both, whether the two agree with each other or not.
     overruled = rule.route in classes and route not in (rule.route, str(classes[model_best]))
     review = bool(confidence < thresholds["review_below"] or conflict or rule.route == "undetermined" or overruled)
     because = ""

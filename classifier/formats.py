@@ -279,29 +279,49 @@ def _read_misp(path, stdin):
 # -- writers ----------------------------------------------------------------------------------
 
 class CsvWriter:
+    """CSV out: the input fields, then the result columns. The header comes from the first record
+    that could be read (a record with an error may hold only a placeholder such as its line
+    number); records before it wait, in order, until it comes or the input ends."""
+
     def __init__(self, out: TextIO, escape):
-        self.out, self.escape, self.writer, self.columns = out, escape, csv.writer(out), None
-        # A CSV header is written once, from the first record: keys that only later records
-        # have cannot get a column. They are counted (key -> records) so the run can say so.
+        self.out, self.escape, self.writer = out, escape, csv.writer(out)
+        self.keys: list[str] | None = None
+        self.waiting: list[tuple[Record, Result]] = []
+        # Keys that only later records have get no column (the header is written once). They
+        # are counted (key -> records) so the run can say so.
         self.dropped: dict[str, int] = {}
 
     def write(self, record: Record, result: Result) -> None:
-        if self.columns is None:
-            self.columns = [c if c not in CSV_COLUMNS else f"{c}_input" for c in record.fields]
-            self.keys = list(record.fields)
-            self.writer.writerow([self.escape(c) for c in self.columns + list(CSV_COLUMNS)])
+        if self.keys is None:
+            if record.error:
+                self.waiting.append((record, result))
+                return
+            self._header(list(record.fields))
+        self._row(record, result)
+
+    def _header(self, keys: list[str]) -> None:
+        self.keys = keys
+        columns = [c if c not in CSV_COLUMNS else f"{c}_input" for c in keys]
+        self.writer.writerow([self.escape(c) for c in columns + list(CSV_COLUMNS)])
+        waiting, self.waiting = self.waiting, []
+        for record, result in waiting:
+            self._row(record, result)
+
+    def _row(self, record: Record, result: Result) -> None:
         row = result.to_row()
         if record.error:
             row["error"] = record.error
-        for key in record.fields.keys() - set(self.keys):
-            self.dropped[key] = self.dropped.get(key, 0) + 1
+        else:
+            for key in record.fields.keys() - set(self.keys):
+                self.dropped[key] = self.dropped.get(key, 0) + 1
         values = [_text(record.fields.get(k, "")) for k in self.keys]
         values += ["true" if row[c] is True else "false" if row[c] is False else str(row[c]) for c in CSV_COLUMNS]
         self.writer.writerow([self.escape(v) for v in values])
 
     def close(self) -> None:
-        if self.columns is None:
-            self.writer.writerow(list(CSV_COLUMNS))
+        if self.keys is None:
+            # No record could be read: the fields of the first one (if any) make the header.
+            self._header(list(self.waiting[0][0].fields) if self.waiting else [])
 
 
 def _text(value) -> str:

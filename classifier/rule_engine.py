@@ -40,6 +40,9 @@ ENFORCER_GAP_CHARS = 30
 # in the same clause, is the victim.
 VICTIM_GAP_CHARS = 24
 VICTIM_TAIL_CHARS = 3
+# A staff word after an agency ("NSA contractor") makes the agency an insider's employer when an
+# insider cue lies at most this many characters before or after it, in the same clause.
+INSIDER_GAP_CHARS = 80
 # Combined State evidence below this is not enough to call a State link.
 STATE_LINK_THRESHOLD = 0.5
 # From this many texts on, analyse_many uses the compiled rule layer: below it, loading numba
@@ -366,10 +369,14 @@ class RuleEngine:
         if not assets or not agency_votes:
             return set()
         precedes = {a.evidence.start for a in assets if a.value == "owner-precedes"}
-        if any(v.value == "insider" for v in votes.get("actor_type", [])):
-            # "An NSA contractor leaked classified files": where the text tells of an insider, the
-            # agency whose staff word follows it is the insider's employer, and the victim.
-            precedes |= {a.evidence.start for a in assets if a.value == "staff-of"}
+        insiders = [v.evidence.start for v in votes.get("actor_type", []) if v.value == "insider"]
+        if insiders:
+            # "An NSA contractor leaked classified files": where the clause tells of an insider,
+            # the agency whose staff word follows it is the insider's employer, and the victim.
+            near = PositionIndex(insiders)
+            precedes |= {a.evidence.start for a in assets if a.value == "staff-of" and (
+                self._linked(folded, near, a.evidence.start, INSIDER_GAP_CHARS, True, 0)
+                or self._linked(folded, near, a.evidence.start, INSIDER_GAP_CHARS, False, 0))}
         return self._set_aside(
             folded, agency_votes, PositionIndex(precedes), VICTIM_TAIL_CHARS, -1,
             PositionIndex({a.evidence.end for a in assets if a.value == "owner-follows"}), VICTIM_GAP_CHARS, -1)

@@ -30,7 +30,8 @@ from .criteria_table import MOTIVE as MOTIVE_SLOT, SLOTS, CriteriaTable
 from .matcher import fold
 from .rule_engine import (
     ABSENCE_CONFIDENCE, ENFORCER_GAP_CHARS, GAZETTEER_CONFIDENCE, GAZETTEER_MOTIVE_CONFIDENCE, GAZETTEER_RULE_PREFIX,
-    PROXY_ACTOR_CONFIDENCE, STATE_LINK_THRESHOLD, VICTIM_GAP_CHARS, VICTIM_TAIL_CHARS, _NO_DETAIL, Analysis, Criterion, Evidence,
+    INSIDER_GAP_CHARS, PROXY_ACTOR_CONFIDENCE, STATE_LINK_THRESHOLD, VICTIM_GAP_CHARS, VICTIM_TAIL_CHARS,
+    _NO_DETAIL, Analysis, Criterion, Evidence,
 )
 from .text_model import _codes, _word_mask
 
@@ -129,7 +130,7 @@ class CompiledRules:
         self.context, self.context_bounds = _flatten(sorted(rules.stop_context))
         self.breaks, self.break_bounds = _flatten(rules.clause_breaks)
         self.numbers = np.array([rules.negation_window, _CONTEXT_CHARS, ENFORCER_GAP_CHARS, VICTIM_GAP_CHARS,
-                                 VICTIM_TAIL_CHARS], dtype=np.int64)
+                                 VICTIM_TAIL_CHARS, INSIDER_GAP_CHARS], dtype=np.int64)
         self.by_word, self.by_bounds = _flatten([" by "])
         self.weights = np.array([GAZETTEER_CONFIDENCE, GAZETTEER_MOTIVE_CONFIDENCE, ABSENCE_CONFIDENCE,
                                  PROXY_ACTOR_CONFIDENCE, STATE_LINK_THRESHOLD], dtype=np.float64)
@@ -784,9 +785,17 @@ def _cast_votes(raw, kept, live, folded, lo, payloads, confidences, breaks, brea
     if assets:
         asset_starts = _vote_positions(vote_crit, vote_value, vote_hit, hit_start, n_votes, 8, V_OWNER_PRECEDES)
         if insider:
-            # The insider's employer (RuleEngine._victims): staff words after the agency count too.
-            asset_starts = np.sort(np.concatenate((asset_starts, _vote_positions(
-                vote_crit, vote_value, vote_hit, hit_start, n_votes, 8, V_STAFF_OF))))
+            # The insider's employer (RuleEngine._victims): staff words after the agency count too,
+            # where an insider cue lies within numbers[5] characters in the same clause.
+            insiders = _vote_positions(vote_crit, vote_value, vote_hit, hit_start, n_votes, 0, V_INSIDER)
+            staff = _vote_positions(vote_crit, vote_value, vote_hit, hit_start, n_votes, 8, V_STAFF_OF)
+            near = np.zeros(staff.shape[0], dtype=np.bool_)
+            for k in range(staff.shape[0]):
+                near[k] = _linked(folded, lo, insiders, staff[k], numbers[5], True, 0, breaks, break_bounds,
+                                  by_word, by_bounds) or \
+                    _linked(folded, lo, insiders, staff[k], numbers[5], False, 0, breaks, break_bounds, by_word,
+                            by_bounds)
+            asset_starts = np.sort(np.concatenate((asset_starts, staff[near])))
         asset_ends = _vote_positions(vote_crit, vote_value, vote_hit, hit_end, n_votes, 8, V_OWNER_FOLLOWS)
         _set_aside(vote_crit, vote_value, vote_hit, hit_start, hit_end, n_cue_votes, -4,
                    asset_starts, numbers[4], -1, asset_ends, numbers[3], -1, links)

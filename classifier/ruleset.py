@@ -40,7 +40,8 @@ CUE_VALUES = {
     "motive": MOTIVES[:-1],
     "signal": SIGNALS,
     # Phrases naming a victim's asset ("the website of", "... servers"): an agency named as their
-    # owner is the victim, not the actor (RuleEngine._victims). They vote for no criterion.
+    # owner is the victim, not the actor (RuleEngine._victims); staff words ("NSA contractor")
+    # make the agency an insider's employer where an insider cue is near. They vote for no criterion.
     "victim_asset": ("owner-follows", "owner-precedes", "staff-of"),
 }
 CONDITION_KEYS = {

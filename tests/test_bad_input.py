@@ -37,15 +37,24 @@ def test_a_quote_never_closed_is_refused_not_merged(tmp_path):
     one row out. The run stops instead, naming the line where the quote opens."""
     result, rows = run_batch(tmp_path, b'id,text\nq1,"He said ""hi"" about a gang\nq2,a Chinese APT\nq3,third\nq4,fourth\n')
     assert result.exit_code == 1
-    assert "in.csv: line 2: a quoted field opens here and is never closed" in result.output
-    assert "4 lines from here to the end" in result.output
+    assert "in.csv: the row starting on line 2 holds a quoted field that is never closed" in result.output
+    assert "its 4 lines to the end of the file would be read as one row" in result.output
     assert rows is None  # nothing half-written
+    # A closed field before the open one, and a stray character after a closing quote.
+    result, _ = run_batch(tmp_path, b'id,text\n1,"abc"x,"unclosed\n2,Ransomware hit a bank\n3,GRU hacked\n')
+    assert result.exit_code == 1 and "the row starting on line 2" in result.output and "its 3 lines" in result.output
+    result, _ = run_batch(tmp_path, b'id,text\n1,ok\n2,"multi\nline",x,"open\n3,more\n')
+    assert result.exit_code == 1 and "the row starting on line 3" in result.output
 
 
 def test_quoted_newlines_and_a_last_line_without_newline_still_pass(tmp_path):
     result, rows = run_batch(tmp_path, b'id,text\n1,"two\nlines, closed"\n2,"last ""quoted"" row"')
     assert result.exit_code == 0, result.output
     assert [r["text"] for r in rows] == ["two\nlines, closed", 'last "quoted" row']
+    # A stray quote on the last line merges no rows: read as the csv module reads it.
+    result, rows = run_batch(tmp_path, b'id,text\n1,ok\n2,"stray quote on the last line\n')
+    assert result.exit_code == 0, result.output
+    assert [r["id"] for r in rows] == ["1", "2"]
 
 
 @pytest.mark.parametrize("data, delimiter, name", [

@@ -118,6 +118,21 @@ def test_jsonl_fields_the_first_record_lacks_are_named_when_csv_cannot_hold_them
         [None, "amber", "green"]
 
 
+def test_an_unreadable_first_line_does_not_make_the_csv_header(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text("{bad json\n"
+                   '{"id": 2, "text": "Spies read a ministry\'s email."}\n'
+                   "not json either\n"
+                   '{"id": 4, "text": "Fraudsters phished a bank."}\n')
+    result = run(src, "-o", tmp_path / "out.csv")
+    assert result.exit_code == 0, result.output
+    rows = read_csv(tmp_path / "out.csv")
+    assert list(rows[0])[:2] == ["id", "text"]
+    assert [r["id"] for r in rows] == ["", "2", "", "4"]
+    assert "line 1: not valid JSON" in rows[0]["error"] and rows[1]["route"] == "international-security"
+    assert "warning" not in result.output   # the error records' placeholders are no lost fields
+
+
 def test_jsonl_whose_first_record_lacks_the_key_is_refused_like_a_csv_header(tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_text('{"id": 1, "description": "A gang encrypted a school district\'s servers."}\n')

@@ -422,10 +422,25 @@ def test_an_agency_that_employs_an_insider_is_no_state_actor(layer, text):
     "NSA employees developed the exploit and used it against foreign telecoms.",
     # An insider elsewhere does not make every agency an employer: the staff word must follow it.
     "GRU officers hacked the ministry, helped by a rogue insider.",
+    # ... and the insider must be told in the same clause as the staff word.
+    "A rogue insider leaked classified files; the FSB employees then hacked the ministry.",
+    # A State's hackers who leak or take classified files are no insiders.
+    "GRU analysts leaked secret documents stolen from the Democratic Party.",
+    "FSB contractors hacked the ministry and leaked classified files.",
 ])
 def test_staff_words_alone_leave_the_agency_acting(layer, text):
     analysis, _ = layer.analyse(text)
     assert analysis.state_involvement
+
+
+@pytest.mark.parametrize("text", [
+    "North Korean hackers took classified military plans from a South Korean defence firm.",
+    "Russian hackers leaked secret emails of the French presidential campaign.",
+])
+def test_hackers_who_take_or_leak_secrets_are_no_insiders(layer, text):
+    analysis, _ = layer.analyse(text)
+    assert analysis.criteria["actor_type"].value != "insider"
+    assert analysis.criteria["state_sponsorship"].value != "none"
 
 
 def test_a_proxy_server_is_not_a_criminal_proxy(layer):

@@ -135,6 +135,9 @@ def test_kernel_equals_engine_where_an_agency_employs_an_insider(engine):
         "NSA employees developed the exploit that later leaked.",
         "A CIA software engineer leaked classified tools; the FSB officers arrested a rogue insider.",
         "The FSB contractor leaked secret files while GRU officers hacked the ministry.",
+        "A rogue insider leaked classified files; the FSB employees then hacked the ministry.",
+        "A rogue insider at the agency, an NSA contractor, copied files.",
+        "An NSA contractor " + "and " * 40 + "a whistleblower.",
     ]
     _assert_same(engine, cases * (KERNEL_MIN_TEXTS // len(cases) + 1))
 
