@@ -140,18 +140,7 @@ def batch(input_path, output_path, text_column, delimiter, chunk_size, workers, 
                                    workers, encoding, escape_formulas, delimiter)
     except BatchInputError as exc:
         _fail(str(exc))
-    if summary.delimiter != ",":
-        click.echo(f"note: read {input_path} as {_DELIMITER_NAMES[summary.delimiter]}-separated", err=True)
-    if summary.undecodable_lines:
-        more = summary.undecodable_lines - 1
-        read_as = "UTF-8" if summary.encoding.lower().replace("_", "-") in ("utf-8", "utf-8-sig", "utf8") \
-            else summary.encoding
-        click.echo(f"warning: line {summary.first_undecodable_line} of {input_path}"
-                   + (f" (and {more} more line{'s' if more > 1 else ''})" if more else "")
-                   + f" holds bytes that are not {read_as}; they were carried through unchanged, so the output "
-                   "is not valid UTF-8 either."
-                   + (" If the file is Latin-1 or Windows-1252, run again with --encoding cp1252."
-                      if read_as == "UTF-8" else " Name the file's encoding with --encoding."), err=True)
+    _echo_reading_notes(input_path, summary)
     for note in summary.renamed_columns:
         click.echo(f"note: input column renamed {note}", err=True)
     where = "stdout" if output_path == "-" else output_path
@@ -162,20 +151,39 @@ def batch(input_path, output_path, text_column, delimiter, chunk_size, workers, 
 _DELIMITER_NAMES = {";": "semicolon", "\t": "tab", "|": "pipe"}
 
 
+def _echo_reading_notes(input_path: str, reading) -> None:
+    """What reading a CSV input found (``batch.BatchSummary``): a delimiter other than the comma,
+    and lines with bytes the encoding could not decode."""
+    if reading.delimiter != ",":
+        click.echo(f"note: read {input_path} as {_DELIMITER_NAMES[reading.delimiter]}-separated", err=True)
+    if reading.undecodable_lines:
+        more = reading.undecodable_lines - 1
+        read_as = "UTF-8" if reading.encoding.lower().replace("_", "-") in ("utf-8", "utf-8-sig", "utf8") \
+            else reading.encoding
+        click.echo(f"warning: line {reading.first_undecodable_line} of {input_path}"
+                   + (f" (and {more} more line{'s' if more > 1 else ''})" if more else "")
+                   + f" holds bytes that are not {read_as}; they were carried through unchanged, so the output "
+                   "is not valid UTF-8 either."
+                   + (" If the file is Latin-1 or Windows-1252, run again with --encoding cp1252."
+                      if read_as == "UTF-8" else " Name the file's encoding with --encoding."), err=True)
+
+
 def _batch_records(classifier, input_path, output_path, input_format, output_format, text_column, chunk_size,
                    escape_formulas, encoding, delimiter=None):
     """Formats other than CSV to CSV: read records, classify in chunks, write in order."""
-    from .batch import BatchInputError, atomic_output, escape_formula
+    from .batch import BatchInputError, BatchSummary, atomic_output, escape_formula
     from .formats import FormatError, classify_records, make_writer, read_records
 
     stdin = click.get_text_stream("stdin") if input_path == "-" else None
+    reading = BatchSummary()   # filled by the CSV reader
     try:
         with atomic_output(output_path) as out:
             writer = make_writer(output_format, out, escape_formula if escape_formulas else str)
-            rows, errors, review = classify_records(
-                classifier, read_records(input_path, input_format, text_column, stdin, encoding, delimiter), writer, chunk_size)
+            records = read_records(input_path, input_format, text_column, stdin, encoding, delimiter, reading)
+            rows, errors, review = classify_records(classifier, records, writer, chunk_size)
     except (FormatError, BatchInputError) as exc:
         _fail(str(exc))
+    _echo_reading_notes(input_path, reading)
     where = "stdout" if output_path == "-" else output_path
     click.echo(f"{rows} records classified to {where}; {review} flagged for review; {errors} with errors", err=True)
     dropped = getattr(writer, "dropped", {})

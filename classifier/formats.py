@@ -97,9 +97,11 @@ def _load_json(path: Path):
 # -- readers ----------------------------------------------------------------------------------
 
 def read_records(path: str, fmt: str, text_column: str = "text", stdin: TextIO | None = None,
-                 encoding: str | None = None, delimiter: str | None = None) -> Iterator[Record]:
+                 encoding: str | None = None, delimiter: str | None = None, reading=None) -> Iterator[Record]:
+    """The records of ``path`` in format ``fmt``. For CSV, ``reading`` (a ``batch.BatchSummary``),
+    when given, learns the delimiter, the encoding and the lines with undecodable bytes."""
     if fmt == "csv":
-        yield from _read_csv(path, text_column, encoding, delimiter)
+        yield from _read_csv(path, text_column, encoding, delimiter, reading)
     elif fmt == "jsonl":
         yield from _read_jsonl(path, text_column, stdin)
     elif fmt == "stix":
@@ -132,18 +134,21 @@ def _whole_json(path: str, stdin):
         raise FormatError(f"stdin: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
 
 
-def _read_csv(path, text_column, encoding=None, delimiter=None):
+def _read_csv(path, text_column, encoding=None, delimiter=None, reading=None):
     """CSV rows as records (for output formats other than CSV; CSV to CSV streams in batch.py),
     opened and checked exactly as batch.py does."""
     from .batch import open_input, open_csv, row_problem
 
     handle = open_input(path, encoding)
     try:
-        reader, header, _ = open_csv(handle, path, text_column, delimiter)
+        reader, header, delimiter = open_csv(handle, path, text_column, delimiter)
         at = header.index(text_column)
         for number, row in enumerate(reader, start=2):
             problem = row_problem(row, number, len(header), at, text_column)
             yield Record(dict(zip(header, row)), "" if problem else row[at], problem or None)
+        if reading is not None:
+            reading.delimiter, reading.encoding = delimiter, handle.encoding
+            reading.undecodable_lines, reading.first_undecodable_line = reader.undecodable
     finally:
         if path == "-":
             handle.detach()

@@ -118,6 +118,17 @@ def test_jsonl_fields_the_first_record_lacks_are_named_when_csv_cannot_hold_them
         [None, "amber", "green"]
 
 
+def test_csv_to_json_lines_says_what_reading_found(tmp_path):
+    """The delimiter note and the encoding warning of CSV-to-CSV runs, on the records path too."""
+    src = tmp_path / "in.csv"
+    src.write_bytes(b"id;text\n1;Ransomware hit a clinic in M\xfcnchen.\n2;Spies read a ministry's email.\n")
+    result = run(src, "-o", tmp_path / "out.jsonl")
+    assert result.exit_code == 0, result.output
+    assert f"note: read {src} as semicolon-separated" in result.output
+    assert f"warning: line 2 of {src} holds bytes that are not UTF-8" in result.output
+    assert len((tmp_path / "out.jsonl").read_bytes().splitlines()) == 2
+
+
 def test_an_unreadable_first_line_does_not_make_the_csv_header(tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_text("{bad json\n"
