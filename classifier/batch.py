@@ -124,10 +124,10 @@ class _Lines:
 
 
 class _CheckedReader:
-    """A csv reader that refuses a last row whose quote is never closed (see ``_Lines``)."""
+    """A csv reader that refuses rows whose lines show that rows merged (``check_row_lines``)."""
 
-    def __init__(self, reader, lines: _Lines, source: str):
-        self._reader, self._lines, self._source = reader, lines, source
+    def __init__(self, reader, lines: _Lines, source: str, delimiter: str):
+        self._reader, self._lines, self._source, self._delimiter = reader, lines, source, delimiter
 
     @property
     def line_num(self) -> int:
@@ -143,14 +143,31 @@ class _CheckedReader:
 
     def __next__(self) -> list[str]:
         row = next(self._reader)
-        raw = self._lines.take()
-        if self._lines.exhausted and len(raw) > 1:
-            start = self._reader.line_num - len(raw) + 1
-            raise BatchInputError(
-                f"{self._source}: the row starting on line {start} holds a quoted field that is never closed, "
-                f"so its {len(raw)} lines to the end of the file would be read as one row; close the quote "
-                f"(a quote inside a quoted field is written twice: \"\")")
+        check_row_lines(self._lines.take(), self._lines.exhausted, self._reader.line_num, self._source,
+                        self._delimiter)
         return row
+
+
+def check_row_lines(raw: list[str], exhausted: bool, last_line: int, source: str, delimiter: str) -> None:
+    """Refuse a row whose lines show that rows merged: a quoted field still open at the end of
+    the file, or a row over several lines that a strict reading rejects (a quote opened in one
+    row and closed by the quote that opens a field of a later row). One-line rows are left to
+    the csv module's lenient reading."""
+    if len(raw) < 2:
+        return
+    start = last_line - len(raw) + 1
+    if exhausted:
+        raise BatchInputError(
+            f"{source}: the row starting on line {start} holds a quoted field that is never closed, "
+            f"so its {len(raw)} lines to the end of the file would be read as one row; close the quote "
+            f"(a quote inside a quoted field is written twice: \"\")")
+    try:
+        list(csv.reader(raw, delimiter=delimiter, strict=True))
+    except csv.Error as exc:
+        raise BatchInputError(
+            f"{source}: the row starting on line {start} runs over {len(raw)} lines and is not well-formed "
+            f"CSV ({exc}): a quote opened there is closed in a later line, so rows would merge; close the "
+            f"quote where its field ends (a quote inside a quoted field is written twice: \"\")") from None
 
 
 def open_csv(handle: TextIO, source: str, text_column: str, delimiter: str | None = None):
@@ -168,14 +185,14 @@ def open_csv(handle: TextIO, source: str, text_column: str, delimiter: str | Non
         raise BatchInputError(f"{source}: the file is empty (no header row)") from None
     except csv.Error as exc:
         raise BatchInputError(f"{source}: line 1: {exc}") from None
-    lines.take()
+    check_row_lines(lines.take(), lines.exhausted, reader.line_num, f"{source} (header)", delimiter)
     if text_column not in columns:
         raise BatchInputError(f"{source}: column {text_column!r} not found; columns are: "
                               f"{', '.join(repr(c) for c in columns)} (choose one with --text-column, "
                               f"or the delimiter with --delimiter)")
     if columns.count(text_column) > 1:
         raise BatchInputError(f"{source}: column {text_column!r} appears {columns.count(text_column)} times in the header")
-    return _CheckedReader(reader, lines, source), columns, delimiter
+    return _CheckedReader(reader, lines, source, delimiter), columns, delimiter
 
 
 def row_problem(row: list[str], number: int, width: int, text_at: int, text_column: str) -> str:

@@ -286,6 +286,8 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, as_json, r
     from .ruleset import ROUTES
 
     frame = _read_any(path, text_column, label_column)
+    if "group_id" in frame.columns:
+        frame["group_id"] = training.fill_group_ids(frame)
     frame = frame[frame[label_column].isin(ROUTES)]
     if exclude_rules:
         if "route_rule" not in frame.columns:

@@ -122,8 +122,8 @@ def bootstrap_intervals(truth, predicted, labels: list[str], groups=None, baseli
     if groups is None:
         draws = (rng.integers(0, len(t), len(t)) for _ in range(resamples))
     else:
-        # A missing or blank group id is a group of its own (as training.read_labelled makes it).
-        groups = [f"\0row-{i}" if g is None or (isinstance(g, float) and g != g) or str(g).strip() == "" else str(g)
+        # A missing or blank group id is a group of its own (as training.fill_group_ids makes it).
+        groups = [f"row-{i}" if g is None or (isinstance(g, float) and g != g) or str(g).strip() == "" else str(g)
                   for i, g in enumerate(groups)]
         unique_groups, group_index = np.unique(np.asarray(groups), return_inverse=True)
         rows_of = np.split(np.argsort(group_index, kind="stable"), np.cumsum(np.bincount(group_index))[:-1])

@@ -42,6 +42,8 @@ class Record:
     text: str
     error: str | None = None
     source: dict = field(default_factory=dict)   # the original object (STIX), for writers
+    # True when ``fields`` only says where an unreadable object was ({"line": 3}), not what it held.
+    placeholder: bool = False
 
 
 # -- detection --------------------------------------------------------------------------------
@@ -170,10 +172,10 @@ def _read_jsonl(path, text_column, stdin):
     first = True
     for number, obj in _json_lines(path, stdin):
         if isinstance(obj, FormatError):
-            yield Record({"line": number}, "", str(obj))
+            yield Record({"line": number}, "", str(obj), placeholder=True)
             continue
         if not isinstance(obj, dict):
-            yield Record({"line": number}, "", f"line {number}: not a JSON object")
+            yield Record({"line": number}, "", f"line {number}: not a JSON object", placeholder=True)
             continue
         if first and text_column not in obj:
             # As for a CSV header without the column: the file most likely keeps its text elsewhere.
@@ -238,10 +240,10 @@ def _veris_incidents(path, stdin):
 def _read_veris(path, stdin):
     for where, incident in _veris_incidents(path, stdin):
         if isinstance(incident, Exception):
-            yield Record({"source": where}, "", str(incident))
+            yield Record({"source": where}, "", str(incident), placeholder=True)
             continue
         if not isinstance(incident, dict):
-            yield Record({"source": where}, "", f"{where}: not a VERIS incident object")
+            yield Record({"source": where}, "", f"{where}: not a VERIS incident object", placeholder=True)
             continue
         actor = incident.get("actor") or {}
         varieties, motives = [], []
@@ -266,7 +268,7 @@ def _read_misp(path, stdin):
     for index, wrapper in enumerate(events):
         event = wrapper.get("Event", wrapper) if isinstance(wrapper, dict) else None
         if not isinstance(event, dict):
-            yield Record({"event": index + 1}, "", f"event {index + 1}: not a MISP event object")
+            yield Record({"event": index + 1}, "", f"event {index + 1}: not a MISP event object", placeholder=True)
             continue
         fields = {"uuid": event.get("uuid", ""), "info": event.get("info", ""), "date": event.get("date", "")}
         attributes = list(event.get("Attribute", []) or [])
@@ -285,8 +287,8 @@ def _read_misp(path, stdin):
 
 class CsvWriter:
     """CSV out: the input fields, then the result columns. The header comes from the first record
-    that could be read (a record with an error may hold only a placeholder such as its line
-    number); records before it wait, in order, until it comes or the input ends."""
+    that is not a placeholder (an unreadable object gives only its line number); placeholder
+    records before it wait, in order, until it comes or the input ends."""
 
     def __init__(self, out: TextIO, escape):
         self.out, self.escape, self.writer = out, escape, csv.writer(out)
@@ -298,7 +300,7 @@ class CsvWriter:
 
     def write(self, record: Record, result: Result) -> None:
         if self.keys is None:
-            if record.error:
+            if record.placeholder:
                 self.waiting.append((record, result))
                 return
             self._header(list(record.fields))
@@ -316,7 +318,7 @@ class CsvWriter:
         row = result.to_row()
         if record.error:
             row["error"] = record.error
-        else:
+        if not record.placeholder:
             for key in record.fields.keys() - set(self.keys):
                 self.dropped[key] = self.dropped.get(key, 0) + 1
         values = [_text(record.fields.get(k, "")) for k in self.keys]
@@ -325,7 +327,7 @@ class CsvWriter:
 
     def close(self) -> None:
         if self.keys is None:
-            # No record could be read: the fields of the first one (if any) make the header.
+            # Every record was a placeholder: the first one's fields (if any) make the header.
             self._header(list(self.waiting[0][0].fields) if self.waiting else [])
 
 

@@ -66,9 +66,18 @@ def read_labelled(path: Path | str, text_column: str = "text", label_column: str
         raise CorpusError(f"{path}: every row has the route {frame[label_column].iloc[0]!r} in column "
                           f"{label_column!r}; a model needs examples of at least two routes" if len(frame)
                           else f"{path}: no labelled rows")
-    if "group_id" not in frame.columns:
-        frame["group_id"] = [f"row-{i}" for i in range(len(frame))]
+    frame["group_id"] = fill_group_ids(frame)
     return frame
+
+
+def fill_group_ids(frame: pd.DataFrame) -> pd.Series:
+    """The ``group_id`` column, where a missing column or a blank cell becomes a group of its own
+    (``row-N``): an incident nobody grouped is one incident, not one group with every other."""
+    if "group_id" not in frame.columns:
+        return pd.Series([f"row-{i}" for i in range(len(frame))], index=frame.index)
+    ids = frame["group_id"]
+    blank = ids.isna() | (ids.astype(str).str.strip() == "")
+    return ids.astype(object).where(~blank, pd.Series([f"row-{i}" for i in range(len(frame))], index=frame.index))
 
 
 def criterion_targets(frame: pd.DataFrame, path: Path | str = "the corpus",

@@ -45,6 +45,13 @@ def test_a_quote_never_closed_is_refused_not_merged(tmp_path):
     assert result.exit_code == 1 and "the row starting on line 2" in result.output and "its 3 lines" in result.output
     result, _ = run_batch(tmp_path, b'id,text\n1,ok\n2,"multi\nline",x,"open\n3,more\n')
     assert result.exit_code == 1 and "the row starting on line 3" in result.output
+    # A quote opened in one row and "closed" by the quote that opens a field of the next row.
+    result, _ = run_batch(tmp_path, b'id,text\n1,"He said hi about a gang\n2,"A Chinese APT spied"\n3,third\n')
+    assert result.exit_code == 1
+    assert "the row starting on line 2 runs over 2 lines and is not well-formed CSV" in result.output
+    # In the header.
+    result, _ = run_batch(tmp_path, b'text,"notes\nRansomware hit a bank,x\nGRU hacked a ministry,y\n')
+    assert result.exit_code == 1 and "in.csv (header): the row starting on line 1 holds a quoted field" in result.output
 
 
 def test_quoted_newlines_and_a_last_line_without_newline_still_pass(tmp_path):

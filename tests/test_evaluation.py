@@ -83,3 +83,19 @@ def test_a_higher_level_gives_a_wider_interval(level):
     truth, predicted = noisy_predictions(400, 0.2)
     assert width(bootstrap_intervals(truth, predicted, ROUTES, level=level)["accuracy"]) < \
         width(bootstrap_intervals(truth, predicted, ROUTES, level=0.99)["accuracy"])
+
+
+def test_blank_group_ids_are_groups_of_their_own_in_training_and_bootstrap_alike():
+    import pandas as pd
+
+    from classifier.training import fill_group_ids
+
+    frame = pd.DataFrame({"group_id": ["g1", "", None, "g1", "  "]})
+    assert fill_group_ids(frame).tolist() == ["g1", "row-1", "row-2", "g1", "row-4"]
+    assert fill_group_ids(pd.DataFrame({"text": ["a", "b"]})).tolist() == ["row-0", "row-1"]
+    truth, predicted = noisy_predictions(5, 0.4)
+    truth, predicted = np.tile(truth, 40), np.tile(predicted, 40)
+    blank = ["" if i % 3 else f"g{i % 7}" for i in range(200)]
+    filled = fill_group_ids(pd.DataFrame({"group_id": blank})).tolist()
+    assert bootstrap_intervals(truth, predicted, ROUTES, groups=blank) == \
+        bootstrap_intervals(truth, predicted, ROUTES, groups=filled)

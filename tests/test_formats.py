@@ -144,6 +144,20 @@ def test_an_unreadable_first_line_does_not_make_the_csv_header(tmp_path):
     assert "warning" not in result.output   # the error records' placeholders are no lost fields
 
 
+def test_fields_of_a_record_without_text_are_kept_or_named(tmp_path):
+    """A record that has fields but no text is no placeholder: it can make the header, and its
+    fields count when a later header cannot hold them."""
+    src = tmp_path / "in.jsonl"
+    src.write_text('{bad\n{"id": 2, "text": "", "analyst": "kb"}\n{"id": 3, "text": "GRU hacked a ministry."}\n')
+    result = run(src, "-o", tmp_path / "out.csv")
+    assert result.exit_code == 0, result.output
+    rows = read_csv(tmp_path / "out.csv")
+    assert [r["analyst"] for r in rows] == ["", "kb", ""] and rows[2]["route"] == "international-security"
+    src.write_text('{"id": 1, "text": "GRU hacked a ministry."}\n{"id": 2, "text": "", "analyst": "kb"}\n')
+    result = run(src, "-o", tmp_path / "out.csv")
+    assert "'analyst' (1 record)" in result.output
+
+
 def test_jsonl_whose_first_record_lacks_the_key_is_refused_like_a_csv_header(tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_text('{"id": 1, "description": "A gang encrypted a school district\'s servers."}\n')
