@@ -370,9 +370,10 @@ class RuleEngine:
             return set()
         precedes = {a.evidence.start for a in assets if a.value == "owner-precedes"}
         insiders = [v.evidence.start for v in votes.get("actor_type", []) if v.value == "insider"]
+        insiders += [a.evidence.start for a in assets if a.value == "insider-act"]
         if insiders:
-            # "An NSA contractor leaked classified files": where the clause tells of an insider,
-            # the agency whose staff word follows it is the insider's employer, and the victim.
+            # "An NSA contractor leaked classified files": where the clause tells of an insider or
+            # an insider's act, the agency whose staff word follows it is the employer, and the victim.
             near = PositionIndex(insiders)
             precedes |= {a.evidence.start for a in assets if a.value == "staff-of" and (
                 self._linked(folded, near, a.evidence.start, INSIDER_GAP_CHARS, True, 0)

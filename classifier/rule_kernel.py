@@ -52,10 +52,10 @@ CUE, ACTOR, NEGATION = 0, 1, 2
 # values, such as sector ids and motives, get codes as the rule files name them).
 NAMED_VALUES = ("unknown", "none", "confirmed", "suspected", "state", "state-sponsored", "criminal",
                 "hacktivist", "insider", "yes", "no", "criminal-disguise", "criminal-proxy", "enforcement",
-                "financial", "owner-follows", "owner-precedes", "staff-of")
+                "financial", "owner-follows", "owner-precedes", "staff-of", "insider-act")
 (V_UNKNOWN, V_NONE, V_CONFIRMED, V_SUSPECTED, V_STATE, V_SPONSORED, V_CRIMINAL, V_HACKTIVIST, V_INSIDER,
  V_YES, V_NO, V_DISGUISE, V_PROXY, V_ENFORCEMENT, V_FINANCIAL, V_OWNER_FOLLOWS,
- V_OWNER_PRECEDES, V_STAFF_OF) = range(len(NAMED_VALUES))
+ V_OWNER_PRECEDES, V_STAFF_OF, V_INSIDER_ACT) = range(len(NAMED_VALUES))
 N_SLOTS = 8   # len(criteria_table.SLOTS), as a compile-time constant
 SIGNAL_VALUES = (V_DISGUISE, V_PROXY, V_ENFORCEMENT)   # the signal slots 5, 6 and 7, in SLOTS order
 assert len(SLOTS) == N_SLOTS and SLOTS[5:] == tuple(NAMED_VALUES[v] for v in SIGNAL_VALUES)
@@ -766,7 +766,8 @@ def _cast_votes(raw, kept, live, folded, lo, payloads, confidences, breaks, brea
     enforcement = crime = offender_state_signal = assets = insider = False
     for v in range(n_votes):
         assets |= vote_crit[v] == 8
-        insider |= vote_crit[v] == 0 and vote_value[v] == V_INSIDER
+        insider |= (vote_crit[v] == 0 and vote_value[v] == V_INSIDER) or \
+            (vote_crit[v] == 8 and vote_value[v] == V_INSIDER_ACT)
         if vote_crit[v] == 5:
             enforcement |= vote_value[v] == V_ENFORCEMENT
             offender_state_signal |= vote_value[v] == V_PROXY or vote_value[v] == V_DISGUISE
@@ -786,8 +787,10 @@ def _cast_votes(raw, kept, live, folded, lo, payloads, confidences, breaks, brea
         asset_starts = _vote_positions(vote_crit, vote_value, vote_hit, hit_start, n_votes, 8, V_OWNER_PRECEDES)
         if insider:
             # The insider's employer (RuleEngine._victims): staff words after the agency count too,
-            # where an insider cue lies within numbers[5] characters in the same clause.
-            insiders = _vote_positions(vote_crit, vote_value, vote_hit, hit_start, n_votes, 0, V_INSIDER)
+            # where an insider cue or an insider act lies within numbers[5] characters in the same clause.
+            insiders = np.sort(np.concatenate((
+                _vote_positions(vote_crit, vote_value, vote_hit, hit_start, n_votes, 0, V_INSIDER),
+                _vote_positions(vote_crit, vote_value, vote_hit, hit_start, n_votes, 8, V_INSIDER_ACT))))
             staff = _vote_positions(vote_crit, vote_value, vote_hit, hit_start, n_votes, 8, V_STAFF_OF)
             near = np.zeros(staff.shape[0], dtype=np.bool_)
             for k in range(staff.shape[0]):

@@ -418,15 +418,26 @@ def test_an_agency_that_employs_an_insider_is_no_state_actor(layer, text):
 
 
 @pytest.mark.parametrize("text", [
+    "Edward Snowden, an NSA contractor, leaked classified documents to journalists.",
+    "A former NSA contractor took classified files and fled to Hong Kong.",
+])
+def test_an_insiders_act_also_makes_the_agency_the_employer(layer, text):
+    """No insider cue, but what the agency's staff did with classified material: the agency is
+    not read as the actor (found by a reviewer: both went to international security)."""
+    analysis, decision = layer.analyse(text)
+    assert not analysis.state_involvement and decision.route != "international-security"
+    assert any(hit.rule == "victim.insider-act" for hit in analysis.hits)
+
+
+@pytest.mark.parametrize("text", [
     # No insider cue: the agency's people act for it.
     "NSA employees developed the exploit and used it against foreign telecoms.",
     # An insider elsewhere does not make every agency an employer: the staff word must follow it.
     "GRU officers hacked the ministry, helped by a rogue insider.",
     # ... and the insider must be told in the same clause as the staff word.
     "A rogue insider leaked classified files; the FSB employees then hacked the ministry.",
-    # A State's hackers who leak or take classified files are no insiders.
+    # A State's hackers who leak what they stole are no insiders.
     "GRU analysts leaked secret documents stolen from the Democratic Party.",
-    "FSB contractors hacked the ministry and leaked classified files.",
 ])
 def test_staff_words_alone_leave_the_agency_acting(layer, text):
     analysis, _ = layer.analyse(text)

@@ -138,6 +138,8 @@ def test_kernel_equals_engine_where_an_agency_employs_an_insider(engine):
         "A rogue insider leaked classified files; the FSB employees then hacked the ministry.",
         "A rogue insider at the agency, an NSA contractor, copied files.",
         "An NSA contractor " + "and " * 40 + "a whistleblower.",
+        "Edward Snowden, an NSA contractor, leaked classified documents to journalists.",
+        "The NSA analyst; then someone leaked classified files.",
     ]
     _assert_same(engine, cases * (KERNEL_MIN_TEXTS // len(cases) + 1))
 
