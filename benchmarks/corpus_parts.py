@@ -25,7 +25,7 @@ import pandas as pd
 from classifier import training
 from classifier.api import RuleLayer
 from classifier.combiner import stack
-from classifier.evaluation import bootstrap_intervals, label_metrics
+from classifier.evaluation import bootstrap_intervals, format_interval, label_metrics
 from classifier.ruleset import ROUTES, load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,10 +59,6 @@ def breakdown(corpus: pd.DataFrame, predicted: np.ndarray, keys: pd.Series) -> l
     return sorted(rows, key=lambda r: (len(str(r["key"])), str(r["key"])))
 
 
-def _interval(bounds: list[float]) -> str:
-    return f"{bounds[0]:.3f}-{bounds[1]:.3f}"
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=ROOT / "datasets" / "incidents.csv")
@@ -87,7 +83,8 @@ def main(argv=None) -> int:
              f"Command: `{report['command']}`", "",
              f"All rows: accuracy {report['all']['accuracy']:.4f}, macro-F1 {report['all']['macro_f1']:.4f}; "
              f"95 % bootstrap intervals over incident groups (1,000 resamples): accuracy "
-             f"{_interval(report['bootstrap_95']['accuracy'])}, macro-F1 {_interval(report['bootstrap_95']['macro_f1'])}."]
+             f"{format_interval(report['bootstrap_95']['accuracy'])}, "
+             f"macro-F1 {format_interval(report['bootstrap_95']['macro_f1'])}."]
     if args.parts:
         sel = report["selected_parts"]
         lines.append(f"Rows of parts {args.parts} ({sel['n']}): accuracy {sel['accuracy']:.4f}, "

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from classifier.api import Classifier
-from classifier.evaluation import bootstrap_intervals, label_metrics
+from classifier.evaluation import bootstrap_intervals, format_interval, label_metrics
 from classifier.rule_engine import involves_state
 from classifier.ruleset import ROUTES
 
@@ -183,11 +183,6 @@ def _confusions(frame, truth, predicted, examples: int) -> list[dict]:
     return out
 
 
-def _span(bounds: list[float], signed: bool = False) -> str:
-    form = "{:+.3f}" if signed else "{:.3f}"
-    return f"{form.format(bounds[0])} to {form.format(bounds[1])}"
-
-
 def to_markdown(report: dict) -> str:
     lines = [f"# External evaluation ({report['model_sha256'][:12]})", "",
              f"Command: `{report['command']}`", "",
@@ -216,8 +211,9 @@ def to_markdown(report: dict) -> str:
               "| file | accuracy | macro-F1 | better single | accuracy gain | share |", "|" + "---|" * 6]
     for f in report["files"]:
         u = f["uncertainty"]
-        lines.append(f"| {f['file'].replace('.jsonl', '')} | {_span(u['accuracy'])} | {_span(u['macro_f1'])} | "
-                     f"{u['better_single_system']} | {_span(u['accuracy_gain'], signed=True)} | "
+        lines.append(f"| {f['file'].replace('.jsonl', '')} | {format_interval(u['accuracy'], ' to ')} | "
+                     f"{format_interval(u['macro_f1'], ' to ')} | {u['better_single_system']} | "
+                     f"{format_interval(u['accuracy_gain'], ' to ', signed=True)} | "
                      f"{u['accuracy_at_least_baseline']:.2f} |")
     lines += ["", "Criteria against the sources' codes, and the subsets with targets:", ""]
     for f in report["files"]:

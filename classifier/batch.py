@@ -21,7 +21,7 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import Callable, Iterator, TextIO
 
-from .result import CSV_COLUMNS
+from .result import CSV_COLUMNS, not_classified
 from .text_model import compiled_kernel
 
 csv.field_size_limit(2 ** 31 - 1)  # a 5 MB description is one field
@@ -49,6 +49,11 @@ class BatchSummary:
     undecodable_lines: int = 0
     first_undecodable_line: int = 0
     encoding: str = ENCODING
+
+    def note_reading(self, reader: "_CheckedReader", handle: TextIO) -> None:
+        """What reading the input found: its delimiter and encoding, and lines with undecodable bytes."""
+        self.delimiter, self.encoding = reader.delimiter, handle.encoding
+        self.undecodable_lines, self.first_undecodable_line = reader.undecodable_lines()
 
 
 def open_input(path: str, encoding: str | None = None) -> TextIO:
@@ -134,7 +139,10 @@ class _CheckedReader:
         return self._reader.line_num
 
     @property
-    def undecodable(self) -> tuple[int, int]:
+    def delimiter(self) -> str:
+        return self._delimiter
+
+    def undecodable_lines(self) -> tuple[int, int]:
         """(lines with bytes the encoding could not decode, the first such line)."""
         return self._lines.undecodable, self._lines.first_undecodable
 
@@ -251,7 +259,7 @@ def classify_csv(classifier, source: str, destination: str, text_column: str = "
     try:
         reader, columns, delimiter = open_csv(handle, source, text_column, delimiter)
         header, renamed = output_header(columns)
-        summary = BatchSummary(renamed_columns=renamed, delimiter=delimiter)
+        summary = BatchSummary(renamed_columns=renamed)
         job = _ChunkJob(len(columns), columns.index(text_column), text_column, escape_formulas)
         with atomic_output(destination) as out:
             writer = csv.writer(out)  # RFC 4180: CRLF, and fields with CR or LF are quoted
@@ -266,8 +274,7 @@ def classify_csv(classifier, source: str, destination: str, text_column: str = "
                         on_progress(size)
             except csv.Error as exc:
                 raise BatchInputError(f"{source}: line {reader.line_num}: {exc}") from None
-        summary.undecodable_lines, summary.first_undecodable_line = reader.undecodable
-        summary.encoding = handle.encoding
+        summary.note_reading(reader, handle)
         return summary
     finally:
         if source == "-":
@@ -301,7 +308,7 @@ class _ChunkJob:
         for row, values, problem in zip(chunk, classifier.classify_rows(texts), problems):
             if problem:
                 values["error"] = problem
-                values["explanation"] = f"Not classified: {problem}."   # not "the description is empty"
+                values["explanation"] = not_classified(problem)
                 errors += 1
             review += bool(values["review"])
             cells = (row + [""] * self.width)[:self.width] + [_cell(values[c]) for c in CSV_COLUMNS]

@@ -282,7 +282,7 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, as_json, r
 
     from . import training
     from .api import Classifier, RuleLayer
-    from .evaluation import bootstrap_intervals, format_metrics, label_metrics, route_metrics
+    from .evaluation import bootstrap_intervals, format_interval, format_metrics, label_metrics, route_metrics
     from .ruleset import ROUTES
 
     frame = _read_any(path, text_column, label_column)
@@ -361,8 +361,7 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, as_json, r
     click.echo(format_metrics(report["combined"], "\ncombined classifier (undetermined counts as wrong)"))
     interval = report["combined_interval_95"]
     click.echo(f"95 % bootstrap interval (1,000 resamples of {interval['resampled']}): "
-               f"accuracy {interval['accuracy'][0]:.3f}-{interval['accuracy'][1]:.3f}, "
-               f"macro-F1 {interval['macro_f1'][0]:.3f}-{interval['macro_f1'][1]:.3f}")
+               f"accuracy {format_interval(interval['accuracy'])}, macro-F1 {format_interval(interval['macro_f1'])}")
     click.echo(f"undetermined: {report['undetermined']}   flagged for review: {report['review']}")
     for key, title in (("combined_forced", "combined, most probable route (no undetermined)"),
                        ("rules_only", "rules only"), ("text_only", "text model only"),

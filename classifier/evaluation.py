@@ -83,6 +83,19 @@ def format_metrics(metrics: dict, title: str = "") -> str:
     return "\n".join(lines)
 
 
+def own_group_ids(groups) -> list:
+    """``groups`` with a missing or blank id replaced by ``row-N`` (N the position): a row nobody
+    grouped is an incident of its own, not one group with every other ungrouped row."""
+    return [f"row-{i}" if g is None or (isinstance(g, float) and g != g) or str(g).strip() == "" else g
+            for i, g in enumerate(groups)]
+
+
+def format_interval(bounds: list[float], joiner: str = "-", signed: bool = False) -> str:
+    """``[low, high]`` as text: "0.875-0.924", or with ``joiner`` " to " and signs "+0.010 to +0.050"."""
+    form = "{:+.3f}" if signed else "{:.3f}"
+    return form.format(bounds[0]) + joiner + form.format(bounds[1])
+
+
 def _accuracy_and_macro_f1(truth: np.ndarray, predicted: np.ndarray, n_labels: int, present: np.ndarray):
     """Accuracy and macro-F1 (over the label codes ``present``; F1 of a label never predicted
     nor true is 0, as in ``label_metrics``) from integer-coded labels, by one bincount."""
@@ -122,9 +135,7 @@ def bootstrap_intervals(truth, predicted, labels: list[str], groups=None, baseli
     if groups is None:
         draws = (rng.integers(0, len(t), len(t)) for _ in range(resamples))
     else:
-        # A missing or blank group id is a group of its own (as training.fill_group_ids makes it).
-        groups = [f"row-{i}" if g is None or (isinstance(g, float) and g != g) or str(g).strip() == "" else str(g)
-                  for i, g in enumerate(groups)]
+        groups = [str(g) for g in own_group_ids(groups)]
         unique_groups, group_index = np.unique(np.asarray(groups), return_inverse=True)
         rows_of = np.split(np.argsort(group_index, kind="stable"), np.cumsum(np.bincount(group_index))[:-1])
         draws = (np.concatenate([rows_of[g] for g in rng.integers(0, len(unique_groups), len(unique_groups))])

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator, TextIO
 
-from .result import CSV_COLUMNS, Result
+from .result import CSV_COLUMNS, Result, not_classified
 
 INPUT_FORMATS = ("csv", "jsonl", "stix", "veris", "misp")
 OUTPUT_FORMATS = ("csv", "jsonl", "stix")
@@ -139,18 +139,17 @@ def _whole_json(path: str, stdin):
 def _read_csv(path, text_column, encoding=None, delimiter=None, reading=None):
     """CSV rows as records (for output formats other than CSV; CSV to CSV streams in batch.py),
     opened and checked exactly as batch.py does."""
-    from .batch import open_input, open_csv, row_problem
+    from .batch import open_csv, open_input, row_problem
 
     handle = open_input(path, encoding)
     try:
-        reader, header, delimiter = open_csv(handle, path, text_column, delimiter)
+        reader, header, _ = open_csv(handle, path, text_column, delimiter)
         at = header.index(text_column)
         for number, row in enumerate(reader, start=2):
             problem = row_problem(row, number, len(header), at, text_column)
             yield Record(dict(zip(header, row)), "" if problem else row[at], problem or None)
         if reading is not None:
-            reading.delimiter, reading.encoding = delimiter, handle.encoding
-            reading.undecodable_lines, reading.first_undecodable_line = reader.undecodable
+            reading.note_reading(reader, handle)
     finally:
         if path == "-":
             handle.detach()
@@ -408,8 +407,7 @@ def classify_records(classifier, records, writer, chunk: int = 256) -> tuple[int
         results = classifier.classify_many([r.text if not r.error else "" for r in batch])
         for record, result in zip(batch, results):
             if record.error:
-                # Not "the description is empty": say why the record was not read.
-                result = replace(result, explanation=f"Not classified: {record.error}.")
+                result = replace(result, explanation=not_classified(record.error))
             writer.write(record, result)
             rows += 1
             errors += bool(record.error)

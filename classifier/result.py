@@ -123,3 +123,8 @@ def csv_row(route: str, confidence: float, criteria: dict[str, str | list[str]],
         "review": review,
         "error": error or "",
     }
+
+
+def not_classified(problem: str) -> str:
+    """The explanation of a row or record that could not be read (not "the description is empty")."""
+    return f"Not classified: {problem}."

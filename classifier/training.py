@@ -16,7 +16,7 @@ import pandas as pd
 from sklearn.model_selection import GroupKFold
 
 from .combiner import RULE_FEATURES, Combiner, stack
-from .evaluation import label_metrics, route_metrics
+from .evaluation import label_metrics, own_group_ids, route_metrics
 from .model_store import TrainedModel
 from .ruleset import ACTOR_TYPES, ALL_ROUTES, CASCADING, MOTIVES, ROUTES, SPONSORSHIP, STATE_ACTOR_TYPES, STATE_LINKS
 from .text_model import TextModel
@@ -73,11 +73,8 @@ def read_labelled(path: Path | str, text_column: str = "text", label_column: str
 def fill_group_ids(frame: pd.DataFrame) -> pd.Series:
     """The ``group_id`` column, where a missing column or a blank cell becomes a group of its own
     (``row-N``): an incident nobody grouped is one incident, not one group with every other."""
-    if "group_id" not in frame.columns:
-        return pd.Series([f"row-{i}" for i in range(len(frame))], index=frame.index)
-    ids = frame["group_id"]
-    blank = ids.isna() | (ids.astype(str).str.strip() == "")
-    return ids.astype(object).where(~blank, pd.Series([f"row-{i}" for i in range(len(frame))], index=frame.index))
+    ids = frame["group_id"] if "group_id" in frame.columns else [None] * len(frame)
+    return pd.Series(own_group_ids(ids), index=frame.index, dtype=object)
 
 
 def criterion_targets(frame: pd.DataFrame, path: Path | str = "the corpus",
