@@ -86,6 +86,19 @@ def _dense_mixes(engine, n=400, seed=7):
     return texts + TRICKY
 
 
+@pytest.mark.parametrize("longer_lower_case", [False, True])
+def test_kernel_folds_texts_beyond_ascii_together_as_the_engine_folds_each(engine, longer_lower_case):
+    # Texts beyond ASCII are lowered together, joined by newlines; a chunk with a character whose
+    # lower case is longer ("İ") folds them one by one instead. Both must equal the engine.
+    others = ["APT28’s spear-phishing hit a ministry — GRU suspected", "ΣΑΣ hospital Σ",
+              "ransomware on a water‐utility", "ΟΔΟΣ’ Lazarus stole crypto", "café attack by a gang"]
+    if longer_lower_case:
+        others.append("İstanbul municipality hit by ransomware")
+    plain = ["A gang encrypted a dental practice's records.", "Sandworm wiped a power grid's servers."]
+    texts = [text for pair in zip(plain * 40, others * 40) for text in pair]
+    _assert_same(engine, texts)
+
+
 def test_kernel_equals_engine_on_dense_mixes_of_rule_phrases(engine):
     _assert_same(engine, _dense_mixes(engine))
 
