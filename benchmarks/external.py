@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from classifier.api import Classifier
+from classifier.combiner import OFF_TOPIC
 from classifier.evaluation import bootstrap_intervals, format_interval, label_metrics
 from classifier.rule_engine import involves_state
 from classifier.ruleset import ROUTES
@@ -97,6 +98,7 @@ def evaluate_file(classifier: Classifier, path: Path, examples: int = 0) -> dict
     out["criteria"] = _criterion_accuracy(path.stem, frame, preds)
     out["subsets"] = _subsets(path.stem, frame, truth, preds)
     out["largest_confusions"] = _confusions(frame, truth, preds["combined"], examples)
+    out["held_back_by_topic"] = sum(OFF_TOPIC in r.explanation for r in preds["results"])
     return out
 
 
@@ -219,6 +221,9 @@ def to_markdown(report: dict) -> str:
     for f in report["files"]:
         if f["criteria"] or f["subsets"]:
             lines.append(f"- {f['file']}: " + json.dumps({**f["criteria"], **f["subsets"]}))
+    lines += ["", "Rows undetermined because they tell of nothing to route (no rule evidence and no word of "
+              "routing.toml's [topic]): " + ", ".join(f"{f['file'].replace('.jsonl', '')} {f['held_back_by_topic']}"
+                                                      for f in report["files"]) + "."]
     lines += ["", "Largest confusions of the combined classifier (row ids only):", ""]
     for f in report["files"]:
         for c in f["largest_confusions"][:3]:

@@ -119,11 +119,12 @@ class Classifier(RuleLayer):
         state_head_list = None if state_head is None else state_head.tolist()
         rules_state = table.state_involvement.tolist()
         likely_reasons = None
+        on_topic = self.policy.on_topic(table).tolist()
         # Plain lists: per-row indexing of numpy arrays costs more than the work done per row.
         for j, (text_row, head_row, combined_row) in enumerate(zip(text_proba.tolist(), head_proba.tolist(),
                                                                   combined.tolist())):
             rule = verdicts[j]
-            verdict = decide(classes, combined_row, text_row, rule, thresholds)
+            verdict = decide(classes, combined_row, text_row, rule, thresholds, on_topic[j])
             reason = None
             if verdict.route == "intersection":
                 if not rule.reason and likely_reasons is None:
@@ -191,8 +192,11 @@ class Classifier(RuleLayer):
         model_p = max(j.text_proba)
         if rule.route == "undetermined":
             own_route = route in (j.model_route, "undetermined")
-            agree = f"The rules do not decide ({rule.explain}), so the text model does"
-            agree += f" ({j.model_route}, {model_p:.2f})" if own_route else ""
+            if route == "undetermined":   # the text model's reading was not taken
+                agree = f"The rules do not decide ({rule.explain}); the text model leans to {j.model_route} ({model_p:.2f})"
+            else:
+                agree = f"The rules do not decide ({rule.explain}), so the text model does"
+                agree += f" ({j.model_route}, {model_p:.2f})" if own_route else ""
             # What the text model reads, so the analyst sees its grounds where the rules are silent.
             readings = [f"{_HEAD_WORDS.get(name, name.replace('_', ' '))} at {p:.2f}"
                         for name, p in zip(self.model.text_model.heads_, j.heads)]

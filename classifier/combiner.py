@@ -114,9 +114,15 @@ class Decision:
     undetermined_because: str
 
 
+# Why a text that tells of nothing to route is not routed (see routing.toml's [topic]).
+OFF_TOPIC = ("the text tells of no cyber act, actor, victim or State: the rules found no evidence "
+             "and no word of routing.toml's [topic] list occurs")
+
+
 def decide(classes, combined: np.ndarray, text_proba: np.ndarray, rule: RuleDecision,
-           thresholds: dict[str, float]) -> Decision:
-    """Turn the combined probabilities into a route, applying routing.toml's [decision]."""
+           thresholds: dict[str, float], on_topic: bool = True) -> Decision:
+    """Turn the combined probabilities into a route, applying routing.toml's [decision]; a text
+    that is not ``on_topic`` (``RoutingPolicy.on_topic``) is undetermined whatever they say."""
     best = max(range(len(combined)), key=combined.__getitem__)
     route, confidence = str(classes[best]), float(combined[best])
     model_best = max(range(len(text_proba)), key=text_proba.__getitem__)
@@ -130,13 +136,16 @@ def decide(classes, combined: np.ndarray, text_proba: np.ndarray, rule: RuleDeci
     overruled = rule.route in classes and route not in (rule.route, str(classes[model_best]))
     review = bool(confidence < thresholds["review_below"] or conflict or rule.route == "undetermined" or overruled)
     because = ""
-    if confidence < thresholds["min_confidence"]:
+    if not on_topic:
+        because = OFF_TOPIC
+    elif confidence < thresholds["min_confidence"]:
         because = f"the most probable route ({route}, {confidence:.2f}) is below {thresholds['min_confidence']:.2f}"
     elif conflict and confidence < thresholds["conflict_min_confidence"]:
         because = (f"the rules say {rule.route} and the text model says {classes[model_best]}, "
                    f"and the combined probability ({confidence:.2f}) does not settle it")
     if because:
-        return Decision("undetermined", confidence, True, conflict, because)
+        # Off topic, the probabilities say nothing about the text: no confidence, as for an empty text.
+        return Decision("undetermined", confidence if on_topic else 0.0, True, conflict, because)
     return Decision(route, confidence, review, conflict, "")
 
 

@@ -148,6 +148,12 @@ class CriteriaTable:
         counts = np.concatenate([[0], np.cumsum(hit)])
         return counts[self.sector_bounds[1:]] > counts[self.sector_bounds[:-1]]
 
+    @cached_property
+    def has_evidence(self) -> np.ndarray:
+        """Rows where the rules found evidence of anything: a criterion's value, a sector or a
+        signal, including evidence against ("no evidence of State involvement")."""
+        return (self.first_start >= 0).any(axis=1)
+
     def has_signal(self, name: str) -> np.ndarray:
         return self.values[:, SIGNAL_SLOTS[name]] != ABSENT
 

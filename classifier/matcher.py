@@ -64,9 +64,11 @@ class PhraseMatcher:
     ----------
     entries : iterable of (phrase, payload, case_sensitive)
         A phrase may carry several payloads (added one entry at a time).
+    word_starts : bool
+        Phrases need only start a word, not end one ("hack" then matches "hacked").
     """
 
-    def __init__(self, entries: Iterable[tuple[str, Any, bool]]):
+    def __init__(self, entries: Iterable[tuple[str, Any, bool]], word_starts: bool = False):
         by_key: dict[str, list[tuple[str, Any, bool]]] = {}
         for phrase, payload, case_sensitive in entries:
             key = normalise_phrase(phrase)
@@ -81,7 +83,7 @@ class PhraseMatcher:
             # looked up at every match: only such edges need a word boundary in the text. A
             # payload carries its phrase only when the match must have the phrase's exact case.
             checked = tuple((phrase if case_sensitive else None, payload) for phrase, payload, case_sensitive in payloads)
-            self.keys[key] = (len(key), key[0].isalnum(), key[-1].isalnum(), checked)
+            self.keys[key] = (len(key), key[0].isalnum(), key[-1].isalnum() and not word_starts, checked)
             self._automaton.add_word(key, self.keys[key])
         self.size = len(by_key)
         if by_key:

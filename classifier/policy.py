@@ -15,6 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .criteria_table import ACTOR, CASCADE, MOTIVE, SECTOR, SIGNAL_SLOTS, SPONSORSHIP, CriteriaTable
+from .matcher import PhraseMatcher
 from .rule_engine import Analysis
 from .ruleset import RoutingRule, RuleSet
 
@@ -125,6 +126,23 @@ class RoutingPolicy:
 
     def decide(self, analysis: Analysis) -> RuleDecision:
         return self.decide_many(CriteriaTable.from_analyses([analysis]))[0]
+
+    def on_topic(self, table: CriteriaTable) -> np.ndarray:
+        """Rows that tell of something to route (routing.toml's [topic]): the rules found evidence
+        of some kind, or a word starts with one of the topic's word starts. Every row when the
+        list is empty. Only rows without evidence are searched, usually few."""
+        found = table.has_evidence.copy()
+        if self._topic_matcher is None:
+            found[:] = True
+            return found
+        for row in np.flatnonzero(~found).tolist():
+            found[row] = bool(self._topic_matcher.matches(table.texts[row]))
+        return found
+
+    @cached_property
+    def _topic_matcher(self) -> PhraseMatcher | None:
+        words = self.rules.topic_words
+        return PhraseMatcher(((word, word, False) for word in words), word_starts=True) if words else None
 
     def likely_reasons(self, table: CriteriaTable, model_state: np.ndarray | None = None) -> list[str | None]:
         """Per row, the reason of the intersection rule whose conditions the evidence comes closest

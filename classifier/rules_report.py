@@ -139,6 +139,9 @@ def rule_report(layer: RuleLayer, frame, text_column: str = "text") -> dict:
             entry["labelled"] += 1
             entry["correct"] += labels["route"] == decision.route
     n = len(frame)
+    # Texts that routing.toml's [topic] holds back: an analyst trimming the list sees what it costs.
+    texts = [t for t in frame[text_column].tolist() if isinstance(t, str) and t.strip()]
+    held_back = int((~layer.policy.on_topic(layer.engine.analyse_table(texts))).sum()) if texts else 0
     return {
         "texts": n,
         "rules": [s.row(n) for s in stats.values() if s.fired or not s.rule.startswith("actor.")],
@@ -147,6 +150,7 @@ def rule_report(layer: RuleLayer, frame, text_column: str = "text") -> dict:
                      "accuracy": round(e["correct"] / e["labelled"], 4) if e["labelled"] else None}
                     for e in routing.values()],
         "actors_never_fired": sum(1 for s in stats.values() if s.rule.startswith("actor.") and not s.fired),
+        "held_back_by_topic": held_back,
         "label_recall": recall.rows(),
     }
 
@@ -163,6 +167,8 @@ def format_report(report: dict) -> str:
         acc = "-" if row["accuracy"] is None else f"{row['accuracy']:.2f}"
         lines.append(f"{row['rule']:<56}{row['route']:<24}{row['coverage']:>9.3f}{acc:>9}")
     lines.append(f"\n{report['actors_never_fired']} gazetteer actors never fired on these texts (not listed).")
+    lines.append(f"{report['held_back_by_topic']} of the {report['texts']} texts tell of nothing to route "
+                 f"(no rule evidence and no word of routing.toml's [topic]): undetermined.")
     if report["label_recall"]:
         lines += ["", "what the rule layer finds of each labelled value (recall)",
                   f"{'criterion':<26}{'value':<26}{'labelled':>9}{'found':>9}{'recall':>9}"]

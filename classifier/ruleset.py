@@ -150,6 +150,9 @@ class RuleSet:
     route_labels: dict[str, str]
     norms: list[Norm]
     sector_info: dict[str, dict] = field(default_factory=dict)
+    # Word starts of routing.toml's [topic]: a text with none of them and no rule evidence is not
+    # routed (empty: every text is).
+    topic_words: tuple[str, ...] = ()
 
     def fingerprint(self) -> str:
         """sha256 over the rule files, recorded with a trained model."""
@@ -394,7 +397,13 @@ def _load_routing(path: Path):
     for key, value in thresholds.items():
         if not 0.0 <= value <= 1.0:
             raise RuleFileError(path, f"must be a probability between 0 and 1, got {value}", "decision", key)
-    return rules, thresholds
+    # Optional too: without [topic], every text is routed.
+    topic = data.get("topic", {})
+    if not isinstance(topic, dict):
+        raise RuleFileError(path, "must be a table ([topic])", key="topic")
+    _check_unknown_keys(path, topic, {"word_starts"}, "topic")
+    word_starts = _strings(path, topic, "word_starts", "topic", default=())
+    return rules, thresholds, word_starts
 
 
 def _load_processes(path: Path):
@@ -430,9 +439,9 @@ def load_rules(directory: Path | str | None = None) -> RuleSet:
     cues, triggers, window, breaks = _load_criteria(directory / "criteria.toml")
     sectors, sector_info = _load_sectors(directory / "sectors.toml")
     actors, stoplist, stop_context = _load_gazetteer(directory / "gazetteer.toml")
-    routing_rules, decision = _load_routing(directory / "routing.toml")
+    routing_rules, decision, topic_words = _load_routing(directory / "routing.toml")
     processes, labels, norms = _load_processes(directory / "processes.toml")
     return RuleSet(directory=directory, cues=cues, sectors=sectors, actors=actors, stoplist=stoplist,
                    stop_context=stop_context, negation_triggers=triggers, negation_window=window,
-                   clause_breaks=breaks, routing_rules=routing_rules, decision=decision,
+                   clause_breaks=breaks, routing_rules=routing_rules, decision=decision, topic_words=topic_words,
                    processes=processes, route_labels=labels, norms=norms, sector_info=sector_info)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pandas as pd
 import pytest
 
 from classifier import classify, classify_frame
+from classifier.api import Classifier
 from classifier.result import CSV_COLUMNS
 
 WORKED_EXAMPLES = [
@@ -110,6 +112,33 @@ def test_explanation_marks_a_presumed_motive():
     result = classify("The Lazarus Group sent pandemic-themed lures to staff of a vaccine maker.")
     assert 'motive financial, presumed from the actor ("Lazarus Group")' in result.explanation
     assert result.rule_route == "international-security"
+
+
+@pytest.mark.parametrize("text", ["hello", "The weather in Paris is nice today and the cafe was full.",
+                                  "Lorem ipsum dolor sit amet, consectetur adipiscing elit."])
+def test_text_about_nothing_to_route_is_undetermined(text):
+    result = classify(text)
+    assert (result.route, result.confidence, result.review) == ("undetermined", 0.0, True)
+    assert result.explanation.startswith("Undetermined: the text tells of no cyber act")
+    # The text model's reading is still shown, as a lean, not as the route.
+    assert f"the text model leans to {result.model_route}" in result.explanation
+
+
+@pytest.mark.parametrize("text", [
+    "Someone logged in to the town's payroll portal and changed two bank details.",   # topic words only
+    "APT28.",                                                                           # a named actor only
+])
+def test_text_with_a_topic_word_or_rule_evidence_is_routed(text):
+    assert classify(text).route != "undetermined"
+
+
+def test_without_a_topic_list_every_text_is_routed(rules, tmp_path):
+    copy = tmp_path / "rules"
+    shutil.copytree(rules.directory, copy, ignore=shutil.ignore_patterns("__*"))
+    routing = copy / "routing.toml"
+    text = routing.read_text()
+    routing.write_text(text[:text.index("[topic]")])
+    assert Classifier(rules=copy).classify("hello").route != "undetermined"
 
 
 def test_empty_text_is_undetermined_not_an_exception():

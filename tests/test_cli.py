@@ -199,6 +199,15 @@ def test_rules_check_gives_the_recall_of_each_labelled_value(runner, tmp_path):
     assert "what the rule layer finds of each labelled value (recall)" in text
 
 
+def test_rules_check_counts_the_texts_the_topic_list_holds_back(runner, tmp_path):
+    src = tmp_path / "mixed.csv"
+    _write_csv(src, ["text"], [["hello"], ["Quarterly sales rose."], ["A gang hacked a bakery's till."]])
+    result = runner.invoke(main, ["rules", "check", str(src), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["held_back_by_topic"] == 2
+    assert "2 of the 3 texts tell of nothing to route" in runner.invoke(main, ["rules", "check", str(src)]).output
+
+
 def test_rules_check_scores_the_enforcement_signal_by_route(runner, tmp_path):
     """Enforcement has no criterion column: it is right where the case is crime."""
     src = tmp_path / "labelled.csv"

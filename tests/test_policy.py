@@ -266,3 +266,17 @@ def test_where_the_rules_are_silent_the_explanation_names_a_route_the_text_model
     assert ("the combined classifier says international-security, though the text model's own route reading is "
             f"cybercrime ({moved.model_probabilities['cybercrime']:.2f})") in moved.explanation
     assert moved.review and "Flagged for review: the route implies State involvement" in moved.explanation
+
+
+def test_topic_words_match_at_the_start_of_a_word_and_rule_evidence_counts_too(rules, layer):
+    from dataclasses import replace
+
+    from classifier.policy import RoutingPolicy
+
+    policy = RoutingPolicy(replace(rules, topic_words=("hack", "denial of service")))
+    texts = ["They hacked it.", "Three shacks burned down.", "A denial-of-service flood.", "Nothing to see.",
+             "A hospital was mentioned."]   # the last: no topic word, but the rules find a sector
+    table = layer.engine.analyse_table(texts)
+    assert policy.on_topic(table).tolist() == [True, False, True, False, True]
+    # With no topic words, every text is on topic.
+    assert RoutingPolicy(replace(rules, topic_words=())).on_topic(table).all()

@@ -43,7 +43,10 @@ def test_invalid_toml_is_reported(rules_copy):
      r"state-operation-disguised-as-crime.*when\.state_involvment"),
     ("routing.toml", "review_state_reading = 0.5", "review_state_reading = 1.5",
      r"routing.toml.*review_state_reading.*between 0 and 1, got 1.5"),
-], ids=["confidence out of range", "unknown condition", "decision threshold out of range"])
+    ("routing.toml", 'word_starts = [', 'word_start = [', r"routing.toml, rule topic, key 'word_start': unknown key"),
+    ("routing.toml", '"cyber", "hack",', '"cyber", " ",', r"routing.toml, rule topic, key 'word_starts'.*non-empty"),
+], ids=["confidence out of range", "unknown condition", "decision threshold out of range", "unknown topic key",
+        "blank topic word"])
 def test_bad_edit_is_refused_by_name(rules_copy, file, old, new, message):
     path = rules_copy / file
     text = path.read_text()
