@@ -40,6 +40,10 @@ ENFORCER_GAP_CHARS = 30
 # in the same clause, is the victim.
 VICTIM_GAP_CHARS = 24
 VICTIM_TAIL_CHARS = 3
+# Words between an asset or an attack and an agency that make the agency the one who acts or
+# orders, not the victim: "defaced by the GRU", "hacked for the FSB", "breached networks on behalf
+# of the MSS".
+AGENT_WORDS = (" by ", " for ", " on behalf of ", " at the behest of ", " at the request of ")
 # A staff word after an agency ("NSA contractor") makes the agency an insider's employer when an
 # insider cue lies at most this many characters before or after it, in the same clause.
 INSIDER_GAP_CHARS = 80
@@ -380,28 +384,31 @@ class RuleEngine:
                 or self._linked(folded, near, a.evidence.start, INSIDER_GAP_CHARS, False, 0))}
         return self._set_aside(
             folded, agency_votes, PositionIndex(precedes), VICTIM_TAIL_CHARS, -1,
-            PositionIndex({a.evidence.end for a in assets if a.value == "owner-follows"}), VICTIM_GAP_CHARS, -1)
+            PositionIndex({a.evidence.end for a in assets if a.value == "owner-follows"}), VICTIM_GAP_CHARS, -1,
+            AGENT_WORDS)
 
     def _set_aside(self, folded: str, agency_votes: list[_Vote], after: PositionIndex, after_gap: int, after_by: int,
-                   before: PositionIndex, before_gap: int, before_by: int) -> set[int]:
+                   before: PositionIndex, before_gap: int, before_by: int, by_words=(" by ",)) -> set[int]:
         """The agency votes (by id) that a position of ``after`` follows within ``after_gap``
         characters of their end, or a position of ``before`` precedes within ``before_gap`` of
         their start, as ``_linked`` reads them (the kernel's ``_set_aside``)."""
         return {id(v) for v in agency_votes
-                if self._linked(folded, after, v.evidence.end, after_gap, True, after_by)
-                or self._linked(folded, before, v.evidence.start, before_gap, False, before_by)}
+                if self._linked(folded, after, v.evidence.end, after_gap, True, after_by, by_words)
+                or self._linked(folded, before, v.evidence.start, before_gap, False, before_by, by_words)}
 
-    def _linked(self, folded: str, positions: PositionIndex, anchor: int, gap: int, after: bool, by: int) -> bool:
+    def _linked(self, folded: str, positions: PositionIndex, anchor: int, gap: int, after: bool, by: int,
+                by_words=(" by ",)) -> bool:
         """Whether one of ``positions`` lies at most ``gap`` characters after ``anchor`` (or before
-        it), in the same clause, with " by " between them required (``by=1``), forbidden (-1) or
-        either (0). Looking up the window, not every pair, keeps a text with thousands of agency
-        names and actions linear (the window holds at most ``gap + 1`` distinct positions)."""
+        it), in the same clause, with one of ``by_words`` between them required (``by=1``),
+        forbidden (-1) or either (0). Looking up the window, not every pair, keeps a text with
+        thousands of agency names and actions linear (the window holds at most ``gap + 1``
+        distinct positions)."""
         window = positions.between(anchor, anchor + gap) if after else positions.between(anchor - gap, anchor)
         for position in window:
             between = folded[anchor:position] if after else folded[position:anchor]
             if any(b in between for b in self.rules.clause_breaks):
                 continue
-            if by == 0 or (by == 1) == (" by " in between):
+            if by == 0 or (by == 1) == any(word in between for word in by_words):
                 return True
         return False
 

@@ -29,7 +29,7 @@ from numba import njit, types
 from .criteria_table import MOTIVE as MOTIVE_SLOT, SLOTS, CriteriaTable
 from .matcher import _FOLD, fold
 from .rule_engine import (
-    ABSENCE_CONFIDENCE, ENFORCER_GAP_CHARS, GAZETTEER_CONFIDENCE, GAZETTEER_MOTIVE_CONFIDENCE, GAZETTEER_RULE_PREFIX,
+    ABSENCE_CONFIDENCE, AGENT_WORDS, ENFORCER_GAP_CHARS, GAZETTEER_CONFIDENCE, GAZETTEER_MOTIVE_CONFIDENCE, GAZETTEER_RULE_PREFIX,
     INSIDER_GAP_CHARS, PROXY_ACTOR_CONFIDENCE, STATE_LINK_THRESHOLD, VICTIM_GAP_CHARS, VICTIM_TAIL_CHARS,
     _NO_DETAIL, Analysis, Criterion, Evidence,
 )
@@ -136,6 +136,7 @@ class CompiledRules:
         self.numbers = np.array([rules.negation_window, _CONTEXT_CHARS, ENFORCER_GAP_CHARS, VICTIM_GAP_CHARS,
                                  VICTIM_TAIL_CHARS, INSIDER_GAP_CHARS], dtype=np.int64)
         self.by_word, self.by_bounds = _flatten([" by "])
+        self.agent_words, self.agent_bounds = _flatten(AGENT_WORDS)
         self.weights = np.array([GAZETTEER_CONFIDENCE, GAZETTEER_MOTIVE_CONFIDENCE, ABSENCE_CONFIDENCE,
                                  PROXY_ACTOR_CONFIDENCE, STATE_LINK_THRESHOLD], dtype=np.float64)
 
@@ -183,7 +184,7 @@ class CompiledRules:
         return _analyse(codes, folded_codes, word, bounds, self.alphabet, self.delta,
                         self.node_key, self.dict_link, self.key_info, self.payloads, self.confidences, self.exact,
                         self.context, self.context_bounds, self.breaks, self.break_bounds, self.numbers,
-                        self.weights, self.by_word, self.by_bounds)
+                        self.weights, self.by_word, self.by_bounds, self.agent_words, self.agent_bounds)
 
     def _analyses(self, texts: list[str], found: tuple[np.ndarray, ...]) -> list[Analysis]:
         # Plain lists: indexing them costs less than indexing numpy arrays one element at a time.
@@ -694,7 +695,7 @@ def _vote_positions(vote_crit, vote_value, vote_hit, positions, n_votes, criteri
 @njit(cache=True)
 def _linked(folded, lo, positions, anchor, gap, after, by, breaks, break_bounds, by_word, by_bounds):
     """RuleEngine._linked: whether one of the sorted ``positions`` lies at most ``gap`` characters
-    after ``anchor`` (or before it), in the same clause, with " by " between them required
+    after ``anchor`` (or before it), in the same clause, with one of the ``by_word`` needles between them required
     (``by=1``), forbidden (-1) or either (0)."""
     first, last = (anchor, anchor + gap) if after else (anchor - gap, anchor)
     n = positions.shape[0]
@@ -715,7 +716,8 @@ def _set_aside(vote_crit, vote_value, vote_hit, hit_start, hit_end, n_cue_votes,
     """Give criterion ``code`` to the agency votes (State actor cues) that a position of ``after``
     follows within ``after_gap`` characters of their end, or a position of ``before`` precedes
     within ``before_gap`` of their start, as ``_linked`` reads them (``links``: the folded text,
-    its offset, the clause breaks and " by ")."""
+    its offset, the clause breaks, and the words that between the two make the agency the agent:
+    " by ", or for victims rule_engine.AGENT_WORDS)."""
     folded, lo, breaks, break_bounds, by_word, by_bounds = links
     for v in range(n_cue_votes):
         if vote_crit[v] != 0 or vote_value[v] != V_STATE:
@@ -729,7 +731,7 @@ def _set_aside(vote_crit, vote_value, vote_hit, hit_start, hit_end, n_cue_votes,
 
 @njit(cache=True)
 def _cast_votes(raw, kept, live, folded, lo, payloads, confidences, breaks, break_bounds, numbers, weights, by_word,
-                by_bounds):
+                by_bounds, agent_words, agent_bounds):
     """``RuleEngine.analyse``'s loop over the matches: whether each hit is negated, and the votes
     (criterion, value, confidence, hit, place) in the engine's order; ``none_votes`` lists the
     votes for "no State link" (negated State cues first, then cues that say so)."""
@@ -834,8 +836,10 @@ def _cast_votes(raw, kept, live, folded, lo, payloads, confidences, breaks, brea
                             by_bounds)
             asset_starts = np.sort(np.concatenate((asset_starts, staff[near])))
         asset_ends = _vote_positions(vote_crit, vote_value, vote_hit, hit_end, n_votes, 8, V_OWNER_FOLLOWS)
+        # Between an asset or attack and the agency, any of the agent words keeps the agency an actor.
+        victim_links = (folded, lo, breaks, break_bounds, agent_words, agent_bounds)
         _set_aside(vote_crit, vote_value, vote_hit, hit_start, hit_end, n_cue_votes, -4,
-                   asset_starts, numbers[4], -1, asset_ends, numbers[3], -1, links)
+                   asset_starts, numbers[4], -1, asset_ends, numbers[3], -1, victim_links)
     for v in range(n_votes):
         if vote_crit[v] == 1 and vote_value[v] == V_NONE:
             none_votes[n_none] = v
@@ -992,7 +996,8 @@ def _criteria(vote_crit, vote_value, vote_conf, vote_hit, vote_place, none_votes
 
 @njit(cache=True)
 def _analyse(codes, folded, word, bounds, alphabet, delta, node_key, dict_link, key_info, payloads, confidences,
-             exact, context, context_bounds, breaks, break_bounds, numbers, weights, by_word, by_bounds):
+             exact, context, context_bounds, breaks, break_bounds, numbers, weights, by_word, by_bounds, agent_words,
+             agent_bounds):
     """The rule layer over the texts ``bounds`` delimits in ``codes`` (and their folded form):
     hits, criteria with evidence, sectors and sponsors, end to end with per-text bounds."""
     n_texts = bounds.shape[0] - 1
@@ -1018,7 +1023,7 @@ def _analyse(codes, folded, word, bounds, alphabet, delta, node_key, dict_link, 
         live = _live_triggers(raw, kept, trig, payloads)
         (hit_start, hit_end, negated, vote_crit, vote_value, vote_conf, vote_hit, vote_place,
          none_votes) = _cast_votes(raw, kept, live, folded, lo, payloads, confidences, breaks, break_bounds, numbers,
-                                   weights, by_word, by_bounds)
+                                   weights, by_word, by_bounds, agent_words, agent_bounds)
         (values, confidences_out, scratch, slot_lo, slot_hi, text_sectors, text_scores,
          sponsor) = _criteria(vote_crit, vote_value, vote_conf, vote_hit, vote_place, none_votes, hit_start, hit_end,
                               weights)

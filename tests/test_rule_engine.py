@@ -372,6 +372,9 @@ AGENCIES_AS_VICTIMS = [
     "A protest crew defaced the GCHQ website for an afternoon.",
     "A crew sold FSB documents to a tabloid.",
     "Hackers leaked the emails of a security service contractor to a journalist.",
+    # The agency is what an attack was done to.
+    "Hacktivists breached SyTech, an FSB contractor, and leaked its project files.",
+    "A hacktivist crew attacked the FSB and posted what it took.",
 ]
 
 
@@ -397,6 +400,9 @@ def test_an_agency_that_owns_what_was_hit_is_the_victim(layer, text):
     "An IRGC contractor hijacked the stadium's screens.",
     # Another clause: the agency is the actor there.
     "Data of the bank leaked; military intelligence was behind it.",
+    # After an attack, an agent word makes the agency the one who acts or orders.
+    "Networks of three banks were breached on behalf of the MSS.",
+    "Contractors hacked for the FSB for a decade.",
 ])
 def test_an_agency_that_acts_stays_a_state_actor_beside_a_victims_asset(layer, text):
     analysis, decision = layer.analyse(text)

@@ -136,6 +136,9 @@ def test_kernel_equals_engine_where_agencies_are_victims(engine):
         "Criminals reused NSA exploits; the gang worked for the SVR.",
         "The servers of the long-named regional ministry of transport and the GRU were hit.",
         "FSB officers stole data from the bank.",
+        "Hacktivists breached SyTech, an FSB contractor, and leaked its project files.",
+        "Networks of three banks were breached on behalf of the MSS; the GRU was attacked for the FSB.",
+        "Crews targeted, at the request of the SVR, a ministry; others attacked the NSA by night.",
     ]
     _assert_same(engine, cases * (KERNEL_MIN_TEXTS // len(cases) + 1))
 
