@@ -193,7 +193,8 @@ class Classifier(RuleLayer):
         if rule.route == "undetermined":
             own_route = route in (j.model_route, "undetermined")
             if route == "undetermined":   # the text model's reading was not taken
-                agree = f"The rules do not decide ({rule.explain}); the text model leans to {j.model_route} ({model_p:.2f})"
+                agree = (f"The rules do not decide ({rule.explain}); the text model leans to {j.model_route} "
+                         f"({model_p:.2f})")
             else:
                 agree = f"The rules do not decide ({rule.explain}), so the text model does"
                 agree += f" ({j.model_route}, {model_p:.2f})" if own_route else ""

@@ -26,7 +26,8 @@ def labelled(tmp_path):
 
 def test_the_same_rules_change_nothing(labelled, rules_dir, capsys):
     assert compare_rules.main([str(rules_dir), str(labelled), "--rules", str(rules_dir)]) == 0
-    assert "3 texts; criteria changed in 0, rule route in 0 (labelled: 0 now right, 0 now wrong)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "3 texts; criteria changed in 0, rule route in 0 (labelled: 0 now right, 0 now wrong)" in out
 
 
 def test_an_edit_is_counted_and_scored_against_the_labels(labelled, rules_dir, tmp_path, capsys):
@@ -38,7 +39,8 @@ def test_an_edit_is_counted_and_scored_against_the_labels(labelled, rules_dir, t
     assert old in text
     routing.write_text(text.replace(old, old.replace('route = "cybercrime"', 'route = "international-security"')))
     sectors = edited / "sectors.toml"
-    sectors.write_text(sectors.read_text().replace('"government department",', '"government department", "government",', 1))
+    sectors.write_text(sectors.read_text().replace('"government department",',
+                                                   '"government department", "government",', 1))
     compare_rules.main([str(rules_dir), str(labelled), "--rules", str(edited), "--show", "5"])
     out = capsys.readouterr().out
     # The gang's row changes route and is now wrong; the town's row gains a sector.

@@ -67,7 +67,8 @@ def main(argv=None) -> int:
               f"{len(route_changed)} (labelled: {better} now right, {worse} now wrong)")
         for i in sorted(set(criteria_changed) | set(route_changed))[:args.show]:
             r = rows[i]
-            changed = {k: (v, r["criteria_after"][k]) for k, v in r["criteria_before"].items() if v != r["criteria_after"][k]}
+            changed = {name: (value, r["criteria_after"][name]) for name, value in r["criteria_before"].items()
+                       if value != r["criteria_after"][name]}
             print(f"  row {i + 1}: {r['route_before']} -> {r['route_after']}; {changed}; {texts[i][:120]!r}")
         totals = [totals[0] + len(texts), totals[1] + len(criteria_changed), totals[2] + len(route_changed)]
     if len(args.files) > 1:
