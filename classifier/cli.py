@@ -422,3 +422,43 @@ def rules_check(csv_path, text_column, as_json, rules_dir):
     frame = _read_any(csv_path, text_column, None)
     report = rule_report(layer, frame, text_column)
     click.echo(json.dumps(report, indent=2) if as_json else format_report(report))
+
+
+@rules.command("compare")
+@click.argument("before_dir", metavar="BEFORE", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("paths", metavar="FILE...", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--text-column", default="text", show_default=True)
+@click.option("--label-column", default=None,
+              help="Column of true routes (default: route, or route_hint in JSON lines, when present).")
+@click.option("--show", type=click.IntRange(0), default=0, show_default=True,
+              help="Print up to N changed rows per file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+@RULES_OPTION
+def rules_compare(before_dir, paths, text_column, label_column, show, as_json, rules_dir):
+    """What an edit of the rules changes: the rule layer under the BEFORE rules directory and under
+    --rules (the edited copy; default: the packaged rules), on each CSV or JSON-lines FILE. Counts
+    the rows whose criteria or rule route change and, with route labels, how many are now right
+    or wrong.
+
+    \b
+      cyberroute rules compare rules/ datasets/incidents.csv --rules my-rules --show 5
+    """
+    from .api import RuleLayer
+    from .rules_report import compare_rules, format_comparison
+    from .ruleset import ROUTES, RuleFileError
+
+    try:
+        before, after = RuleLayer(before_dir), RuleLayer(rules_dir)
+    except RuleFileError as exc:
+        _fail(str(exc))
+    report = {}
+    for path in paths:
+        frame = _read_any(path, text_column, label_column)
+        column = label_column or next((c for c in ("route", "route_hint") if c in frame.columns), None)
+        labels = [v if v in ROUTES else None for v in frame[column]] if column else None
+        texts = frame[text_column].tolist()
+        report[str(path)] = compare_rules(before, after, texts, labels)
+        if not as_json:
+            click.echo(format_comparison(path.name, report[str(path)], show, texts))
+    if as_json:
+        click.echo(json.dumps(report, indent=2))

@@ -176,3 +176,41 @@ def format_report(report: dict) -> str:
             lines.append(f"{row['criterion']:<26}{row['value'][:25]:<26}{row['labelled']:>9}{row['found']:>9}"
                          f"{row['recall']:>9.2f}")
     return "\n".join(lines)
+
+
+def compare_rules(before: RuleLayer, after: RuleLayer, texts: list[str], labels: list | None = None) -> dict:
+    """What an edit of the rules changes on ``texts``: the rows whose criteria values or rule
+    route differ between the ``before`` and ``after`` rule layers, and, where ``labels`` holds a
+    route, how many changed rows are now right and how many now wrong."""
+    labels = labels if labels is not None else [None] * len(texts)
+    old_table, old_verdicts, _ = before.rule_rows(texts)
+    new_table, new_verdicts, _ = after.rule_rows(texts)
+    changed, now_right, now_wrong, criteria_changed, route_changed = [], 0, 0, 0, 0
+    for row, label in enumerate(labels):
+        old_values, new_values = old_table.criteria_values(row), new_table.criteria_values(row)
+        old_route, new_route = old_verdicts.routes[row], new_verdicts.routes[row]
+        if old_values == new_values and old_route == new_route:
+            continue
+        criteria_changed += old_values != new_values
+        route_changed += old_route != new_route
+        if old_route != new_route and label:
+            now_right += new_route == label
+            now_wrong += old_route == label
+        changed.append({"row": row + 1, "route_before": old_route, "route_after": new_route,
+                        "criteria": {name: [value, new_values[name]] for name, value in old_values.items()
+                                     if value != new_values[name]}})
+    return {"texts": len(texts), "criteria_changed": criteria_changed, "route_changed": route_changed,
+            "labelled": sum(1 for label in labels if label), "now_right": now_right, "now_wrong": now_wrong,
+            "changed": changed}
+
+
+def format_comparison(name: str, comparison: dict, show: int = 0, texts: list[str] | None = None) -> str:
+    c = comparison
+    lines = [f"{name}: {c['texts']} texts; criteria changed in {c['criteria_changed']}, rule route in "
+             f"{c['route_changed']}" + (f" (labelled: {c['now_right']} now right, {c['now_wrong']} now wrong)"
+                                        if c["labelled"] else "")]
+    for change in c["changed"][:show]:
+        quote = f"; {texts[change['row'] - 1][:100]!r}" if texts else ""
+        lines.append(f"  row {change['row']}: {change['route_before']} -> {change['route_after']}; "
+                     f"{change['criteria']}{quote}")
+    return "\n".join(lines)

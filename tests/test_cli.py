@@ -208,6 +208,50 @@ def test_rules_check_counts_the_texts_the_topic_list_holds_back(runner, tmp_path
     assert "2 of the 3 texts tell of nothing to route" in runner.invoke(main, ["rules", "check", str(src)]).output
 
 
+COMPARED = [["A ransomware gang encrypted a dental practice's records.", "cybercrime"],
+            ["Hackers hit the government of a small town.", "cybercrime"],
+            ["GRU officers wiped a grid operator's servers.", "international-security"]]
+
+
+def test_rules_compare_with_the_same_rules_changes_nothing(runner, tmp_path, rules_dir):
+    src = tmp_path / "labelled.csv"
+    _write_csv(src, ["text", "route"], COMPARED)
+    result = runner.invoke(main, ["rules", "compare", str(rules_dir), str(src), "--rules", str(rules_dir)])
+    assert result.exit_code == 0, result.output
+    assert "labelled.csv: 3 texts; criteria changed in 0, rule route in 0 (labelled: 0 now right, 0 now wrong)" \
+        in result.output
+
+
+def test_rules_compare_counts_an_edit_and_scores_it_against_the_labels(runner, tmp_path, rules_dir):
+    src = tmp_path / "labelled.csv"
+    _write_csv(src, ["text", "route"], COMPARED)
+    edited = tmp_path / "edited"
+    shutil.copytree(rules_dir, edited, ignore=shutil.ignore_patterns("__*"))
+    routing = edited / "routing.toml"
+    old = 'id = "crime"\nwhen = { state_involvement = false, actor_or_motive_known = true }\nroute = "cybercrime"'
+    assert old in routing.read_text()
+    routing.write_text(routing.read_text().replace(old, old.replace('"cybercrime"', '"international-security"')))
+    sectors = edited / "sectors.toml"
+    sectors.write_text(sectors.read_text().replace('"government department",',
+                                                   '"government department", "government",', 1))
+    result = runner.invoke(main, ["rules", "compare", str(rules_dir), str(src), "--rules", str(edited), "--show", "5"])
+    assert result.exit_code == 0, result.output
+    # The gang's row changes route and is now wrong; the town's row gains a sector.
+    assert "3 texts; criteria changed in 1, rule route in 1 (labelled: 0 now right, 1 now wrong)" in result.output
+    assert "row 1: cybercrime -> international-security; {};" in result.output
+    assert "row 2: undetermined -> undetermined; {'critical_infrastructure': [[], ['government']]}" in result.output
+    as_json = json.loads(runner.invoke(main, ["rules", "compare", str(rules_dir), str(src), "--rules", str(edited),
+                                              "--json"]).stdout)
+    assert as_json[str(src)]["now_wrong"] == 1 and as_json[str(src)]["changed"][0]["row"] == 1
+
+
+def test_rules_compare_names_a_missing_label_column(runner, tmp_path, rules_dir):
+    src = tmp_path / "texts.csv"
+    _write_csv(src, ["text"], [["A gang hacked a bakery."]])
+    result = runner.invoke(main, ["rules", "compare", str(rules_dir), str(src), "--label-column", "verdict"])
+    assert result.exit_code != 0 and "column 'verdict' not found" in result.output
+
+
 def test_rules_check_scores_the_enforcement_signal_by_route(runner, tmp_path):
     """Enforcement has no criterion column: it is right where the case is crime."""
     src = tmp_path / "labelled.csv"
