@@ -17,7 +17,7 @@ from .combiner import Decision, decide, rule_features, stack, state_reading_doub
 from .criteria_table import SIGNAL_SLOTS, CriteriaTable
 from .model_store import TrainedModel, load_model
 from .policy import RoutingPolicy, RuleDecision, RuleVerdicts
-from .result import Result, csv_row
+from .result import CSV_COLUMNS, Result, csv_row
 from .rule_engine import Analysis, RuleEngine
 from .ruleset import RuleSet, load_rules
 
@@ -87,8 +87,13 @@ class Classifier(RuleLayer):
         table, judged = self._judge(texts)
         live = [j for j in judged if j]
         norms = iter(self.policy.norms_many(table, [j.verdict.route for j in live]) if live else ())
-        return [self._result(j, table, next(norms)) if j else
-                self.empty_result(t if isinstance(t, str) else "") for t, j in zip(texts, judged)]
+        return [self._result(j, table, next(norms)) if j else self._unread_result(t) for t, j in zip(texts, judged)]
+
+    def _unread_result(self, value) -> Result:
+        """The result for a description that is empty, missing or not text."""
+        problem = _not_text(value)
+        return self.empty_result(value if isinstance(value, str) else "",
+                                 f"The description is {problem}, so there is nothing to route." if problem else None)
 
     def classify_rows(self, texts: list[str]) -> list[dict[str, object]]:
         """The columns `batch` adds, one dict per text: ``classify_many(texts)[i].to_row()``.
@@ -247,14 +252,26 @@ class Classifier(RuleLayer):
         for label, value, row in zip(frame.index, texts, self.classify_rows(texts)):
             if not isinstance(value, str) or not value.strip():
                 row = dict(row)
-                row["error"] = f"index {label!r}: empty or missing text in column {text_column!r}"
+                problem = _not_text(value) or "empty or missing text"
+                row["error"] = f"index {label!r}: {problem} in column {text_column!r}"
             rows.append(row)
-        added = pd.DataFrame(rows, index=frame.index)
+        # The columns named, so that an empty frame gets them too.
+        added = pd.DataFrame(rows, index=frame.index, columns=list(CSV_COLUMNS))
         header, _ = output_header([str(c) for c in frame.columns])
         out = frame.rename(columns={c: new for c, new in zip(frame.columns, header) if str(c) != new})
         for column in added.columns:
             out[column] = added[column]
         return out
+
+
+def _not_text(value) -> str | None:
+    """What is wrong with a description that is neither text nor missing ("not text (int 42)"),
+    or None. Missing values (None, NaN, pd.NA) are reported as missing elsewhere."""
+    if isinstance(value, str) or value is None or (isinstance(value, float) and value != value):
+        return None
+    if type(value).__name__ in ("NAType", "NaTType"):
+        return None
+    return f"not text ({type(value).__name__} {str(value)[:40]!r})"
 
 
 class _Judgement(NamedTuple):

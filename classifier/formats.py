@@ -182,8 +182,13 @@ def _read_jsonl(path, text_column, stdin):
                               f"are: {', '.join(map(repr, obj))} (choose one with --text-column)")
         first = False
         text = obj.get(text_column)
+        if text_column in obj and text is not None and not isinstance(text, str):
+            shown = json.dumps(text)[:40]
+            yield Record(obj, "", f"line {number}: key {text_column!r} holds {type(text).__name__} {shown}, not text")
+            continue
         if not isinstance(text, str) or not text.strip():
-            yield Record(obj, "", f"line {number}: no text in key {text_column!r}; keys are: {', '.join(obj)}")
+            problem = "empty text" if text_column in obj and text is not None else "no text"
+            yield Record(obj, "", f"line {number}: {problem} in key {text_column!r}; keys are: {', '.join(obj)}")
             continue
         yield Record(obj, text)
 

@@ -141,6 +141,19 @@ def test_without_a_topic_list_every_text_is_routed(rules, tmp_path):
     assert Classifier(rules=copy).classify("hello").route != "undetermined"
 
 
+def test_a_value_that_is_not_text_is_named_as_such():
+    result = classify(42)
+    assert result.route == "undetermined" and "not text (int '42')" in result.explanation
+    frame = classify_frame(pd.DataFrame({"text": [12345, None, "A gang hacked a bakery's till."]}, index=[7, 8, 9]))
+    assert frame["error"].tolist()[:2] == ["index 7: not text (int '12345') in column 'text'",
+                                           "index 8: empty or missing text in column 'text'"]
+
+
+def test_an_empty_frame_gets_the_result_columns():
+    out = classify_frame(pd.DataFrame({"text": []}))
+    assert len(out) == 0 and list(out.columns) == ["text", *CSV_COLUMNS]
+
+
 def test_empty_text_is_undetermined_not_an_exception():
     result = classify("   ")
     assert result.route == "undetermined" and result.review

@@ -91,11 +91,15 @@ def test_jsonl_in_with_bad_lines(tmp_path):
     src.write_text('{"id": 1, "text": "A gang encrypted a school district\'s servers."}\n'
                    "not json\n"
                    '{"id": 3, "body": "no text key"}\n'
-                   '{"id": 4, "text": "Chinese State-backed spies stole files from a ministry."}\n')
+                   '{"id": 4, "text": "Chinese State-backed spies stole files from a ministry."}\n'
+                   '{"id": 5, "text": 42}\n'
+                   '{"id": 6, "text": "  "}\n')
     result = run(src, "-o", out)
     assert result.exit_code == 0, result.output
     rows = read_csv(out)
-    assert [r["id"] for r in rows] == ["1", "", "3", "4"]
+    assert [r["id"] for r in rows] == ["1", "", "3", "4", "5", "6"]
+    assert rows[4]["error"] == "line 5: key 'text' holds int 42, not text"
+    assert "line 6: empty text in key 'text'" in rows[5]["error"]
     assert "line 2: not valid JSON" in rows[1]["error"]
     assert "no text in key 'text'" in rows[2]["error"]
     assert rows[2]["explanation"] == f"Not classified: {rows[2]['error']}."   # not "the description is empty"
