@@ -288,6 +288,13 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, as_json, r
     frame = _read_any(path, text_column, label_column)
     if "group_id" in frame.columns:
         frame["group_id"] = training.fill_group_ids(frame)
+    # "Intersection" or " cybercrime " mean a route; other values (unknown, blank) are skipped, and said so.
+    frame[label_column] = frame[label_column].astype(str).str.strip().str.lower()
+    others = frame.loc[~frame[label_column].isin(ROUTES), label_column].value_counts()
+    if len(others):
+        shown = ", ".join(f"{value!r} ({count})" for value, count in others.head(5).items())
+        click.echo(f"note: {path}: skipped {others.sum()} rows whose {label_column!r} is not a route: {shown}"
+                   + (" ..." if len(others) > 5 else ""), err=True)
     frame = frame[frame[label_column].isin(ROUTES)]
     if exclude_rules:
         if "route_rule" not in frame.columns:
@@ -352,7 +359,15 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, as_json, r
                 labels = [";".join(sorted(filter(None, v.split(";")))) for v in labels]
             else:
                 predicted = [r.criteria[name].value for r in results]
-            report["criteria"][name] = round(float(np.mean([p == t for p, t in zip(predicted, labels)])), 4)
+            # A value outside the criterion's vocabulary is no label (train refuses it): skipped, and said so.
+            valid = [_is_criterion_value(name, label, classifier.rules) for label in labels]
+            if not all(valid):
+                bad = sorted({label for label, ok in zip(labels, valid) if not ok})
+                click.echo(f"note: {path}: {valid.count(False)} rows left out of {name} accuracy, whose value is "
+                           f"not one of the criterion's: {', '.join(map(repr, bad[:5]))}", err=True)
+            pairs = [(p, t) for p, t, ok in zip(predicted, labels, valid) if ok]
+            if pairs:
+                report["criteria"][name] = round(float(np.mean([p == t for p, t in pairs])), 4)
     report["criterion_heads"] = _criterion_head_accuracy(frame, results, classifier.model.text_model.heads_)
     if as_json:
         click.echo(json.dumps(report, indent=2))
@@ -375,6 +390,15 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, as_json, r
     if report["criterion_heads"]:
         click.echo("criterion heads, yes/no accuracy (text model; rules): " + ", ".join(
             f"{k} {v['text_model']:.3f}; {v['rules']:.3f}" for k, v in report["criterion_heads"].items()))
+
+
+def _is_criterion_value(name: str, label: str, rules) -> bool:
+    """Whether ``label`` is a value of criterion ``name`` (for sectors: each of its ;-joined ids)."""
+    from .training import CRITERION_COLUMNS
+
+    if name == "critical_infrastructure":
+        return all(sector in rules.sector_info for sector in filter(None, label.split(";")))
+    return label in CRITERION_COLUMNS[name]
 
 
 def _criterion_head_accuracy(frame, results, heads) -> dict[str, dict[str, float]]:

@@ -75,11 +75,11 @@ def format_metrics(metrics: dict, title: str = "") -> str:
     for label, m in metrics["per_route"].items():
         lines.append(f"{label:<24}{m['precision']:>10.3f}{m['recall']:>10.3f}{m['f1']:>10.3f}{m['support']:>10}")
     labels, matrix = metrics["confusion"]["labels"], metrics["confusion"]["matrix"]
-    short = [label[:12] for label in labels]
+    width = max(len(label) for label in labels) + 2
     lines.append("confusion (rows: truth, columns: predicted)")
-    lines.append(" " * 24 + "".join(f"{s:>14}" for s in short))
+    lines.append(" " * 24 + "".join(f"{label:>{width}}" for label in labels))
     for label, row in zip(labels, matrix):
-        lines.append(f"{label:<24}" + "".join(f"{v:>14}" for v in row))
+        lines.append(f"{label:<24}" + "".join(f"{v:>{width}}" for v in row))
     return "\n".join(lines)
 
 
@@ -112,7 +112,8 @@ def bootstrap_intervals(truth, predicted, labels: list[str], groups=None, baseli
 
     Rows are resampled with replacement, or whole groups when ``groups`` is given (paraphrases of
     one incident move together, as in grouped cross-validation). Macro-F1 averages over the
-    labels present in the full ``truth``, as ``label_metrics`` does. With ``baseline`` (another
+    labels present in each resample's truth, as ``label_metrics`` does on a sample (a label a
+    small resample happens to lack would otherwise count as an F1 of 0). With ``baseline`` (another
     system's predictions for the same rows) the difference of each metric, ``predicted`` minus
     ``baseline``, is resampled on the same rows, and the share of resamples in which
     ``predicted`` does at least as well is given: a paired comparison.
@@ -130,7 +131,6 @@ def bootstrap_intervals(truth, predicted, labels: list[str], groups=None, baseli
 
     t, p = encode(truth), encode(predicted)
     b = encode(baseline) if baseline is not None else None
-    present = np.array(sorted({code[v] for v in truth}), dtype=np.int64)
     rng = np.random.default_rng(seed)
     if groups is None:
         draws = (rng.integers(0, len(t), len(t)) for _ in range(resamples))
@@ -142,6 +142,7 @@ def bootstrap_intervals(truth, predicted, labels: list[str], groups=None, baseli
                  for _ in range(resamples))
     stats = []
     for rows in draws:
+        present = np.flatnonzero(np.bincount(t[rows], minlength=len(vocabulary)))
         accuracy, f1 = _accuracy_and_macro_f1(t[rows], p[rows], len(vocabulary), present)
         if b is not None:
             base_accuracy, base_f1 = _accuracy_and_macro_f1(t[rows], b[rows], len(vocabulary), present)

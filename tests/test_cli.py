@@ -169,6 +169,25 @@ def test_evaluate_gives_a_bootstrap_interval_over_groups_or_rows(runner, tmp_pat
     assert "95 % bootstrap interval (1,000 resamples of rows): accuracy 0." in result.output
 
 
+def test_evaluate_reads_labels_in_any_case_and_names_what_it_skips(runner, tmp_path):
+    src = tmp_path / "labelled.csv"
+    _write_csv(src, ["text", "route", "motive"], [
+        ["A ransomware gang encrypted a dental practice's records.", "cybercrime", "greed"],
+        ["GRU officers wiped a grid operator's servers.", " International-Security", "sabotage"],
+        ["A North Korean State-backed group stole crypto from an exchange.", "Intersection", "financial"],
+        ["Something happened.", "unknown", "unknown"],
+    ])
+    result = runner.invoke(main, ["evaluate", str(src), "--json"])
+    assert result.exit_code == 0, result.output
+    assert "skipped 1 rows whose 'route' is not a route: 'unknown' (1)" in result.stderr
+    assert "1 rows left out of motive accuracy, whose value is not one of the criterion's: 'greed'" in result.stderr
+    report = json.loads(result.stdout)
+    assert report["rows"] == "3 labelled rows" and report["combined"]["accuracy"] == 1.0
+    # All right: every resample's macro-F1 is 1, even one that happens to lack a route.
+    assert report["combined_interval_95"]["macro_f1"] == [1.0, 1.0]
+    assert report["criteria"]["motive"] == 1.0   # two valid labels, both found
+
+
 def test_rules_check_reports_each_rule(runner, small_corpus):
     result = runner.invoke(main, ["rules", "check", str(small_corpus), "--json"])
     assert result.exit_code == 0, result.output
