@@ -14,6 +14,8 @@ import click
 
 RULES_OPTION = click.option("--rules", "rules_dir", type=click.Path(file_okay=False, path_type=Path),
                             envvar="CYBERROUTE_RULES", help="Rules directory (default: the packaged rules/).")
+# Output names whose format batch cannot write (it writes CSV, JSON lines and STIX).
+SPREADSHEET_SUFFIXES = (".xlsx", ".xls", ".xlsm", ".ods", ".parquet", ".feather")
 MODEL_OPTION = click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path),
                             envvar="CYBERROUTE_MODEL", help="Model directory (default: the shipped model).")
 
@@ -98,7 +100,8 @@ def batch(input_path, output_path, text_column, delimiter, chunk_size, workers, 
     """Classify every record of INPUT (a file, a VERIS directory, or - for stdin) and write OUTPUT.
 
     CSV, JSON lines, STIX 2.1 bundles, VERIS incidents and MISP events in; CSV, JSON lines or a
-    STIX bundle of notes out. Every input field is kept and the result fields are added; one
+    STIX bundle of notes out. Every CSV and JSON-lines field is kept (from STIX, VERIS and MISP:
+    the ids, names and the text classified) and the result fields are added; one
     output record per input record, in order. Records that cannot be classified get a message in
     the `error` field.
     """
@@ -117,9 +120,12 @@ def batch(input_path, output_path, text_column, delimiter, chunk_size, workers, 
         _fail(str(exc))
     if output_format is None:
         suffix = Path(output_path).suffix.lower() if output_path != "-" else ""
+        if suffix in SPREADSHEET_SUFFIXES:
+            # CSV bytes in a file named .xlsx would not open in the spreadsheet it names.
+            _fail(f"{output_path}: {suffix} is not written here; write .csv (spreadsheets open it), "
+                  f".jsonl or .json (STIX), or name the format with --output-format")
         output_format = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "stix"}.get(suffix, "csv")
-        if output_format != "csv" or input_format != "csv":
-            click.echo(f"writing {output_path} as {output_format}", err=True)
+        click.echo(f"writing {output_path} as {output_format}", err=True)
     if delimiter == "tab":
         delimiter = "\t"
     classifier = _classifier(rules_dir, model_dir)

@@ -213,6 +213,7 @@ def _read_stix(path, stdin):
             yield Record(fields, "", f"objects[{index}] ({obj.get('id', 'no id')}): not valid STIX 2.1: {exc}")
             continue
         text = obj.get("description") or ""
+        fields["description"] = text   # the text classified, beside its route
         if not text.strip():
             yield Record(fields, "", f"objects[{index}] ({obj.get('id')}): no description", obj)
             continue
@@ -258,6 +259,7 @@ def _read_veris(path, stdin):
         fields = {"incident_id": incident.get("incident_id", ""), "source": where,
                   "veris_actor": ";".join(varieties), "veris_motive": ";".join(motives)}
         summary = incident.get("summary")
+        fields["summary"] = summary if isinstance(summary, str) else ""   # the text classified
         if not isinstance(summary, str) or not summary.strip():
             yield Record(fields, "", f"{where}: incident {fields['incident_id'] or '(no id)'} has no summary")
             continue
@@ -281,6 +283,7 @@ def _read_misp(path, stdin):
         texts = [a.get("value", "") for a in attributes
                  if isinstance(a, dict) and a.get("type") in MISP_TEXT_TYPES and isinstance(a.get("value"), str)]
         text = ". ".join(t.strip() for t in [event.get("info", "")] + texts if t and t.strip())
+        fields["text"] = text   # the text classified: info and the text attributes
         if not text:
             yield Record(fields, "", f"event {index + 1} ({fields['uuid'] or 'no uuid'}): no info and no text attributes")
             continue

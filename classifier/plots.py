@@ -27,7 +27,17 @@ CRITERIA_FLAGS = {
 }
 
 
+def _need(module: str) -> None:
+    """Stop with the install line when an optional plotting library is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise ImportError(f"classifier.plots needs {module}, which the classifier itself does not: "
+                          f"pip install 'cyberroute[notebook]' (from a checkout: pip install '.[notebook]')")
+
+
 def _axes(ax, figsize=(6, 4)):
+    _need("matplotlib")
     import matplotlib.pyplot as plt
 
     if ax is None:
@@ -149,6 +159,7 @@ def _stacked(table: pd.DataFrame, title: str, ax, horizontal: bool = False):
 
 def style_routed(frame: pd.DataFrame, columns=None):
     """A pandas Styler for a routed frame: route cells coloured, confidence as a bar, review flagged."""
+    _need("jinja2")   # pandas' Styler renders with it
     columns = columns or [c for c in ("route", "confidence", "intersection_reason", "actor_type",
                                       "state_sponsorship", "critical_infrastructure", "motive", "review")
                           if c in frame.columns]

@@ -134,7 +134,7 @@ class _Vote(NamedTuple):
 
 
 class RuleEngine:
-    """Find the criteria of DESIGN.md in a text.
+    """Find the criteria of the routing policy (actor, State sponsorship, sectors, cascade, motive) in a text.
 
     Parameters
     ----------

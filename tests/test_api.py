@@ -1,4 +1,4 @@
-"""The Python API: classify, classify_frame, Result serialisations, and DESIGN.md's worked examples."""
+"""The Python API: classify, classify_frame, Result serialisations, and the design's worked examples."""
 
 from __future__ import annotations
 

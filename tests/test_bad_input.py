@@ -262,3 +262,12 @@ def test_million_row_file_keeps_every_row(tmp_path):
             count, last = count + 1, row
     assert count == 1_000_001
     assert first[2] == "cybercrime" and last[2] in ("international-security", "intersection")
+
+
+def test_a_spreadsheet_output_name_is_refused_not_filled_with_csv(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text("text\nA gang encrypted a school's servers.\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["batch", str(src), "-o", str(tmp_path / "routed.xlsx")])
+    assert result.exit_code == 1
+    assert "routed.xlsx: .xlsx is not written here; write .csv" in result.output
+    assert not (tmp_path / "routed.xlsx").exists()

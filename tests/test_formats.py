@@ -45,6 +45,7 @@ def test_stix_bundle_to_csv_one_row_per_object_with_errors(tmp_path):
     rows = read_csv(out)
     assert [r["type"] for r in rows] == ["incident", "intrusion-set", "campaign", "threat-actor", "report"]
     assert rows[0]["route"] == "cybercrime"
+    assert rows[0]["description"].startswith("A ransomware gang encrypted")   # the text beside its route
     assert rows[1]["route"] == "international-security"
     assert rows[2]["route"] == "intersection" and rows[2]["intersection_reason"] == "state-actor-in-crime"
     assert "no description" in rows[3]["error"]
@@ -72,6 +73,7 @@ def test_veris_directory_carries_actor_and_motive(tmp_path):
                                                        "incident-4.json"]
     assert records[0]["input"]["veris_actor"] == "internal.End-user"
     assert records[0]["input"]["veris_motive"] == "internal.Financial"
+    assert records[0]["input"]["summary"].startswith("A former employee of a dental practice")
     assert records[0]["route"] == "cybercrime"
     assert records[1]["route"] == "international-security"
     assert "has no summary" in records[2]["error"]
@@ -84,6 +86,7 @@ def test_misp_event_info_and_text_attributes(tmp_path):
     rows = read_csv(out)
     assert len(rows) == 1 and rows[0]["uuid"] == "5e0b5a3c-1111-4c2e-9d5e-0a0b0c0d0e0f"
     assert rows[0]["route"] == "cybercrime" and rows[0]["error"] == ""
+    assert rows[0]["text"].startswith(rows[0]["info"])   # info, then the text attributes
 
 
 def test_jsonl_in_with_bad_lines(tmp_path):

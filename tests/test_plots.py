@@ -59,3 +59,12 @@ def test_shares_over_time_and_sector(routed):
 def test_style_routed_renders_html(routed):
     html = plots.style_routed(routed).to_html()
     assert "background-color: #0072B2" in html
+
+
+def test_a_missing_plotting_library_names_the_install_line(routed, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    with pytest.raises(ImportError, match=r"needs matplotlib.*pip install 'cyberroute\[notebook\]'"):
+        plots.route_distribution(routed)

@@ -1,4 +1,4 @@
-"""The routing table of DESIGN.md, as the rule layer applies it."""
+"""The routing table of the design (rules/routing.toml), as the rule layer applies it."""
 
 from __future__ import annotations
 
