@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from classifier.api import Classifier
-from classifier.combiner import OFF_TOPIC
+from classifier.combiner import CASCADE_DOUBT, OFF_TOPIC, TOO_FEW_WORDS
 from classifier.evaluation import bootstrap_intervals, format_interval, label_metrics
 from classifier.rule_engine import involves_state
 from classifier.ruleset import ROUTES
@@ -98,7 +98,12 @@ def evaluate_file(classifier: Classifier, path: Path, examples: int = 0) -> dict
     out["criteria"] = _criterion_accuracy(path.stem, frame, preds)
     out["subsets"] = _subsets(path.stem, frame, truth, preds)
     out["largest_confusions"] = _confusions(frame, truth, preds["combined"], examples)
-    out["held_back_by_topic"] = sum(OFF_TOPIC in r.explanation for r in preds["results"])
+    results = preds["results"]
+    out["held_back_by_topic"] = sum(OFF_TOPIC in r.explanation for r in results)
+    out["held_back_by_length"] = sum(f"{TOO_FEW_WORDS} " in r.explanation for r in results)
+    doubted = [i for i, r in enumerate(results) if CASCADE_DOUBT in r.explanation]
+    wrong = int(sum(preds["combined"][i] != truth[i] for i in doubted))
+    out["cascade_doubt"] = {"flagged": len(doubted), "wrong": wrong}
     return out
 
 
@@ -223,7 +228,14 @@ def to_markdown(report: dict) -> str:
             lines.append(f"- {f['file']}: " + json.dumps({**f["criteria"], **f["subsets"]}))
     lines += ["", "Rows undetermined because they tell of nothing to route (no rule evidence and no word of "
               "routing.toml's [topic]): " + ", ".join(f"{f['file'].replace('.jsonl', '')} {f['held_back_by_topic']}"
-                                                      for f in report["files"]) + "."]
+                                                      for f in report["files"]) + ".",
+              "", "Rows undetermined because they have fewer words than routing.toml's min_words: "
+              + ", ".join(f"{f['file'].replace('.jsonl', '')} {f['held_back_by_length']}"
+                          for f in report["files"]) + ".",
+              "", "Results flagged because an intersection without a State rests on cascading effects the rules "
+              "find no words for: " + ", ".join(
+                  f"{f['file'].replace('.jsonl', '')} {f['cascade_doubt']['flagged']} ({f['cascade_doubt']['wrong']} wrong)"
+                  for f in report["files"]) + "."]
     lines += ["", "Largest confusions of the combined classifier (row ids only):", ""]
     for f in report["files"]:
         for c in f["largest_confusions"][:3]:

@@ -13,8 +13,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .combiner import Decision, decide, rule_features, stack, state_reading_doubt
-from .criteria_table import SIGNAL_SLOTS, CriteriaTable
+from .combiner import Decision, cascade_reading_doubt, decide, rule_features, stack, state_reading_doubt
+from .criteria_table import CASCADE, SIGNAL_SLOTS, CriteriaTable
 from .model_store import TrainedModel, load_model
 from .policy import RoutingPolicy, RuleDecision, RuleVerdicts
 from .result import CSV_COLUMNS, Result, csv_row
@@ -122,14 +122,21 @@ class Classifier(RuleLayer):
         # The text model's State-involvement head, per text (None for a model without it).
         state_head = head_proba[:, heads.index("state_involvement")] if "state_involvement" in heads else None
         state_head_list = None if state_head is None else state_head.tolist()
+        cascade_head = (head_proba[:, heads.index("cascading_effects")].tolist()
+                        if "cascading_effects" in heads else None)
         rules_state = table.state_involvement.tolist()
+        rules_cascade = (table.values[:, CASCADE] == table.code("yes")).tolist()
         likely_reasons = None
         on_topic = self.policy.on_topic(table).tolist()
+        # Words counted up to the minimum only (split stops there): a long text costs no more.
+        minimum = thresholds.get("min_words", 0)
+        words = [len(text.split(None, minimum)) for text in live_texts] if minimum else None
         # Plain lists: per-row indexing of numpy arrays costs more than the work done per row.
         for j, (text_row, head_row, combined_row) in enumerate(zip(text_proba.tolist(), head_proba.tolist(),
                                                                   combined.tolist())):
             rule = verdicts[j]
-            verdict = decide(classes, combined_row, text_row, rule, thresholds, on_topic[j])
+            verdict = decide(classes, combined_row, text_row, rule, thresholds, on_topic[j],
+                             None if words is None else words[j])
             reason = None
             if verdict.route == "intersection":
                 if not rule.reason and likely_reasons is None:
@@ -138,8 +145,12 @@ class Classifier(RuleLayer):
                         table, None if state_head is None else table.state_involvement | (state_head >= HEAD_SAYS_YES))
                 reason = rule.reason or likely_reasons[j]
             model_route = classes[text_row.index(max(text_row))]
-            doubt = state_reading_doubt(verdict.route, None if state_head_list is None else state_head_list[j],
-                                        bool(rules_state[j]), thresholds["review_state_reading"])
+            head_state = None if state_head_list is None else state_head_list[j]
+            doubt = "; ".join(filter(None, (
+                state_reading_doubt(verdict.route, head_state, bool(rules_state[j]),
+                                    thresholds["review_state_reading"]),
+                cascade_reading_doubt(verdict.route, bool(rules_state[j]) or (head_state or 0.0) >= HEAD_SAYS_YES,
+                                      bool(rules_cascade[j]), None if cascade_head is None else cascade_head[j]))))
             if doubt:
                 verdict = replace(verdict, review=True)
             judgement = _Judgement(j, rule, verdict, reason, model_route, text_row, combined_row, head_row, doubt)
@@ -285,7 +296,7 @@ class _Judgement(NamedTuple):
     text_proba: list[float]
     combined: list[float]
     heads: list[float]   # the text model's criterion heads, in TextModel.heads_ order
-    doubt: str = ""      # why the text model's State reading puts the route in doubt (state_reading_doubt)
+    doubt: str = ""      # why the text model's readings put the route in doubt (state_ and cascade_reading_doubt)
     explanation: str = ""
 
 

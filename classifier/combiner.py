@@ -114,15 +114,18 @@ class Decision:
     undetermined_because: str
 
 
+# What the explanation of a text held back for its length says (routing.toml's min_words).
+TOO_FEW_WORDS = "fewer than the"
 # Why a text that tells of nothing to route is not routed (see routing.toml's [topic]).
 OFF_TOPIC = ("the text tells of no cyber act, actor, victim or State: the rules found no evidence "
              "and no word of routing.toml's [topic] list occurs")
 
 
 def decide(classes, combined: np.ndarray, text_proba: np.ndarray, rule: RuleDecision,
-           thresholds: dict[str, float], on_topic: bool = True) -> Decision:
-    """Turn the combined probabilities into a route, applying routing.toml's [decision]; a text
-    that is not ``on_topic`` (``RoutingPolicy.on_topic``) is undetermined whatever they say."""
+           thresholds: dict[str, float], on_topic: bool = True, words: int | None = None) -> Decision:
+    """Turn the combined probabilities into a route, applying routing.toml's [decision]. A text
+    that is not ``on_topic`` (``RoutingPolicy.on_topic``), or whose number of ``words`` is below
+    ``min_words``, is undetermined whatever they say."""
     best = max(range(len(combined)), key=combined.__getitem__)
     route, confidence = str(classes[best]), float(combined[best])
     model_best = max(range(len(text_proba)), key=text_proba.__getitem__)
@@ -136,7 +139,11 @@ def decide(classes, combined: np.ndarray, text_proba: np.ndarray, rule: RuleDeci
     overruled = rule.route in classes and route not in (rule.route, str(classes[model_best]))
     review = bool(confidence < thresholds["review_below"] or conflict or rule.route == "undetermined" or overruled)
     because = ""
-    if not on_topic:
+    held_back = not on_topic or (words is not None and words < thresholds.get("min_words", 0))
+    if words is not None and words < thresholds.get("min_words", 0):
+        because = (f"the description has {words} word{'s' if words != 1 else ''}, {TOO_FEW_WORDS} "
+                   f"{thresholds['min_words']} needed to decide")
+    elif not on_topic:
         because = OFF_TOPIC
     elif confidence < thresholds["min_confidence"]:
         because = f"the most probable route ({route}, {confidence:.2f}) is below {thresholds['min_confidence']:.2f}"
@@ -144,9 +151,26 @@ def decide(classes, combined: np.ndarray, text_proba: np.ndarray, rule: RuleDeci
         because = (f"the rules say {rule.route} and the text model says {classes[model_best]}, "
                    f"and the combined probability ({confidence:.2f}) does not settle it")
     if because:
-        # Off topic, the probabilities say nothing about the text: no confidence, as for an empty text.
-        return Decision("undetermined", confidence if on_topic else 0.0, True, conflict, because)
+        # Held back, the probabilities say nothing about the text: no confidence, as for an empty text.
+        return Decision("undetermined", 0.0 if held_back else confidence, True, conflict, because)
     return Decision(route, confidence, review, conflict, "")
+
+
+CASCADE_DOUBT = "without a State, intersection needs cascading effects, which the rules find no words for"
+
+
+def cascade_reading_doubt(route: str, state_found: bool, rules_cascade: bool, head_cascade: float | None) -> str:
+    """Why an intersection route rests on cascading effects the rules find no words for, or "".
+
+    Without a State (``state_found``: by the rules or the text model's head), intersection means
+    crime on critical infrastructure whose effects spread; where the rules found no spill-over,
+    that rests on the text model alone, which has learnt phrases such as "ransomware attack" from
+    the corpus's cascading cases ("ransomware attack on a hospital": intersection at 1.00).
+    """
+    if route != "intersection" or state_found or rules_cascade:
+        return ""
+    reading = f" (the text model reads them at {head_cascade:.2f})" if head_cascade is not None else ""
+    return f"{CASCADE_DOUBT}{reading}"
 
 
 def state_reading_doubt(route: str, head_state: float | None, rules_state: bool, threshold: float) -> str:

@@ -397,6 +397,12 @@ def _load_routing(path: Path):
     for key, value in thresholds.items():
         if not 0.0 <= value <= 1.0:
             raise RuleFileError(path, f"must be a probability between 0 and 1, got {value}", "decision", key)
+    # A count, not a probability; optional too (0: every text is long enough).
+    min_words = decision.get("min_words", 0)
+    if not isinstance(min_words, int) or isinstance(min_words, bool) or min_words < 0:
+        raise RuleFileError(path, f"must be a whole number of words, 0 or more, got {min_words!r}", "decision",
+                            "min_words")
+    thresholds["min_words"] = min_words
     # Optional too: without [topic], every text is routed.
     topic = data.get("topic", {})
     if not isinstance(topic, dict):

@@ -114,7 +114,7 @@ def test_explanation_marks_a_presumed_motive():
     assert result.rule_route == "international-security"
 
 
-@pytest.mark.parametrize("text", ["hello", "The weather in Paris is nice today and the cafe was full.",
+@pytest.mark.parametrize("text", ["hello there, friend", "The weather in Paris is nice today and the cafe was full.",
                                   "Lorem ipsum dolor sit amet, consectetur adipiscing elit."])
 def test_text_about_nothing_to_route_is_undetermined(text):
     result = classify(text)
@@ -124,9 +124,16 @@ def test_text_about_nothing_to_route_is_undetermined(text):
     assert f"the text model leans to {result.model_route}" in result.explanation
 
 
+@pytest.mark.parametrize("text, words", [("ransomware", 1), ("GRU", 1), ("Election meddling", 2)])
+def test_a_description_of_fewer_words_than_the_minimum_is_undetermined(text, words):
+    result = classify(text)
+    assert (result.route, result.confidence, result.review) == ("undetermined", 0.0, True)
+    assert f"has {words} word{'s' if words > 1 else ''}, fewer than the 3 needed to decide" in result.explanation
+
+
 @pytest.mark.parametrize("text", [
     "Someone logged in to the town's payroll portal and changed two bank details.",   # topic words only
-    "APT28.",                                                                           # a named actor only
+    "APT28 was named.",                                                                 # a named actor only
 ])
 def test_text_with_a_topic_word_or_rule_evidence_is_routed(text):
     assert classify(text).route != "undetermined"
@@ -138,7 +145,7 @@ def test_without_a_topic_list_every_text_is_routed(rules, tmp_path):
     routing = copy / "routing.toml"
     text = routing.read_text()
     routing.write_text(text[:text.index("[topic]")])
-    assert Classifier(rules=copy).classify("hello").route != "undetermined"
+    assert Classifier(rules=copy).classify("hello there, friend").route != "undetermined"
 
 
 def test_a_value_that_is_not_text_is_named_as_such():

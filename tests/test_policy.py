@@ -184,6 +184,32 @@ def test_state_reading_doubt(route, head, rules_state, flagged):
     assert (flagged in doubt) if flagged else doubt == ""
 
 
+@pytest.mark.parametrize("route, state_found, rules_cascade, head, flagged", [
+    ("intersection", False, False, 0.9, "find no words for (the text model reads them at 0.90)"),
+    ("intersection", False, False, None, "find no words for"),   # a model without the head
+    ("intersection", False, True, 0.9, ""),    # the rules found the spill-over
+    ("intersection", True, False, 0.9, ""),    # a State: the other intersection reasons
+    ("cybercrime", False, False, 0.9, ""),
+])
+def test_cascade_reading_doubt(route, state_found, rules_cascade, head, flagged):
+    from classifier.combiner import cascade_reading_doubt
+
+    doubt = cascade_reading_doubt(route, state_found, rules_cascade, head)
+    assert (flagged in doubt) if flagged else doubt == ""
+
+
+def test_an_intersection_without_state_or_spill_over_in_the_rules_is_flagged(classifier):
+    texts = ["ransomware attack on a hospital", "A ransomware attack hit a company.",
+             "Ransomware attack on a dental practice",
+             "A criminal ransomware group hit a fuel pipeline; fuel shortages spread across several states."]
+    for text, result in zip(texts, classifier.classify_many(texts)):
+        table, _, _ = classifier.rule_rows([text])
+        bare = result.route == "intersection" and not table.state_involvement[0] \
+            and result.criteria["cascading_effects"].value != "yes" and result.model_criteria["state_involvement"] < 0.5
+        assert ("which the rules find no words for" in result.explanation) == bare, text
+        assert result.review or not bare, text
+
+
 def test_a_crime_route_the_text_model_reads_as_state_is_flagged_for_review(rules_dir, tmp_path):
     """The threshold is data: lowered in a copy of routing.toml, it flags a crime route whose
     State reading (about 0.4 with the shipped model) it did not flag before."""

@@ -45,8 +45,9 @@ def test_invalid_toml_is_reported(rules_copy):
      r"routing.toml.*review_state_reading.*between 0 and 1, got 1.5"),
     ("routing.toml", 'word_starts = [', 'word_start = [', r"routing.toml, rule topic, key 'word_start': unknown key"),
     ("routing.toml", '"cyber", "hack",', '"cyber", " ",', r"routing.toml, rule topic, key 'word_starts'.*non-empty"),
+    ("routing.toml", "min_words = 3", "min_words = 2.5", r"routing.toml, rule decision, key 'min_words'.*whole number"),
 ], ids=["confidence out of range", "unknown condition", "decision threshold out of range", "unknown topic key",
-        "blank topic word"])
+        "blank topic word", "fractional word count"])
 def test_bad_edit_is_refused_by_name(rules_copy, file, old, new, message):
     path = rules_copy / file
     text = path.read_text()
@@ -86,6 +87,12 @@ def test_last_routing_rule_must_catch_all(rules_copy):
     path.write_text(text[:text.index('[[rule]]\nid = "silent"')] + text[text.index("[decision]"):])
     with pytest.raises(RuleFileError, match="last"):
         load_rules(rules_copy)
+
+
+def test_without_min_words_every_length_is_routed(rules_copy):
+    path = rules_copy / "routing.toml"
+    path.write_text(path.read_text().replace("min_words = 3", "", 1))
+    assert load_rules(rules_copy).decision["min_words"] == 0
 
 
 def test_optional_decision_key_may_be_left_out(rules_copy):
