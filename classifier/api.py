@@ -13,7 +13,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .combiner import Decision, cascade_reading_doubt, decide, rule_features, stack, state_reading_doubt
+from .combiner import (
+    Decision, cascade_reading_doubt, decide, held_back_because, mostly_latin, rule_features, stack, state_reading_doubt,
+)
 from .criteria_table import CASCADE, SIGNAL_SLOTS, CriteriaTable
 from .model_store import TrainedModel, load_model
 from .policy import RoutingPolicy, RuleDecision, RuleVerdicts
@@ -135,8 +137,9 @@ class Classifier(RuleLayer):
         for j, (text_row, head_row, combined_row) in enumerate(zip(text_proba.tolist(), head_proba.tolist(),
                                                                   combined.tolist())):
             rule = verdicts[j]
-            verdict = decide(classes, combined_row, text_row, rule, thresholds, on_topic[j],
-                             None if words is None else words[j])
+            held_back = held_back_because(None if words is None else words[j], minimum,
+                                          mostly_latin(live_texts[j]), on_topic[j])
+            verdict = decide(classes, combined_row, text_row, rule, thresholds, held_back)
             reason = None
             if verdict.route == "intersection":
                 if not rule.reason and likely_reasons is None:

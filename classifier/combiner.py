@@ -119,13 +119,36 @@ TOO_FEW_WORDS = "fewer than the"
 # Why a text that tells of nothing to route is not routed (see routing.toml's [topic]).
 OFF_TOPIC = ("the text tells of no cyber act, actor, victim or State: the rules found no evidence "
              "and no word of routing.toml's [topic] list occurs")
+NOT_LATIN = "most of its letters are not Latin: the tool reads English only (translate it first)"
+
+
+def held_back_because(words: int | None, min_words: int, latin: bool, on_topic: bool) -> str:
+    """Why a text is not routed whatever the probabilities say, or "": fewer ``words`` than
+    ``min_words`` (None: not counted), a script other than Latin, or nothing to route
+    (``RoutingPolicy.on_topic``). The first that applies is given."""
+    if words is not None and words < min_words:
+        plural = "s" if words != 1 else ""
+        return f"the description has {words} word{plural}, {TOO_FEW_WORDS} {min_words} needed to decide"
+    if not latin:
+        return NOT_LATIN
+    return "" if on_topic else OFF_TOPIC
+
+
+def mostly_latin(text: str) -> bool:
+    """Whether at least half the letters of ``text`` are Latin (ASCII or the Latin blocks up to
+    U+024F and U+1E00-U+1EFF): Cyrillic, Arabic or Chinese text gives the English cues and the
+    text model nothing to read."""
+    if text.isascii():
+        return True
+    letters = [ch for ch in text if ch.isalpha()]
+    latin = sum(ch <= "\u024f" or "\u1e00" <= ch <= "\u1eff" for ch in letters)
+    return latin * 2 >= len(letters)
 
 
 def decide(classes, combined: np.ndarray, text_proba: np.ndarray, rule: RuleDecision,
-           thresholds: dict[str, float], on_topic: bool = True, words: int | None = None) -> Decision:
+           thresholds: dict[str, float], held_back: str = "") -> Decision:
     """Turn the combined probabilities into a route, applying routing.toml's [decision]. A text
-    that is not ``on_topic`` (``RoutingPolicy.on_topic``), or whose number of ``words`` is below
-    ``min_words``, is undetermined whatever they say."""
+    ``held_back`` (``held_back_because``) is undetermined for that reason whatever they say."""
     best = max(range(len(combined)), key=combined.__getitem__)
     route, confidence = str(classes[best]), float(combined[best])
     model_best = max(range(len(text_proba)), key=text_proba.__getitem__)
@@ -138,21 +161,17 @@ def decide(classes, combined: np.ndarray, text_proba: np.ndarray, rule: RuleDeci
     # can overrule both, whether the two agree with each other or not.
     overruled = rule.route in classes and route not in (rule.route, str(classes[model_best]))
     review = bool(confidence < thresholds["review_below"] or conflict or rule.route == "undetermined" or overruled)
+    if held_back:
+        # The probabilities say nothing about such a text: no confidence, as for an empty text.
+        return Decision("undetermined", 0.0, True, conflict, held_back)
     because = ""
-    held_back = not on_topic or (words is not None and words < thresholds.get("min_words", 0))
-    if words is not None and words < thresholds.get("min_words", 0):
-        because = (f"the description has {words} word{'s' if words != 1 else ''}, {TOO_FEW_WORDS} "
-                   f"{thresholds['min_words']} needed to decide")
-    elif not on_topic:
-        because = OFF_TOPIC
-    elif confidence < thresholds["min_confidence"]:
+    if confidence < thresholds["min_confidence"]:
         because = f"the most probable route ({route}, {confidence:.2f}) is below {thresholds['min_confidence']:.2f}"
     elif conflict and confidence < thresholds["conflict_min_confidence"]:
         because = (f"the rules say {rule.route} and the text model says {classes[model_best]}, "
                    f"and the combined probability ({confidence:.2f}) does not settle it")
     if because:
-        # Held back, the probabilities say nothing about the text: no confidence, as for an empty text.
-        return Decision("undetermined", 0.0 if held_back else confidence, True, conflict, because)
+        return Decision("undetermined", confidence, True, conflict, because)
     return Decision(route, confidence, review, conflict, "")
 
 

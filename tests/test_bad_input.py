@@ -106,9 +106,20 @@ def test_punctuation_only_is_classified_and_flagged(tmp_path):
     assert result.exit_code == 0 and rows[0]["review"] == "true"
 
 
-def test_non_english_text_is_flagged_for_review(tmp_path):
-    result, rows = run_batch(tmp_path, "text\nСистема больницы зашифрована вымогателями.\n".encode())
-    assert result.exit_code == 0 and rows[0]["review"] == "true"
+def test_text_in_another_script_is_undetermined_and_says_why(tmp_path):
+    result, rows = run_batch(tmp_path, "text\nСистема больницы зашифрована вымогателями и ГРУ подозревается.\n"
+                                       "Хакеры из ГРУ атаковали министерство обороны\n".encode())
+    assert result.exit_code == 0
+    for row in rows:
+        assert (row["route"], row["review"]) == ("undetermined", "true")
+        assert "most of its letters are not Latin: the tool reads English only" in row["explanation"]
+
+
+def test_mostly_latin():
+    from classifier.combiner import mostly_latin
+
+    assert mostly_latin("A gang hit a café in Zürich.") and mostly_latin("Ataque de ransomware en el hospital")
+    assert not mostly_latin("Хакеры из ГРУ атаковали министерство") and not mostly_latin("黑客攻击了医院 APT")
 
 
 def test_invalid_utf8_bytes_are_carried_through(tmp_path):
