@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from classifier.api import Classifier
-from classifier.combiner import CASCADE_DOUBT, OFF_TOPIC, TOO_FEW_WORDS
+from classifier.combiner import CASCADE_DOUBT, NOT_LATIN, OFF_TOPIC, TOO_FEW_WORDS
 from classifier.evaluation import bootstrap_intervals, format_interval, label_metrics
 from classifier.rule_engine import involves_state
 from classifier.ruleset import ROUTES
@@ -101,6 +101,7 @@ def evaluate_file(classifier: Classifier, path: Path, examples: int = 0) -> dict
     results = preds["results"]
     out["held_back_by_topic"] = sum(OFF_TOPIC in r.explanation for r in results)
     out["held_back_by_length"] = sum(f"{TOO_FEW_WORDS} " in r.explanation for r in results)
+    out["held_back_by_script"] = sum(NOT_LATIN in r.explanation for r in results)
     doubted = [i for i, r in enumerate(results) if CASCADE_DOUBT in r.explanation]
     wrong = int(sum(preds["combined"][i] != truth[i] for i in doubted))
     out["cascade_doubt"] = {"flagged": len(doubted), "wrong": wrong}
@@ -231,6 +232,8 @@ def to_markdown(report: dict) -> str:
                                                       for f in report["files"]) + ".",
               "", "Rows undetermined because they have fewer words than routing.toml's min_words: "
               + ", ".join(f"{f['file'].replace('.jsonl', '')} {f['held_back_by_length']}"
+                          for f in report["files"]) + "; because most of their letters are not Latin: "
+              + ", ".join(f"{f['file'].replace('.jsonl', '')} {f['held_back_by_script']}"
                           for f in report["files"]) + ".",
               "", "Results flagged because an intersection without a State rests on cascading effects the rules "
               "find no words for: " + ", ".join(

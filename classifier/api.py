@@ -209,7 +209,13 @@ class Classifier(RuleLayer):
             reason = f" ({j.reason.replace('-', ' ')})" if j.reason else ""
             head = f"Routed to {route}{reason} with confidence {j.verdict.confidence:.2f}."
         model_p = max(j.text_proba)
-        if rule.route == "undetermined":
+        # Held back (too short, another script, nothing to route: confidence 0), neither reading is
+        # taken, so neither is called a decision.
+        held_back = route == "undetermined" and j.verdict.confidence == 0.0
+        if held_back and rule.route != "undetermined":
+            agree = (f"The rules alone would say {rule.route} ({rule.explain}); the text model leans to "
+                     f"{j.model_route} ({model_p:.2f}).")
+        elif rule.route == "undetermined":
             own_route = route in (j.model_route, "undetermined")
             if route == "undetermined":   # the text model's reading was not taken
                 agree = (f"The rules do not decide ({rule.explain}); the text model leans to {j.model_route} "
@@ -265,9 +271,10 @@ class Classifier(RuleLayer):
         rows = []
         for label, value, row in zip(frame.index, texts, self.classify_rows(texts)):
             if not isinstance(value, str) or not value.strip():
-                row = dict(row)
-                problem = _not_text(value) or "empty or missing text"
-                row["error"] = f"index {label!r}: {problem} in column {text_column!r}"
+                problem = _not_text(value)
+                # The explanation says what the error says: not text, or empty.
+                row = self._unread_result(value).to_row() if problem else dict(row)
+                row["error"] = f"index {label!r}: {problem or 'empty or missing text'} in column {text_column!r}"
             rows.append(row)
         # The columns named, so that an empty frame gets them too.
         added = pd.DataFrame(rows, index=frame.index, columns=list(CSV_COLUMNS))
@@ -281,7 +288,7 @@ class Classifier(RuleLayer):
 def _not_text(value) -> str | None:
     """What is wrong with a description that is neither text nor missing ("not text (int 42)"),
     or None. Missing values (None, NaN, pd.NA) are reported as missing elsewhere."""
-    if isinstance(value, str) or value is None or (isinstance(value, float) and value != value):
+    if isinstance(value, str) or value is None or (isinstance(value, (float, np.floating)) and np.isnan(value)):
         return None
     if type(value).__name__ in ("NAType", "NaTType"):
         return None

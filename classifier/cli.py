@@ -14,8 +14,8 @@ import click
 
 RULES_OPTION = click.option("--rules", "rules_dir", type=click.Path(file_okay=False, path_type=Path),
                             envvar="CYBERROUTE_RULES", help="Rules directory (default: the packaged rules/).")
-# Output names whose format batch cannot write (it writes CSV, JSON lines and STIX).
-SPREADSHEET_SUFFIXES = (".xlsx", ".xls", ".xlsm", ".ods", ".parquet", ".feather")
+# Output names whose format batch cannot write (it writes CSV, JSON lines and STIX, uncompressed).
+UNWRITTEN_SUFFIXES = (".xlsx", ".xls", ".xlsm", ".ods", ".parquet", ".feather", ".gz", ".bz2", ".xz", ".zip")
 MODEL_OPTION = click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path),
                             envvar="CYBERROUTE_MODEL", help="Model directory (default: the shipped model).")
 
@@ -120,10 +120,10 @@ def batch(input_path, output_path, text_column, delimiter, chunk_size, workers, 
         _fail(str(exc))
     if output_format is None:
         suffix = Path(output_path).suffix.lower() if output_path != "-" else ""
-        if suffix in SPREADSHEET_SUFFIXES:
-            # CSV bytes in a file named .xlsx would not open in the spreadsheet it names.
+        if suffix in UNWRITTEN_SUFFIXES:
+            # CSV bytes in a file named .xlsx or .gz would not open in the program its name promises.
             _fail(f"{output_path}: {suffix} is not written here; write .csv (spreadsheets open it), "
-                  f".jsonl or .json (STIX), or name the format with --output-format")
+                  f".jsonl or .json (STIX), uncompressed, or name the format with --output-format")
         output_format = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "stix"}.get(suffix, "csv")
         click.echo(f"writing {output_path} as {output_format}", err=True)
     if delimiter == "tab":
@@ -295,7 +295,7 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, as_json, r
     if "group_id" in frame.columns:
         frame["group_id"] = training.fill_group_ids(frame)
     # "Intersection" or " cybercrime " mean a route; other values (unknown, blank) are skipped, and said so.
-    frame[label_column] = frame[label_column].astype(str).str.strip().str.lower()
+    frame[label_column] = _normalised(frame[label_column])
     others = frame.loc[~frame[label_column].isin(ROUTES), label_column].value_counts()
     if len(others):
         shown = ", ".join(f"{value!r} ({count})" for value, count in others.head(5).items())
@@ -359,7 +359,7 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, as_json, r
     }
     for name in ("actor_type", "state_sponsorship", "cascading_effects", "motive", "critical_infrastructure"):
         if name in frame.columns:
-            labels = frame[name].fillna("").astype(str).tolist()
+            labels = _normalised(frame[name]).tolist()
             if name == "critical_infrastructure":
                 predicted = [";".join(sorted(r.criteria[name].value)) for r in results]
                 labels = [";".join(sorted(filter(None, v.split(";")))) for v in labels]
@@ -396,6 +396,11 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, as_json, r
     if report["criterion_heads"]:
         click.echo("criterion heads, yes/no accuracy (text model; rules): " + ", ".join(
             f"{k} {v['text_model']:.3f}; {v['rules']:.3f}" for k, v in report["criterion_heads"].items()))
+
+
+def _normalised(labels):
+    """Labels as the vocabularies write them: "Intersection", " State " mean intersection, state."""
+    return labels.fillna("").astype(str).str.strip().str.lower()
 
 
 def _is_criterion_value(name: str, label: str, rules) -> bool:
@@ -485,7 +490,7 @@ def rules_compare(before_dir, paths, text_column, label_column, show, as_json, r
     for path in paths:
         frame = _read_any(path, text_column, label_column)
         column = label_column or next((c for c in ("route", "route_hint") if c in frame.columns), None)
-        labels = [v if v in ROUTES else None for v in frame[column]] if column else None
+        labels = [v if v in ROUTES else None for v in _normalised(frame[column])] if column else None
         texts = frame[text_column].tolist()
         report[str(path)] = compare_rules(before, after, texts, labels)
         if not as_json:

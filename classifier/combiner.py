@@ -123,14 +123,15 @@ NOT_LATIN = "most of its letters are not Latin: the tool reads English only (tra
 
 
 def held_back_because(words: int | None, min_words: int, latin: bool, on_topic: bool) -> str:
-    """Why a text is not routed whatever the probabilities say, or "": fewer ``words`` than
-    ``min_words`` (None: not counted), a script other than Latin, or nothing to route
-    (``RoutingPolicy.on_topic``). The first that applies is given."""
+    """Why a text is not routed whatever the probabilities say, or "": a script other than Latin
+    (whose words need not be spaced: Chinese is one "word" to a split), fewer ``words`` than
+    ``min_words`` (None: not counted), or nothing to route (``RoutingPolicy.on_topic``). The
+    first that applies is given."""
+    if not latin:
+        return NOT_LATIN
     if words is not None and words < min_words:
         plural = "s" if words != 1 else ""
         return f"the description has {words} word{plural}, {TOO_FEW_WORDS} {min_words} needed to decide"
-    if not latin:
-        return NOT_LATIN
     return "" if on_topic else OFF_TOPIC
 
 

@@ -206,14 +206,16 @@ def _read_stix(path, stdin):
     for index, obj in enumerate(objects):
         if not isinstance(obj, dict) or obj.get("type") not in STIX_TYPES:
             continue
-        fields = {"id": obj.get("id", ""), "type": obj.get("type", ""), "name": obj.get("name", "")}
+        # The text classified, beside its route (set before validation, so that an invalid first
+        # object does not leave the column out of a CSV header taken from the first record).
+        fields = {"id": obj.get("id", ""), "type": obj.get("type", ""), "name": obj.get("name", ""),
+                  "description": obj.get("description") if isinstance(obj.get("description"), str) else ""}
         try:
             stix2.parse(obj, allow_custom=True)
         except (STIXError, ValueError, TypeError) as exc:
             yield Record(fields, "", f"objects[{index}] ({obj.get('id', 'no id')}): not valid STIX 2.1: {exc}")
             continue
-        text = obj.get("description") or ""
-        fields["description"] = text   # the text classified, beside its route
+        text = fields["description"]
         if not text.strip():
             yield Record(fields, "", f"objects[{index}] ({obj.get('id')}): no description", obj)
             continue

@@ -40,10 +40,13 @@ ENFORCER_GAP_CHARS = 30
 # in the same clause, is the victim.
 VICTIM_GAP_CHARS = 24
 VICTIM_TAIL_CHARS = 3
-# Words between an asset or an attack and an agency that make the agency the one who acts or
-# orders, not the victim: "defaced by the GRU", "hacked for the FSB", "breached networks on behalf
-# of the MSS".
-AGENT_WORDS = (" by ", " for ", " on behalf of ", " at the behest of ", " at the request of ")
+# Words between an attack verb and an agency that make the agency the one who acts or orders
+# ("hacked for the FSB", "an attack on behalf of the MSS": the phrase "attack on" ends before
+# "behalf"), or that start another clause where the agency may be the actor ("the grid was
+# attacked and the GRU claimed it"). Between an asset and an agency only " by " counts ("the
+# files of a caterer for the FSB" are still the caterer's).
+AGENT_WORDS = (" by ", " for ", " behalf of ", " behest of ", " request of ", " and ", " as ", " while ", " when ",
+               " after ", " before ", " because ", " since ")
 # A staff word after an agency ("NSA contractor") makes the agency an insider's employer when an
 # insider cue lies at most this many characters before or after it, in the same clause.
 INSIDER_GAP_CHARS = 80
@@ -382,10 +385,13 @@ class RuleEngine:
             precedes |= {a.evidence.start for a in assets if a.value == "staff-of" and (
                 self._linked(folded, near, a.evidence.start, INSIDER_GAP_CHARS, True, 0)
                 or self._linked(folded, near, a.evidence.start, INSIDER_GAP_CHARS, False, 0))}
-        return self._set_aside(
+        owned = self._set_aside(
             folded, agency_votes, PositionIndex(precedes), VICTIM_TAIL_CHARS, -1,
-            PositionIndex({a.evidence.end for a in assets if a.value == "owner-follows"}), VICTIM_GAP_CHARS, -1,
-            AGENT_WORDS)
+            PositionIndex({a.evidence.end for a in assets if a.value == "owner-follows"}), VICTIM_GAP_CHARS, -1)
+        # The agency an attack was done to ("breached SyTech, an FSB contractor").
+        attacked = PositionIndex({a.evidence.end for a in assets if a.value == "attack-object"})
+        return owned | self._set_aside(folded, agency_votes, PositionIndex(()), 0, -1, attacked, VICTIM_GAP_CHARS, -1,
+                                       AGENT_WORDS)
 
     def _set_aside(self, folded: str, agency_votes: list[_Vote], after: PositionIndex, after_gap: int, after_by: int,
                    before: PositionIndex, before_gap: int, before_by: int, by_words=(" by ",)) -> set[int]:

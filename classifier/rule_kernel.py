@@ -52,10 +52,10 @@ CUE, ACTOR, NEGATION = 0, 1, 2
 # values, such as sector ids and motives, get codes as the rule files name them).
 NAMED_VALUES = ("unknown", "none", "confirmed", "suspected", "state", "state-sponsored", "criminal",
                 "hacktivist", "insider", "yes", "no", "criminal-disguise", "criminal-proxy", "enforcement",
-                "financial", "owner-follows", "owner-precedes", "staff-of", "insider-act")
+                "financial", "owner-follows", "owner-precedes", "staff-of", "insider-act", "attack-object")
 (V_UNKNOWN, V_NONE, V_CONFIRMED, V_SUSPECTED, V_STATE, V_SPONSORED, V_CRIMINAL, V_HACKTIVIST, V_INSIDER,
  V_YES, V_NO, V_DISGUISE, V_PROXY, V_ENFORCEMENT, V_FINANCIAL, V_OWNER_FOLLOWS,
- V_OWNER_PRECEDES, V_STAFF_OF, V_INSIDER_ACT) = range(len(NAMED_VALUES))
+ V_OWNER_PRECEDES, V_STAFF_OF, V_INSIDER_ACT, V_ATTACK_OBJECT) = range(len(NAMED_VALUES))
 N_SLOTS = 8   # len(criteria_table.SLOTS), as a compile-time constant
 SIGNAL_VALUES = (V_DISGUISE, V_PROXY, V_ENFORCEMENT)   # the signal slots 5, 6 and 7, in SLOTS order
 assert len(SLOTS) == N_SLOTS and SLOTS[5:] == tuple(NAMED_VALUES[v] for v in SIGNAL_VALUES)
@@ -717,7 +717,7 @@ def _set_aside(vote_crit, vote_value, vote_hit, hit_start, hit_end, n_cue_votes,
     follows within ``after_gap`` characters of their end, or a position of ``before`` precedes
     within ``before_gap`` of their start, as ``_linked`` reads them (``links``: the folded text,
     its offset, the clause breaks, and the words that between the two make the agency the agent:
-    " by ", or for victims rule_engine.AGENT_WORDS)."""
+    " by ", or for the object of an attack rule_engine.AGENT_WORDS)."""
     folded, lo, breaks, break_bounds, by_word, by_bounds = links
     for v in range(n_cue_votes):
         if vote_crit[v] != 0 or vote_value[v] != V_STATE:
@@ -836,10 +836,13 @@ def _cast_votes(raw, kept, live, folded, lo, payloads, confidences, breaks, brea
                             by_bounds)
             asset_starts = np.sort(np.concatenate((asset_starts, staff[near])))
         asset_ends = _vote_positions(vote_crit, vote_value, vote_hit, hit_end, n_votes, 8, V_OWNER_FOLLOWS)
-        # Between an asset or attack and the agency, any of the agent words keeps the agency an actor.
-        victim_links = (folded, lo, breaks, break_bounds, agent_words, agent_bounds)
         _set_aside(vote_crit, vote_value, vote_hit, hit_start, hit_end, n_cue_votes, -4,
-                   asset_starts, numbers[4], -1, asset_ends, numbers[3], -1, victim_links)
+                   asset_starts, numbers[4], -1, asset_ends, numbers[3], -1, links)
+        # The agency an attack was done to: any of the agent words between keeps it an actor.
+        attack_ends = _vote_positions(vote_crit, vote_value, vote_hit, hit_end, n_votes, 8, V_ATTACK_OBJECT)
+        _set_aside(vote_crit, vote_value, vote_hit, hit_start, hit_end, n_cue_votes, -4,
+                   attack_ends[:0], 0, -1, attack_ends, numbers[3], -1,
+                   (folded, lo, breaks, break_bounds, agent_words, agent_bounds))
     for v in range(n_votes):
         if vote_crit[v] == 1 and vote_value[v] == V_NONE:
             none_votes[n_none] = v

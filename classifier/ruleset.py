@@ -42,7 +42,7 @@ CUE_VALUES = {
     # Phrases naming a victim's asset ("the website of", "... servers"): an agency named as their
     # owner is the victim, not the actor (RuleEngine._victims); staff words ("NSA contractor")
     # make the agency an insider's employer where an insider cue is near. They vote for no criterion.
-    "victim_asset": ("owner-follows", "owner-precedes", "staff-of", "insider-act"),
+    "victim_asset": ("owner-follows", "owner-precedes", "staff-of", "insider-act", "attack-object"),
 }
 CONDITION_KEYS = {
     "state_involvement": bool, "signals": list, "actor_type": list, "motive": list,

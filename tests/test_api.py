@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -129,6 +130,7 @@ def test_a_description_of_fewer_words_than_the_minimum_is_undetermined(text, wor
     result = classify(text)
     assert (result.route, result.confidence, result.review) == ("undetermined", 0.0, True)
     assert f"has {words} word{'s' if words > 1 else ''}, fewer than the 3 needed to decide" in result.explanation
+    assert "agree" not in result.explanation   # neither reading is taken
 
 
 @pytest.mark.parametrize("text", [
@@ -151,9 +153,12 @@ def test_without_a_topic_list_every_text_is_routed(rules, tmp_path):
 def test_a_value_that_is_not_text_is_named_as_such():
     result = classify(42)
     assert result.route == "undetermined" and "not text (int '42')" in result.explanation
-    frame = classify_frame(pd.DataFrame({"text": [12345, None, "A gang hacked a bakery's till."]}, index=[7, 8, 9]))
-    assert frame["error"].tolist()[:2] == ["index 7: not text (int '12345') in column 'text'",
-                                           "index 8: empty or missing text in column 'text'"]
+    frame = classify_frame(pd.DataFrame({"text": [12345, None, np.float32("nan"), "A gang hacked a bakery's till."]},
+                                        index=[7, 8, 9, 10]))
+    assert frame["error"].tolist()[:3] == ["index 7: not text (int '12345') in column 'text'",
+                                           "index 8: empty or missing text in column 'text'",
+                                           "index 9: empty or missing text in column 'text'"]
+    assert "not text (int '12345')" in frame.loc[7, "explanation"]
 
 
 def test_an_empty_frame_gets_the_result_columns():

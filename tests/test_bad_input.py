@@ -108,7 +108,8 @@ def test_punctuation_only_is_classified_and_flagged(tmp_path):
 
 def test_text_in_another_script_is_undetermined_and_says_why(tmp_path):
     result, rows = run_batch(tmp_path, "text\nСистема больницы зашифрована вымогателями и ГРУ подозревается.\n"
-                                       "Хакеры из ГРУ атаковали министерство обороны\n".encode())
+                                       "Хакеры из ГРУ атаковали министерство обороны\n"
+                                       "黑客组织攻击了一家医院的计算机系统并要求支付赎金\n".encode())
     assert result.exit_code == 0
     for row in rows:
         assert (row["route"], row["review"]) == ("undetermined", "true")
@@ -275,10 +276,11 @@ def test_million_row_file_keeps_every_row(tmp_path):
     assert first[2] == "cybercrime" and last[2] in ("international-security", "intersection")
 
 
-def test_a_spreadsheet_output_name_is_refused_not_filled_with_csv(tmp_path):
+@pytest.mark.parametrize("name", ["routed.xlsx", "routed.jsonl.gz"])
+def test_a_spreadsheet_or_compressed_output_name_is_refused_not_filled_with_csv(tmp_path, name):
     src = tmp_path / "in.csv"
     src.write_text("text\nA gang encrypted a school's servers.\n", encoding="utf-8")
-    result = CliRunner().invoke(main, ["batch", str(src), "-o", str(tmp_path / "routed.xlsx")])
+    result = CliRunner().invoke(main, ["batch", str(src), "-o", str(tmp_path / name)])
     assert result.exit_code == 1
-    assert "routed.xlsx: .xlsx is not written here; write .csv" in result.output
-    assert not (tmp_path / "routed.xlsx").exists()
+    assert f"{name}: {name[name.rindex('.'):]} is not written here; write .csv" in result.output
+    assert not (tmp_path / name).exists()

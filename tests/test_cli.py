@@ -172,9 +172,9 @@ def test_evaluate_gives_a_bootstrap_interval_over_groups_or_rows(runner, tmp_pat
 def test_evaluate_reads_labels_in_any_case_and_names_what_it_skips(runner, tmp_path):
     src = tmp_path / "labelled.csv"
     _write_csv(src, ["text", "route", "motive"], [
-        ["A ransomware gang encrypted a dental practice's records.", "cybercrime", "greed"],
+        ["A ransomware gang encrypted a dental practice's records.", "cybercrime", "Greed"],
         ["GRU officers wiped a grid operator's servers.", " International-Security", "sabotage"],
-        ["A North Korean State-backed group stole crypto from an exchange.", "Intersection", "financial"],
+        ["A North Korean State-backed group stole crypto from an exchange.", "Intersection", " Financial"],
         ["Something happened.", "unknown", "unknown"],
     ])
     result = runner.invoke(main, ["evaluate", str(src), "--json"])
@@ -227,7 +227,7 @@ def test_rules_check_counts_the_texts_the_topic_list_holds_back(runner, tmp_path
     assert "2 of the 3 texts tell of nothing to route" in runner.invoke(main, ["rules", "check", str(src)]).output
 
 
-COMPARED = [["A ransomware gang encrypted a dental practice's records.", "cybercrime"],
+COMPARED = [["A ransomware gang encrypted a dental practice's records.", "Cybercrime"],
             ["Hackers hit the government of a small town.", "cybercrime"],
             ["GRU officers wiped a grid operator's servers.", "international-security"]]
 

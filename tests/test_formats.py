@@ -224,3 +224,16 @@ def test_batch_csv_text_is_what_the_csv_module_writes(rows):
     expected = io.StringIO()
     csv.writer(expected).writerows(rows)
     assert csv_text(rows) == expected.getvalue()
+
+
+def test_stix_text_column_survives_an_invalid_first_object(tmp_path):
+    bundle = json.loads((FIXTURES / "bundle.json").read_text())
+    first = dict(next(o for o in bundle["objects"] if o["type"] == "incident"), created="yesterday")
+    bundle["objects"] = [first] + [o for o in bundle["objects"] if o is not first and o.get("id") != first["id"]]
+    src, out = tmp_path / "bundle.json", tmp_path / "out.csv"
+    src.write_text(json.dumps(bundle))
+    result = run(src, "-o", out)
+    assert result.exit_code == 0, result.output
+    rows = read_csv(out)
+    assert "not valid STIX 2.1" in rows[0]["error"] and rows[0]["description"] == first["description"]
+    assert all("description" in row for row in rows)

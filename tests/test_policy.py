@@ -202,12 +202,16 @@ def test_an_intersection_without_state_or_spill_over_in_the_rules_is_flagged(cla
     texts = ["ransomware attack on a hospital", "A ransomware attack hit a company.",
              "Ransomware attack on a dental practice",
              "A criminal ransomware group hit a fuel pipeline; fuel shortages spread across several states."]
+    bare_seen = 0
     for text, result in zip(texts, classifier.classify_many(texts)):
         table, _, _ = classifier.rule_rows([text])
         bare = result.route == "intersection" and not table.state_involvement[0] \
             and result.criteria["cascading_effects"].value != "yes" and result.model_criteria["state_involvement"] < 0.5
         assert ("which the rules find no words for" in result.explanation) == bare, text
         assert result.review or not bare, text
+        bare_seen += bare
+    # Not vacuous: the shipped model still reads one of these as a bare cascade (README, item 26).
+    assert bare_seen >= 1
 
 
 def test_a_crime_route_the_text_model_reads_as_state_is_flagged_for_review(rules_dir, tmp_path):

@@ -375,6 +375,8 @@ AGENCIES_AS_VICTIMS = [
     # The agency is what an attack was done to.
     "Hacktivists breached SyTech, an FSB contractor, and leaked its project files.",
     "A hacktivist crew attacked the FSB and posted what it took.",
+    # "for" after an asset does not make its owner's client the actor.
+    "Criminals stole the files of a caterer for the FSB and sold them.",
 ]
 
 
@@ -400,9 +402,13 @@ def test_an_agency_that_owns_what_was_hit_is_the_victim(layer, text):
     "An IRGC contractor hijacked the stadium's screens.",
     # Another clause: the agency is the actor there.
     "Data of the bank leaked; military intelligence was behind it.",
-    # After an attack, an agent word makes the agency the one who acts or orders.
+    # After an attack, an agent word makes the agency the one who acts or orders, and a word that
+    # starts another clause leaves it free to be the actor there.
     "Networks of three banks were breached on behalf of the MSS.",
     "Contractors hacked for the FSB for a decade.",
+    "Mercenaries launched an attack on behalf of the FSB against a Ukrainian bank.",
+    "The power grid was attacked and the GRU later claimed it.",
+    "Substations were compromised as the GRU sought to cut power.",
 ])
 def test_an_agency_that_acts_stays_a_state_actor_beside_a_victims_asset(layer, text):
     analysis, decision = layer.analyse(text)

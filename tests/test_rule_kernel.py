@@ -139,6 +139,9 @@ def test_kernel_equals_engine_where_agencies_are_victims(engine):
         "Hacktivists breached SyTech, an FSB contractor, and leaked its project files.",
         "Networks of three banks were breached on behalf of the MSS; the GRU was attacked for the FSB.",
         "Crews targeted, at the request of the SVR, a ministry; others attacked the NSA by night.",
+        "Mercenaries launched an attack on behalf of the FSB against a Ukrainian bank.",
+        "The power grid was attacked and the GRU later claimed it, as the FSB watched.",
+        "Criminals stole the files of a caterer for the FSB; a crew leaked emails of a contractor for the NSA.",
     ]
     _assert_same(engine, cases * (KERNEL_MIN_TEXTS // len(cases) + 1))
 
