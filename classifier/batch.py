@@ -33,6 +33,7 @@ ENCODING, ERRORS = "utf-8-sig", "surrogateescape"
 # OWASP CSV-injection guidance: a cell starting with one of these is read as a formula by
 # spreadsheets, so it is written with a leading apostrophe.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_SIGNED_NUMBER = re.compile(r"[+-](?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 class BatchInputError(ValueError):
@@ -408,8 +409,12 @@ def _quoted(field: str) -> str:
 
 
 def escape_formula(cell: str) -> str:
-    """The cell with a leading apostrophe when a spreadsheet would read it as a formula."""
-    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+    """The cell with a leading apostrophe when a spreadsheet would read it as a formula. A plain
+    signed number ("-3.5", "+12", "-1e-3") is left alone: it runs nothing, and an apostrophe
+    would turn a numeric column into text."""
+    if not cell.startswith(FORMULA_STARTS) or _SIGNED_NUMBER.fullmatch(cell):
+        return cell
+    return "'" + cell
 
 
 def _cell(value) -> str:

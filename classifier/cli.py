@@ -87,7 +87,8 @@ def score(texts, as_json, whole, rules_dir, model_dir):
 @click.option("--encoding", default=None,
               help="Input encoding (default: UTF-8, or UTF-16 when the file starts with a byte-order mark).")
 @click.option("--escape-formulas/--no-escape-formulas", default=True, show_default=True,
-              help="Prefix cells starting with = + - @ tab or CR with an apostrophe, so spreadsheets do not run them.")
+              help="Prefix cells starting with = + - @ tab or CR (but not plain numbers such as -3.5) with an "
+                   "apostrophe, so spreadsheets do not run them.")
 @click.option("--input-format", type=click.Choice(["csv", "jsonl", "stix", "veris", "misp"]), default=None,
               help="Input format (default: from the extension; for .json, from the content).")
 @click.option("--output-format", type=click.Choice(["csv", "jsonl", "stix"]), default=None,

@@ -194,6 +194,12 @@ def test_formula_cells_are_neutralised(tmp_path, cell):
     assert rows[0]["id"] == "'" + cell
 
 
+@pytest.mark.parametrize("cell", ["-3.5", "+12", "-1e-3", "-.5"])
+def test_signed_numbers_are_not_escaped(tmp_path, cell):
+    result, rows = run_batch(tmp_path, f"id,text\n{cell},A gang hit a shop.\n".encode())
+    assert rows[0]["id"] == cell
+
+
 def test_formula_escaping_can_be_turned_off(tmp_path):
     result, rows = run_batch(tmp_path, b'id,text\n=1+1,A gang hit a shop.\n', "--no-escape-formulas")
     assert rows[0]["id"] == "=1+1"
