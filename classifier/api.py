@@ -127,6 +127,10 @@ class Classifier(RuleLayer):
         cascade_head = (head_proba[:, heads.index("cascading_effects")].tolist()
                         if "cascading_effects" in heads else None)
         rules_state = table.state_involvement.tolist()
+        # A State found by the rules or read by the head: the side of the State divide for the
+        # intersection reason named and for the cascade doubt. The head never removes a State.
+        state_read = table.state_involvement | (False if state_head is None else state_head >= HEAD_SAYS_YES)
+        state_read_list = state_read.tolist()
         rules_cascade = (table.values[:, CASCADE] == table.code("yes")).tolist()
         likely_reasons = None
         on_topic = self.policy.on_topic(table).tolist()
@@ -143,17 +147,15 @@ class Classifier(RuleLayer):
             reason = None
             if verdict.route == "intersection":
                 if not rule.reason and likely_reasons is None:
-                    # The head adds a State the rules missed; it never removes one they found.
-                    likely_reasons = self.policy.likely_reasons(
-                        table, None if state_head is None else table.state_involvement | (state_head >= HEAD_SAYS_YES))
+                    likely_reasons = self.policy.likely_reasons(table, None if state_head is None else state_read)
                 reason = rule.reason or likely_reasons[j]
             model_route = classes[text_row.index(max(text_row))]
             head_state = None if state_head_list is None else state_head_list[j]
             doubt = "; ".join(filter(None, (
                 state_reading_doubt(verdict.route, head_state, bool(rules_state[j]),
                                     thresholds["review_state_reading"]),
-                cascade_reading_doubt(verdict.route, bool(rules_state[j]) or (head_state or 0.0) >= HEAD_SAYS_YES,
-                                      bool(rules_cascade[j]), None if cascade_head is None else cascade_head[j]))))
+                cascade_reading_doubt(verdict.route, bool(state_read_list[j]), bool(rules_cascade[j]),
+                                      None if cascade_head is None else cascade_head[j]))))
             if doubt:
                 verdict = replace(verdict, review=True)
             judgement = _Judgement(j, rule, verdict, reason, model_route, text_row, combined_row, head_row, doubt)
@@ -209,10 +211,9 @@ class Classifier(RuleLayer):
             reason = f" ({j.reason.replace('-', ' ')})" if j.reason else ""
             head = f"Routed to {route}{reason} with confidence {j.verdict.confidence:.2f}."
         model_p = max(j.text_proba)
-        # Held back (too short, another script, nothing to route: confidence 0), neither reading is
-        # taken, so neither is called a decision.
-        held_back = route == "undetermined" and j.verdict.confidence == 0.0
-        if held_back and rule.route != "undetermined":
+        # Held back (too short, another script, nothing to route), neither reading is taken, so
+        # neither is called a decision.
+        if j.verdict.held_back and rule.route != "undetermined":
             agree = (f"The rules alone would say {rule.route} ({rule.explain}); the text model leans to "
                      f"{j.model_route} ({model_p:.2f}).")
         elif rule.route == "undetermined":

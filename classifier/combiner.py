@@ -112,6 +112,7 @@ class Decision:
     review: bool
     conflict: bool
     undetermined_because: str
+    held_back: bool = False   # not routed whatever the probabilities say (held_back_because)
 
 
 # What the explanation of a text held back for its length says (routing.toml's min_words).
@@ -164,7 +165,7 @@ def decide(classes, combined: np.ndarray, text_proba: np.ndarray, rule: RuleDeci
     review = bool(confidence < thresholds["review_below"] or conflict or rule.route == "undetermined" or overruled)
     if held_back:
         # The probabilities say nothing about such a text: no confidence, as for an empty text.
-        return Decision("undetermined", 0.0, True, conflict, held_back)
+        return Decision("undetermined", 0.0, True, conflict, held_back, held_back=True)
     because = ""
     if confidence < thresholds["min_confidence"]:
         because = f"the most probable route ({route}, {confidence:.2f}) is below {thresholds['min_confidence']:.2f}"

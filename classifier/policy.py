@@ -131,10 +131,9 @@ class RoutingPolicy:
         """Rows that tell of something to route (routing.toml's [topic]): the rules found evidence
         of some kind, or a word starts with one of the topic's word starts. Every row when the
         list is empty. Only rows without evidence are searched, usually few."""
-        found = table.has_evidence.copy()
         if self._topic_matcher is None:
-            found[:] = True
-            return found
+            return np.ones(len(table), dtype=bool)
+        found = table.has_evidence.copy()
         for row in np.flatnonzero(~found).tolist():
             found[row] = bool(self._topic_matcher.matches(table.texts[row]))
         return found
