@@ -358,24 +358,28 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, as_json, r
         "review": int(sum(r.review for r in results)),
         "criteria": {},
     }
-    for name in ("actor_type", "state_sponsorship", "cascading_effects", "motive", "critical_infrastructure"):
-        if name in frame.columns:
-            labels = _normalised(frame[name]).tolist()
-            if name == "critical_infrastructure":
-                predicted = [";".join(sorted(r.criteria[name].value)) for r in results]
-                labels = [";".join(sorted(filter(None, v.split(";")))) for v in labels]
-            else:
-                predicted = [r.criteria[name].value for r in results]
-            # A value outside the criterion's vocabulary is no label (train refuses it): skipped, and said so.
-            valid = [_is_criterion_value(name, label, classifier.rules) for label in labels]
-            if not all(valid):
-                bad = sorted({label for label, ok in zip(labels, valid) if not ok})
-                click.echo(f"note: {path}: {valid.count(False)} rows left out of {name} accuracy, whose value is "
-                           f"not one of the criterion's: {', '.join(map(repr, bad[:5]))}", err=True)
-            pairs = [(p, t) for p, t, ok in zip(predicted, labels, valid) if ok]
-            if pairs:
-                report["criteria"][name] = round(float(np.mean([p == t for p, t in pairs])), 4)
-    report["criterion_heads"] = _criterion_head_accuracy(frame, results, classifier.model.text_model.heads_)
+    # The criteria labels read as the route labels are ("State", " Financial"), for the criterion
+    # accuracy and the heads' alike.
+    criteria_columns = [c for c in ("actor_type", "state_sponsorship", "cascading_effects", "motive",
+                                    "critical_infrastructure") if c in frame.columns]
+    labelled = frame.assign(**{c: _normalised(frame[c]) for c in criteria_columns})
+    for name in criteria_columns:
+        labels = labelled[name].tolist()
+        if name == "critical_infrastructure":
+            predicted = [";".join(sorted(r.criteria[name].value)) for r in results]
+            labels = [";".join(sorted(filter(None, v.split(";")))) for v in labels]
+        else:
+            predicted = [r.criteria[name].value for r in results]
+        # A value outside the criterion's vocabulary is no label (train refuses it): skipped, and said so.
+        valid = [_is_criterion_value(name, label, classifier.rules) for label in labels]
+        if not all(valid):
+            bad = sorted({label for label, ok in zip(labels, valid) if not ok})
+            click.echo(f"note: {path}: {valid.count(False)} rows left out of {name} accuracy, whose value is "
+                       f"not one of the criterion's: {', '.join(map(repr, bad[:5]))}", err=True)
+        pairs = [(p, t) for p, t, ok in zip(predicted, labels, valid) if ok]
+        if pairs:
+            report["criteria"][name] = round(float(np.mean([p == t for p, t in pairs])), 4)
+    report["criterion_heads"] = _criterion_head_accuracy(labelled, results, classifier.model.text_model.heads_)
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return

@@ -188,6 +188,18 @@ def test_evaluate_reads_labels_in_any_case_and_names_what_it_skips(runner, tmp_p
     assert report["criteria"]["motive"] == 1.0   # two valid labels, both found
 
 
+def test_evaluate_reads_criteria_labels_in_any_case_for_the_heads_too(runner, tmp_path):
+    src = tmp_path / "labelled.csv"
+    _write_csv(src, ["text", "route", "actor_type", "state_sponsorship", "motive", "cascading_effects"], [
+        ["A ransomware gang encrypted a dental practice's records.", "cybercrime", "Criminal", "None", "Financial", "No"],
+        ["GRU officers wiped a grid operator's servers.", "international-security", "State", "Confirmed", "Sabotage",
+         "no"],
+    ])
+    report = json.loads(runner.invoke(main, ["evaluate", str(src), "--json"]).stdout)
+    assert set(report["criterion_heads"]) == {"state_involvement", "financial_motive", "cascading_effects"}
+    assert report["criteria"]["actor_type"] == 1.0
+
+
 def test_rules_check_reports_each_rule(runner, small_corpus):
     result = runner.invoke(main, ["rules", "check", str(small_corpus), "--json"])
     assert result.exit_code == 0, result.output
