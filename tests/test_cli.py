@@ -191,7 +191,8 @@ def test_evaluate_reads_labels_in_any_case_and_names_what_it_skips(runner, tmp_p
 def test_evaluate_reads_criteria_labels_in_any_case_for_the_heads_too(runner, tmp_path):
     src = tmp_path / "labelled.csv"
     _write_csv(src, ["text", "route", "actor_type", "state_sponsorship", "motive", "cascading_effects"], [
-        ["A ransomware gang encrypted a dental practice's records.", "cybercrime", "Criminal", "None", "Financial", "No"],
+        ["A ransomware gang encrypted a dental practice's records.", "cybercrime", "Criminal", "None", "Financial",
+         "No"],
         ["GRU officers wiped a grid operator's servers.", "international-security", "State", "Confirmed", "Sabotage",
          "no"],
     ])
