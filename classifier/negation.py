@@ -1,0 +1,68 @@
+"""Negation marking for the text model: "no State link" must not read as "State link".
+
+A bag of n-grams sees the same "north korean" in "North Korean hackers stole the funds" and in
+"the senders had nothing to do with the North Korean units whose names they borrowed". Following
+the classic treatment of negation in bag-of-words classifiers (Das and Chen 2001; Pang, Lee and
+Vaithyanathan 2002), the words that follow a negation cue, up to the end of the clause and at most
+``SCOPE`` words, get a ``neg_`` prefix, so they become features of their own: the model learns
+that "neg_state neg_link" points away from a State where "state link" points to one.
+
+Function words (to, the, of, any, ...) are marked but do not count towards ``SCOPE``: in "no link
+to north korea's lazarus group" the scope reaches "lazarus".
+
+The rule layer has its own NegEx-style negation ([negation] in rules/criteria.toml), which an
+analyst may edit. This list is part of the text model's featurizer instead (``FEATURIZER`` in
+text_model.py names it): changing it changes the features a trained model was fitted on, so it
+lives in code and a change to it needs a retrained model.
+Texts arrive lower-cased (see ``text_model._clip``).
+"""
+
+from __future__ import annotations
+
+import re
+
+# How many words after a cue are marked (function words not counted). Grouped CV on the corpus
+# scored macro-F1 0.891-0.893 with 2 to 8 words, against 0.884 without marking
+# (docs/error-analysis.md, item 27).
+SCOPE = 4
+
+_CUES = r"no|not|cannot|never|nothing|none|neither|nor|without|den(?:y|ies|ied|ying)|ruled out|unrelated"
+# A cue is a word after a space (the text is searched with one put in front), or a word ending
+# in "n't". Anchoring on a literal space rather than on a word boundary makes this search several
+# times cheaper, and it runs on every text while three in four hold no cue. The price: a cue
+# right after a newline, a bracket or a quote mark is not seen.
+_CUE = re.compile(rf" (?:{_CUES})\b|n['’]t\b")
+# The scope: words up to the end of the clause, which is punctuation or a word that turns the
+# sentence ("no ransom was paid, but the lazarus wallet ..." leaves "lazarus" unmarked).
+_TURN = r"(?:but|while|yet|although|though|however|instead|whereas)\b"
+_FUNCTION = r"(?:to|the|of|an?|any|with|in|on|for|by|that|was|were|is|be|been|its|their|his|her)\b"
+_GAP = r"[^\w.,;:!?()\"]+"   # what lies between two words of one clause
+_SCOPE = re.compile(rf"(?:(?:{_GAP}{_FUNCTION})*{_GAP}(?!{_TURN})\w+(?:['’]\w+)*){{0,{SCOPE}}}")
+_WORD = re.compile(r"\w\w+")   # the text model's tokens: two or more word characters
+PREFIX = "neg_"
+
+
+def _prefixed(words: re.Match) -> str:
+    return PREFIX + words.group(0)
+
+
+def mark_negation(text: str) -> str:
+    """``text`` with each word in the scope of a negation cue prefixed by ``neg_``.
+
+    >>> mark_negation("euler's exploiter pinged a lazarus wallet; no state link found.")
+    "euler's exploiter pinged a lazarus wallet; no neg_state neg_link neg_found."
+    >>> mark_negation("it was not north korea but a local gang")
+    'it was not neg_north neg_korea but a local gang'
+    """
+    spaced = " " + text
+    pieces, done = [], 0
+    for cue in _CUE.finditer(spaced):
+        if cue.start() < done:   # a cue inside the scope of the one before: already marked
+            continue
+        scope = _SCOPE.match(spaced, cue.end())
+        pieces += [spaced[done:scope.start()], _WORD.sub(_prefixed, scope.group(0))]
+        done = scope.end()
+    if not pieces:
+        return text
+    pieces.append(spaced[done:])
+    return "".join(pieces)[1:]
