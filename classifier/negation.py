@@ -4,8 +4,12 @@ A bag of n-grams sees the same "north korean" in "North Korean hackers stole the
 "the senders had nothing to do with the North Korean units whose names they borrowed". Following
 the classic treatment of negation in bag-of-words classifiers (Das and Chen 2001; Pang, Lee and
 Vaithyanathan 2002), the words that follow a negation cue, up to the end of the clause and at most
-``SCOPE`` words, get a ``neg_`` prefix, so they become features of their own: the model learns
-that "neg_state neg_link" points away from a State where "state link" points to one.
+``SCOPE`` words, are marked as negated, so they become features of their own. The mark is capital
+letters: the featurizers read lower-cased text, so "no STATE LINK" shares no word and no
+character n-gram with "state link", and the model learns that the one points away from a State
+where the other points to one. (A ``neg_`` prefix, tried first, changed the word features only:
+"neg_military" keeps every character n-gram of "military", which kept the State reading. Grouped
+CV macro-F1 0.891 with the prefix, 0.895 with capitals: `cyberroute train`, same folds.)
 
 Function words (to, the, of, any, ...) are marked but do not count towards ``SCOPE``: in "no link
 to north korea's lazarus group" the scope reaches "lazarus".
@@ -21,9 +25,9 @@ from __future__ import annotations
 
 import re
 
-# How many words after a cue are marked (function words not counted). Grouped CV on the corpus
-# scored macro-F1 0.891-0.893 with 2 to 8 words, against 0.884 without marking
-# (docs/error-analysis.md, item 27).
+# How many words after a cue are marked (function words not counted). With a first version of
+# this marking, grouped CV on the corpus scored macro-F1 0.891-0.893 for any scope of 2 to 8
+# words, against 0.884 without marking (docs/error-analysis.md, item 27).
 SCOPE = 4
 
 _CUES = r"no|not|cannot|never|nothing|none|neither|nor|without|den(?:y|ies|ied|ying)|ruled out|unrelated"
@@ -38,21 +42,15 @@ _TURN = r"(?:but|while|yet|although|though|however|instead|whereas)\b"
 _FUNCTION = r"(?:to|the|of|an?|any|with|in|on|for|by|that|was|were|is|be|been|its|their|his|her)\b"
 _GAP = r"[^\w.,;:!?()\"]+"   # what lies between two words of one clause
 _SCOPE = re.compile(rf"(?:(?:{_GAP}{_FUNCTION})*{_GAP}(?!{_TURN})\w+(?:['’]\w+)*){{0,{SCOPE}}}")
-_WORD = re.compile(r"\w\w+")   # the text model's tokens: two or more word characters
-PREFIX = "neg_"
-
-
-def _prefixed(words: re.Match) -> str:
-    return PREFIX + words.group(0)
 
 
 def mark_negation(text: str) -> str:
-    """``text`` with each word in the scope of a negation cue prefixed by ``neg_``.
+    """``text`` (lower-cased) with the words in the scope of each negation cue in capitals.
 
     >>> mark_negation("euler's exploiter pinged a lazarus wallet; no state link found.")
-    "euler's exploiter pinged a lazarus wallet; no neg_state neg_link neg_found."
+    "euler's exploiter pinged a lazarus wallet; no STATE LINK FOUND."
     >>> mark_negation("it was not north korea but a local gang")
-    'it was not neg_north neg_korea but a local gang'
+    'it was not NORTH KOREA but a local gang'
     """
     spaced = " " + text
     pieces, done = [], 0
@@ -60,7 +58,7 @@ def mark_negation(text: str) -> str:
         if cue.start() < done:   # a cue inside the scope of the one before: already marked
             continue
         scope = _SCOPE.match(spaced, cue.end())
-        pieces += [spaced[done:scope.start()], _WORD.sub(_prefixed, scope.group(0))]
+        pieces += [spaced[done:scope.start()], scope.group(0).upper()]
         done = scope.end()
     if not pieces:
         return text

@@ -1,8 +1,8 @@
 """The text model: calibrated route probabilities from the words of a description.
 
 Features are hashed word 1-2-grams and character 3-5-grams taken within words (like
-scikit-learn's ``char_wb``) of the lower-cased text, in which the words after a negation cue carry
-a ``neg_`` prefix (negation.py), weighted by sublinear TF-IDF and L2-normalised; a multinomial
+scikit-learn's ``char_wb``) of the lower-cased text, in which the words after a negation cue are
+put in capitals (negation.py), weighted by sublinear TF-IDF and L2-normalised; a multinomial
 logistic regression turns them into route probabilities.
 
 The featurizer is vectorised over a whole batch with numpy: word tokens and their crc32 are
@@ -39,7 +39,7 @@ PREDICT_SLICE = 128
 # From this many texts on, the compiled scorer (text_kernel.py) is used when numba is installed.
 KERNEL_MIN_TEXTS = 64
 # Names the feature hashing: a model trained with another featurizer cannot be read by this one.
-FEATURIZER = "crc32 word 1-2-grams + polynomial char_wb 3-5-grams, negation marked, v2"
+FEATURIZER = "crc32 word 1-2-grams + polynomial char_wb 3-5-grams, negated words in capitals, v3"
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")   # the tokens: runs of two or more word characters
 _PRIME = np.uint64(1_000_003)
