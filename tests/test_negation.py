@@ -21,6 +21,12 @@ from classifier.negation import SCOPE, mark_negation
     ("they didn’t leak", "they didn’t LEAK"),
     ("officials denied involvement in the attack", "officials denied INVOLVEMENT IN THE ATTACK"),
     ("investigators ruled out sabotage", "investigators ruled out SABOTAGE"),
+    # two negations in a row cancel out
+    ("they could not rule out a state role", "they could not rule out a state role"),
+    ("moscow never denied the attack", "moscow never denied the attack"),
+    ("the group didn't deny it", "the group didn't deny it"),
+    ("they did not rule out a state role; no ransom was paid",
+     "they did not rule out a state role; no RANSOM WAS PAID"),
     ("no a b", "no A B"),
     ("no-one was hurt", "no-ONE WAS HURT"),
     # a cue inside another cue's scope does not start a scope of its own
@@ -47,10 +53,21 @@ def test_scope_is_limited_to_scope_counted_words():
     assert [w.isupper() for w in marked] == [True] * SCOPE + [False] * 3
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("notwhuyrdei '’.,;-\n")), max_size=80))
-def test_marking_only_changes_case(text):
+WORDS = ["no", "not", "never", "rule", "out", "ruled", "denied", "didn't", "won’t", "nothing", "the",
+         "state", "to", "but", "gang", "a", "nor", ",", ";", ".", "-", "\n", "'", "nothingness"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(WORDS), max_size=25), st.sampled_from([" ", "  ", ", ", "\t"]))
+def test_marking_only_changes_case(words, gap):
     # Lower-casing gives the text back: no character is lost, moved or changed.
+    text = gap.join(words)
+    assert mark_negation(text).lower() == text
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("notwhuyrdei '’.,;-\n")), max_size=80))
+def test_marking_any_characters_only_changes_case(text):
     assert mark_negation(text).lower() == text
 
 
@@ -64,3 +81,16 @@ def test_the_featurizer_reads_a_negated_word_as_another_feature():
     assert military <= columns("russian military intelligence was behind it")
     assert not military & columns("it was not russian military intelligence")
     assert military <= columns("not the police, but military intelligence")
+
+
+@pytest.mark.parametrize("said, denied", [
+    ("Russian military intelligence hit the hospital's network, officials said.",
+     "Officials said it was not Russian military intelligence but a local crew that hit the hospital's network."),
+    ("Investigators tied the exchange theft to North Korea's Lazarus Group.",
+     "Investigators found no link to North Korea's Lazarus Group in the exchange theft."),
+])
+def test_the_shipped_model_reads_a_denied_state_actor_as_no_state(classifier, said, denied):
+    def state_reading(text):
+        return classifier.classify(text).model_criteria["state_involvement"]
+
+    assert state_reading(said) > 0.5 > state_reading(denied)
