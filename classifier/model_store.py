@@ -137,10 +137,13 @@ def load_model(directory: Path | str | None = None) -> TrainedModel:
     classes = manifest.get("classes")
     if not isinstance(classes, list) or not classes:
         raise ModelFileError(manifest_path, "no classes listed")
-    if manifest.get("text_model", {}).get("featurizer") != FEATURIZER:
-        raise ModelFileError(manifest_path, "the model was trained with another text featurizer; retrain it")
+    trained_with = manifest.get("text_model", {}).get("featurizer")
+    if trained_with != FEATURIZER:
+        raise ModelFileError(manifest_path, f"the model was trained with the text featurizer {trained_with!r}, and this "
+                                            f"cyberroute reads {FEATURIZER!r}; retrain it (cyberroute train)")
     if manifest.get("combiner", {}).get("rule_features") != RULE_FEATURES:
-        raise ModelFileError(manifest_path, "the model was trained with other rule features; retrain it")
+        raise ModelFileError(manifest_path, "the model was trained with other rule features than this cyberroute "
+                                            "computes; retrain it (cyberroute train)")
     # Models written before criterion heads existed have none.
     heads = manifest["text_model"].get("criterion_heads", [])
     if not isinstance(heads, list) or not all(isinstance(h, str) for h in heads):

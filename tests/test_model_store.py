@@ -54,6 +54,19 @@ def test_wrong_version_refused(model_copy):
         load_model(model_copy)
 
 
+@pytest.mark.parametrize("part, key, match", [
+    ("text_model", "featurizer", "trained with the text featurizer 'crc32 v0'.*retrain it"),
+    ("combiner", "rule_features", "other rule features.*retrain it"),
+])
+def test_model_of_another_featurizer_refused(model_copy, part, key, match):
+    # A model fitted on other features would load and score without error, but wrongly.
+    manifest = json.loads((model_copy / "manifest.json").read_text())
+    manifest[part][key] = "crc32 v0" if key == "featurizer" else ["rule.old"]
+    (model_copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelFileError, match=match):
+        load_model(model_copy)
+
+
 def test_foreign_manifest_refused(model_copy):
     (model_copy / "manifest.json").write_text('{"format": "skops"}')
     with pytest.raises(ModelFileError, match="not a cyberroute-model manifest"):

@@ -21,8 +21,18 @@ from classifier.negation import SCOPE, mark_negation
     ("they didn’t leak", "they didn’t LEAK"),
     ("officials denied involvement in the attack", "officials denied INVOLVEMENT IN THE ATTACK"),
     ("investigators ruled out sabotage", "investigators ruled out SABOTAGE"),
-    # two negations in a row cancel out
+    # a cue after a line break, a quote mark or a bracket
+    ('police said it was "not connected to any foreign government"',
+     'police said it was "not CONNECTED TO ANY FOREIGN GOVERNMENT"'),
+    ("the report (no state link found) named a gang", "the report (no STATE LINK FOUND) named a gang"),
+    ("victims:\nnobody claimed the theft", "victims:\nnobody CLAIMED THE THEFT"),
+    # "yet" does not end the scope
+    ("not yet attributed to china", "not YET ATTRIBUTED TO CHINA"),
+    # two negations in a row cancel out, whatever space or function words lie between them
     ("they could not rule out a state role", "they could not rule out a state role"),
+    ("they could not  rule out a state role", "they could not  rule out a state role"),
+    ("they could not\nrule out a state role", "they could not\nrule out a state role"),
+    ("a state role cannot be ruled out", "a state role cannot be ruled out"),
     ("moscow never denied the attack", "moscow never denied the attack"),
     ("the group didn't deny it", "the group didn't deny it"),
     ("they did not rule out a state role; no ransom was paid",
@@ -31,6 +41,7 @@ from classifier.negation import SCOPE, mark_negation
     ("no-one was hurt", "no-ONE WAS HURT"),
     # a cue inside another cue's scope does not start a scope of its own
     ("no state and not one group", "no STATE AND NOT ONE group"),
+    # a cue with punctuation right after it marks nothing; the next cue starts its own scope
     ("no, not ever", "no, not EVER"),
 ])
 def test_marks_the_words_in_a_cues_scope(text, marked):
@@ -39,6 +50,12 @@ def test_marks_the_words_in_a_cues_scope(text, marked):
 
 @pytest.mark.parametrize("text", [
     "north korean hackers stole the funds",
+    # pseudo-negations: a cue followed by these words negates nothing
+    "there is no doubt that russian military intelligence was behind it",
+    "without doubt a state operation",
+    "not only criminals but also the gru",
+    "it is not impossible that china was behind it",
+    "no less than three state units",
     "the nothingness of it",        # a cue inside a longer word is no cue
     "economic espionage in november",
     "",
@@ -54,19 +71,21 @@ def test_scope_is_limited_to_scope_counted_words():
 
 
 WORDS = ["no", "not", "never", "rule", "out", "ruled", "denied", "didn't", "won’t", "nothing", "the",
-         "state", "to", "but", "gang", "a", "nor", ",", ";", ".", "-", "\n", "'", "nothingness"]
+         "state", "to", "but", "gang", "a", "nor", ",", ";", ".", "-", "\n", "'", "nothingness", "doubt",
+         "only", "yet", "be", '"', "(", "[", "‘"]
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(WORDS), max_size=25), st.sampled_from([" ", "  ", ", ", "\t"]))
+@given(st.lists(st.sampled_from(WORDS), max_size=25), st.sampled_from([" ", "  ", ", ", "\t", "\n", ""]))
 def test_marking_only_changes_case(words, gap):
-    # Lower-casing gives the text back: no character is lost, moved or changed.
+    # Lower-casing gives the text back: no character is lost, moved or changed. (This holds for
+    # letters whose capital is one letter, as all here; str.upper turns "ß" into "SS".)
     text = gap.join(words)
     assert mark_negation(text).lower() == text
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("notwhuyrdei '’.,;-\n")), max_size=80))
+@given(st.text(alphabet=st.sampled_from(list("notwhuyrdeibq '’\".,;-\n([")), max_size=80))
 def test_marking_any_characters_only_changes_case(text):
     assert mark_negation(text).lower() == text
 
@@ -80,7 +99,7 @@ def test_the_featurizer_reads_a_negated_word_as_another_feature():
     military = columns("military")
     assert military <= columns("russian military intelligence was behind it")
     assert not military & columns("it was not russian military intelligence")
-    assert military <= columns("not the police, but military intelligence")
+    assert military <= columns("not the police but military intelligence")
 
 
 @pytest.mark.parametrize("said, denied", [
