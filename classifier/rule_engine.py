@@ -28,6 +28,8 @@ GAZETTEER_MOTIVE_CONFIDENCE = 0.5
 ABSENCE_CONFIDENCE = 0.5
 # The rule id of a gazetteer match is this prefix and the actor's name.
 GAZETTEER_RULE_PREFIX = "actor."
+# The mark, in a negation payload, of a pseudo-trigger ([negation] pseudo_triggers).
+PSEUDO = "pseudo"
 # Only explicit criminal or hacktivist actors ("gang", "hacktivists", a named crew), not hints such
 # as the word "ransomware" (0.5) or "arrested" and "the hacker" (0.6), make a State-linked case a
 # proxy case: "the hacker group Fancy Bear" is no proxy.
@@ -160,6 +162,8 @@ class RuleEngine:
                 entries.append((alias, ("actor", actor, stopped, GAZETTEER_RULE_PREFIX + actor.name), stopped))
         for trigger in rules.negation_triggers:
             entries.append((trigger, ("negation", trigger, "", ""), False))
+        for phrase in rules.pseudo_triggers:
+            entries.append((phrase, ("negation", phrase, PSEUDO, ""), False))
         self.matcher = PhraseMatcher(entries)
         self._compiled = False   # not built yet; see compiled()
 
@@ -176,6 +180,10 @@ class RuleEngine:
             else:
                 cue_matches.append(match)
         cue_matches = self._drop_shadowed(cue_matches)
+        # A trigger inside a pseudo-trigger ("no" in "no doubt") negates nothing.
+        pseudo = [m for m in triggers if m.payload[2] == PSEUDO]
+        triggers = [t for t in triggers if t.payload[2] != PSEUDO
+                    and not any(p.start <= t.start and t.end <= p.end for p in pseudo)]
         if not triggers:
             return cue_matches, PositionIndex(())
         # A trigger inside a cue that already says the negative ("no evidence of State

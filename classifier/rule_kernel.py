@@ -30,7 +30,7 @@ from .criteria_table import MOTIVE as MOTIVE_SLOT, SLOTS, CriteriaTable
 from .matcher import _FOLD, fold
 from .rule_engine import (
     ABSENCE_CONFIDENCE, AGENT_WORDS, ENFORCER_GAP_CHARS, GAZETTEER_CONFIDENCE, GAZETTEER_MOTIVE_CONFIDENCE,
-    GAZETTEER_RULE_PREFIX, INSIDER_GAP_CHARS, PROXY_ACTOR_CONFIDENCE, STATE_LINK_THRESHOLD, VICTIM_GAP_CHARS,
+    GAZETTEER_RULE_PREFIX, PSEUDO as PSEUDO_MARK, INSIDER_GAP_CHARS, PROXY_ACTOR_CONFIDENCE, STATE_LINK_THRESHOLD, VICTIM_GAP_CHARS,
     VICTIM_TAIL_CHARS, _NO_DETAIL, Analysis, Criterion, Evidence,
 )
 from .text_model import _codes, _word_mask
@@ -45,7 +45,7 @@ CRITERION_CODES = {"actor_type": 0, "state_link": 1, "attribution": 2, "cascadin
 _ACTOR_SHADOWS = ("actor", "actor_type", "state_link", "sector")   # as RuleEngine._shadows
 # Columns of the payload table.
 KIND, CRIT, VALUE, NEGATABLE, SHADOWS, PLACE, STOPPED, SPONSORSHIP, MOTIVE, PROXY, EXACT_LO, EXACT_HI = range(12)
-CUE, ACTOR, NEGATION = 0, 1, 2
+CUE, ACTOR, NEGATION, PSEUDO = 0, 1, 2, 3   # PSEUDO: a pseudo-trigger ("no doubt")
 # A text's result has the slots of criteria_table.SLOTS: the five criteria (critical_infrastructure's
 # values are listed apart) and the three signals.
 # Values the kernel needs to know by name: they take the first codes, in this order (other
@@ -121,7 +121,7 @@ class CompiledRules:
                     row[MOTIVE] = code(value_code, self.values, item.motive)
                     row[PROXY] = item.proxy_from_name
                 else:
-                    row[KIND], row[CRIT] = NEGATION, -1
+                    row[KIND], row[CRIT] = (PSEUDO if extra == PSEUDO_MARK else NEGATION), -1
                 self.rule_ids.append(rule_id)
                 payload_rows.append(row)
                 confidences.append(confidence)
@@ -596,7 +596,7 @@ def _keep_matches(raw, n_raw, folded, word, lo, hi, payloads, context, context_b
     n_cue = n_trig = 0
     for r in range(n_raw):
         p = raw[r, 2]
-        if payloads[p, KIND] == NEGATION:
+        if payloads[p, KIND] == NEGATION or payloads[p, KIND] == PSEUDO:
             trig[n_trig] = r
             n_trig += 1
             continue
@@ -649,7 +649,8 @@ def _keep_matches(raw, n_raw, folded, word, lo, hi, payloads, context, context_b
 @njit(cache=True)
 def _live_triggers(raw, kept, trig, payloads):
     """The end positions, sorted, of the negation triggers that are live: a trigger inside a cue
-    that already says the negative ("no evidence of State involvement") is spent there."""
+    that already says the negative ("no evidence of State involvement") is spent there, and one
+    inside a pseudo-trigger ("no doubt") is none."""
     n_kept, n_trig = kept.shape[0], trig.shape[0]
     spent_start = np.empty(n_kept, dtype=np.int64)
     spent_end = np.empty(n_kept, dtype=np.int64)
@@ -668,6 +669,16 @@ def _live_triggers(raw, kept, trig, payloads):
     n_live = 0
     for j in range(n_trig):
         r = trig[j]
+        if payloads[raw[r, 2], KIND] == PSEUDO:
+            continue
+        inside_pseudo = False
+        for k in range(n_trig):
+            q = trig[k]
+            if payloads[raw[q, 2], KIND] == PSEUDO and raw[q, 0] <= raw[r, 0] and raw[r, 1] <= raw[q, 1]:
+                inside_pseudo = True
+                break
+        if inside_pseudo:
+            continue
         i = _count_at_or_before(spent_start, n_spent, raw[r, 0])
         if i == 0 or spent_end[i - 1] < raw[r, 1]:
             live[n_live] = raw[r, 1]

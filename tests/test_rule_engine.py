@@ -246,6 +246,16 @@ def test_a_denial_negates_the_involvement_not_the_attack_named_after_it(layer):
     assert analysis.criteria["state_sponsorship"].value == "unknown"
 
 
+@pytest.mark.parametrize("text", [
+    "There is no doubt that Russia's government was behind the attack on the power grid.",
+    "Investigators could not rule out that the Russian government was behind the outage.",
+    "It is not impossible that the Chinese government was behind the intrusion.",
+])
+def test_a_pseudo_negation_negates_nothing(layer, text):
+    # "no" in "no doubt", "not" and "rule out" in "could not rule out": an attribution stands.
+    assert crit(layer, text, "state_sponsorship").value == "suspected"
+
+
 def test_no_evidence_of_a_state_link_leaves_no_hedge_standing(layer):
     analysis, _ = layer.analyse("Ransomware hit a port operator; researchers found no evidence of a State link.")
     assert analysis.criteria["state_sponsorship"].value == "none"

@@ -72,7 +72,7 @@ def _phrases(engine, rng, n):
 
 
 FILLERS = ["no", "not", "denied", "ruled out", "but", ",", ";", ".", "and", "the", "by", "of", "-", "—", "group",
-           "crew", "affiliates", "İ", "Σ", "🙂", "\n", "x_y", "ß", "’s"]
+           "crew", "affiliates", "İ", "Σ", "🙂", "\n", "x_y", "ß", "’s", "no doubt", "could not rule out", "not only"]
 
 
 def _dense_mixes(engine, n=400, seed=7):

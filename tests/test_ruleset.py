@@ -6,6 +6,7 @@ import shutil
 
 import pytest
 
+from classifier.api import RuleLayer
 from classifier.ruleset import RuleFileError, load_rules
 
 
@@ -39,6 +40,8 @@ def test_invalid_toml_is_reported(rules_copy):
 
 @pytest.mark.parametrize("file, old, new, message", [
     ("criteria.toml", "confidence = 0.9", "confidence = 1.9", "confidence"),
+    ("criteria.toml", "pseudo_triggers = [", "pseudo_trigger = [",
+     r"criteria.toml, rule negation, key 'pseudo_trigger': unknown key"),
     ("routing.toml", "when = { state_involvement = true, signals", "when = { state_involvment = true, signals",
      r"state-operation-disguised-as-crime.*when\.state_involvment"),
     ("routing.toml", "review_state_reading = 0.5", "review_state_reading = 1.5",
@@ -46,7 +49,7 @@ def test_invalid_toml_is_reported(rules_copy):
     ("routing.toml", 'word_starts = [', 'word_start = [', r"routing.toml, rule topic, key 'word_start': unknown key"),
     ("routing.toml", '"cyber", "hack",', '"cyber", " ",', r"routing.toml, rule topic, key 'word_starts'.*non-empty"),
     ("routing.toml", "min_words = 3", "min_words = 2.5", r"routing.toml, rule decision, key 'min_words'.*whole number"),
-], ids=["confidence out of range", "unknown condition", "decision threshold out of range", "unknown topic key",
+], ids=["confidence out of range", "unknown negation key", "unknown condition", "decision threshold out of range", "unknown topic key",
         "blank topic word", "fractional word count"])
 def test_bad_edit_is_refused_by_name(rules_copy, file, old, new, message):
     path = rules_copy / file
@@ -102,3 +105,13 @@ def test_optional_decision_key_may_be_left_out(rules_copy):
     assert "review_state_reading = 0.5" in text
     path.write_text(text.replace("review_state_reading = 0.5", "", 1))
     assert load_rules(rules_copy).decision["review_state_reading"] == 0.5
+
+
+def test_pseudo_triggers_are_read_from_the_rule_file(rules_copy):
+    # Without its pseudo-triggers, "no doubt that ... was behind" reads as a denial.
+    text = "There is no doubt that Russia's government was behind the attack on the power grid."
+    path = rules_copy / "criteria.toml"
+    path.write_text(path.read_text().replace('"no doubt", ', ""))
+    for rules, value in [(load_rules(), "suspected"), (load_rules(rules_copy), "none")]:
+        analysis, _ = RuleLayer(rules).analyse(text)
+        assert analysis.criteria["state_sponsorship"].value == value
