@@ -92,7 +92,7 @@ def score(texts, as_json, whole, rules_dir, model_dir):
 @click.option("--input-format", type=click.Choice(["csv", "jsonl", "stix", "veris", "misp"]), default=None,
               help="Input format (default: from the extension; for .json, from the content).")
 @click.option("--output-format", type=click.Choice(["csv", "jsonl", "stix"]), default=None,
-              help="Output format (default: from the extension: .jsonl, .json = STIX bundle, else CSV).")
+              help="Output format (default: from the extension: .jsonl, .json = STIX bundle, else CSV; on stdout (-o -), CSV for CSV input, else JSON lines).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when stderr is a terminal).")
 @RULES_OPTION
 @MODEL_OPTION
@@ -113,6 +113,8 @@ def batch(input_path, output_path, text_column, delimiter, chunk_size, workers, 
 
     if "-" not in (input_path, output_path) and Path(output_path).exists() and Path(output_path).resolve() == Path(input_path).resolve():
         _fail(f"{output_path}: the output would replace the input; write to another file")
+    if input_path != "-" and not Path(input_path).exists():
+        _fail(f"{input_path}: file not found")
     try:
         if input_format is None:
             input_format, why = detect_format(input_path)
@@ -125,8 +127,13 @@ def batch(input_path, output_path, text_column, delimiter, chunk_size, workers, 
             # CSV bytes in a file named .xlsx or .gz would not open in the program its name promises.
             _fail(f"{output_path}: {suffix} is not written here; write .csv (spreadsheets open it), "
                   f".jsonl or .json (STIX), uncompressed, or name the format with --output-format")
-        output_format = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "stix"}.get(suffix, "csv")
-        click.echo(f"writing {output_path} as {output_format}", err=True)
+        if output_path == "-":
+            # On stdout the records go on as they came: CSV stays CSV, anything else is JSON lines.
+            output_format = "csv" if input_format == "csv" else "jsonl"
+        else:
+            output_format = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "stix"}.get(suffix, "csv")
+        where = "stdout" if output_path == "-" else output_path
+        click.echo(f"writing {where} as {output_format}", err=True)
     if delimiter == "tab":
         delimiter = "\t"
     classifier = _classifier(rules_dir, model_dir)

@@ -112,6 +112,18 @@ def test_batch_stdin_to_stdout(runner):
 def test_batch_nonexistent_input(runner, tmp_path):
     result = runner.invoke(main, ["batch", str(tmp_path / "nope.csv"), "-o", str(tmp_path / "o.csv")])
     assert result.exit_code == 1 and "file not found" in result.output
+    # The error comes alone: no "reading ... as csv" or "writing ..." before it.
+    assert result.output.startswith("Error:") and "writing" not in result.output
+
+
+def test_batch_to_stdout_keeps_json_lines_as_json_lines(runner, tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"id": 1, "text": "A gang encrypted a school district\'s servers."}\n')
+    result = runner.invoke(main, ["batch", str(src), "-o", "-"])
+    assert result.exit_code == 0
+    assert "writing stdout as jsonl" in result.stderr
+    [record] = [json.loads(line) for line in result.stdout.splitlines()]
+    assert record["input"]["id"] == 1 and record["route"] == "cybercrime"
 
 
 def test_batch_output_directory_missing(runner, tmp_path):
