@@ -13,7 +13,9 @@ CV macro-F1 0.891 with the prefix, 0.895 with capitals: `cyberroute train`, same
 
 Function words (to, the, of, any, ...) are marked but do not count towards ``SCOPE``: in "no link
 to north korea's lazarus group" the scope reaches "lazarus". A cue right after another cancels
-it: "could not rule out a state role" marks nothing.
+it: "could not rule out a state role" marks nothing; so does a cue that is no negation ("no doubt
+that", "not only"). Marking changes case only (``str.upper``; the few letters whose capital is
+two letters, such as "ß", grow by one).
 
 The rule layer has its own NegEx-style negation ([negation] in rules/criteria.toml), which an
 analyst may edit. This list is part of the text model's featurizer instead (``FEATURIZER`` in

@@ -146,14 +146,20 @@ def test_unattributed_is_unknown_with_evidence(layer):
     ("The power grid operator lost control of its substations.", "energy"),
     ("A water utility found its treatment controls tampered with.", "water"),
     ("Customers of a large bank could not log in.", "finance"),
+    ("Hackers breached the dam's control system upstream of the town.", "water"),
+    ("Spies read the email of senior Foreign Office staff for months.", "government"),
 ])
 def test_sectors_positive(layer, text, sector):
     c = crit(layer, text, "critical_infrastructure")
     assert sector in c.value and spans_exact(text, c)
 
 
-def test_sectors_negative(layer):
-    c = crit(layer, "A boutique clothing shop's online store was defaced.", "critical_infrastructure")
+@pytest.mark.parametrize("text", [
+    "A boutique clothing shop's online store was defaced.",
+    "A botnet of small office/home office routers sent spam for a crew.",   # "home office" is no ministry
+])
+def test_sectors_negative(layer, text):
+    c = crit(layer, text, "critical_infrastructure")
     assert c.value == []
 
 
