@@ -134,6 +134,9 @@ class _CheckedReader:
 
     def __init__(self, reader, lines: _Lines, source: str, delimiter: str):
         self._reader, self._lines, self._source, self._delimiter = reader, lines, source, delimiter
+        # The line the row last returned starts on: a row number counts records (as a
+        # spreadsheet does), which differs from the line once a quoted field spans lines.
+        self.row_line = 0
 
     @property
     def line_num(self) -> int:
@@ -151,7 +154,9 @@ class _CheckedReader:
         return self
 
     def __next__(self) -> list[str]:
+        start = self._reader.line_num + 1
         row = next(self._reader)
+        self.row_line = start
         check_row_lines(self._lines.take(), self._lines.exhausted, self._reader.line_num, self._source,
                         self._delimiter)
         return row
@@ -204,27 +209,18 @@ def open_csv(handle: TextIO, source: str, text_column: str, delimiter: str | Non
     return _CheckedReader(reader, lines, source, delimiter), columns, delimiter
 
 
-def row_problem(row: list[str], number: int, width: int, text_at: int, text_column: str) -> str:
-    """Why row ``number`` cannot be classified, or "" when it can."""
+def row_problem(row: list[str], number: int, width: int, text_at: int, text_column: str,
+                line: int | None = None) -> str:
+    """Why row ``number`` (starting on ``line`` of the file) cannot be classified, or "" when it can."""
+    where = f"row {number}" if line in (None, number) else f"row {number} (line {line})"
     if len(row) != width:
-        problem = f"row {number}: has {len(row)} fields, the header has {width}"
+        problem = f"{where}: has {len(row)} fields, the header has {width}"
         if len(row) > width:
             problem += f"; extra fields: {row[width:]!r}"
         return problem
     if not row[text_at].strip():
-        return f"row {number}: empty text in column {text_column!r}"
+        return f"{where}: empty text in column {text_column!r}"
     return ""
-
-
-def _chunks(reader, size: int) -> Iterator[list[list[str]]]:
-    chunk = []
-    for row in reader:
-        chunk.append(row)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def output_header(columns: list[str]) -> tuple[list[str], tuple[str, ...]]:
@@ -284,12 +280,18 @@ def classify_csv(classifier, source: str, destination: str, text_column: str = "
             handle.close()
 
 
-def _numbered_chunks(reader, size: int) -> Iterator[tuple[int, list[list[str]]]]:
-    """(row number of the chunk's first data row, rows); the header is row 1."""
-    first = 2
-    for chunk in _chunks(reader, size):
-        yield first, chunk
-        first += len(chunk)
+def _numbered_chunks(reader: _CheckedReader, size: int) -> Iterator[tuple[int, list[list[str]], list[int]]]:
+    """(row number of the chunk's first data row, rows, the line each row starts on); the header
+    is row 1."""
+    first, chunk, lines = 2, [], []
+    for row in reader:
+        chunk.append(row)
+        lines.append(reader.row_line)
+        if len(chunk) == size:
+            yield first, chunk, lines
+            first, chunk, lines = first + size, [], []
+    if chunk:
+        yield first, chunk, lines
 
 
 @dataclass(frozen=True)
@@ -299,10 +301,10 @@ class _ChunkJob:
     text_column: str
     escape_formulas: bool = True
 
-    def __call__(self, classifier, first_row: int, chunk: list[list[str]]):
+    def __call__(self, classifier, first_row: int, chunk: list[list[str]], lines: list[int]):
         texts, problems = [], []
-        for offset, row in enumerate(chunk):
-            problem = row_problem(row, first_row + offset, self.width, self.text_at, self.text_column)
+        for offset, (row, line) in enumerate(zip(chunk, lines)):
+            problem = row_problem(row, first_row + offset, self.width, self.text_at, self.text_column, line)
             texts.append("" if problem else row[self.text_at])
             problems.append(problem)
         out, errors, review = [], 0, 0
@@ -325,8 +327,8 @@ class _ChunkJob:
 _WORKER_STATE: dict = {}
 
 
-def _work(job: _ChunkJob, first_row: int, chunk):
-    return job(_WORKER_STATE["classifier"], first_row, chunk)
+def _work(job: _ChunkJob, first_row: int, chunk, lines):
+    return job(_WORKER_STATE["classifier"], first_row, chunk, lines)
 
 
 def _run(classifier, job: _ChunkJob, chunks, workers: int):
@@ -338,8 +340,8 @@ def _run(classifier, job: _ChunkJob, chunks, workers: int):
     chunks = chain(head, chunks)
     with batch_gc():
         if workers <= 1 or len(head) < 2:
-            for first_row, chunk in chunks:
-                yield job(classifier, first_row, chunk)
+            for first_row, chunk, lines in chunks:
+                yield job(classifier, first_row, chunk, lines)
         else:
             yield from _run_forked(classifier, job, chunks, workers)
 
@@ -375,8 +377,8 @@ def _run_forked(classifier, job: _ChunkJob, chunks, workers: int):
     pool = multiprocessing.get_context("fork").Pool(workers)
     try:
         pending: deque = deque()
-        for first_row, chunk in chunks:
-            pending.append(pool.apply_async(_work, (job, first_row, chunk)))
+        for first_row, chunk, lines in chunks:
+            pending.append(pool.apply_async(_work, (job, first_row, chunk, lines)))
             if len(pending) >= 2 * workers:
                 yield pending.popleft().get()
         while pending:

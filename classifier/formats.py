@@ -146,7 +146,7 @@ def _read_csv(path, text_column, encoding=None, delimiter=None, reading=None):
         reader, header, _ = open_csv(handle, path, text_column, delimiter)
         at = header.index(text_column)
         for number, row in enumerate(reader, start=2):
-            problem = row_problem(row, number, len(header), at, text_column)
+            problem = row_problem(row, number, len(header), at, text_column, reader.row_line)
             yield Record(dict(zip(header, row)), "" if problem else row[at], problem or None)
         if reading is not None:
             reading.note_reading(reader, handle)

@@ -54,6 +54,20 @@ def test_a_quote_never_closed_is_refused_not_merged(tmp_path):
     assert result.exit_code == 1 and "in.csv (header): the row starting on line 1 holds a quoted field" in result.output
 
 
+@pytest.mark.parametrize("args", [["--chunk-size", "512"], ["--chunk-size", "1", "--workers", "2"],
+                                  ["--output-format", "jsonl"]], ids=["one chunk", "forked chunks", "jsonl"])
+def test_a_row_after_a_field_of_several_lines_is_named_by_row_and_line(tmp_path, args):
+    # Row numbers count records, as a spreadsheet does; a text editor counts lines.
+    data = b'id,text\n1,"A gang\nencrypted a dental practice."\n2,\n3,A gang hit a shop.,extra\n4,\n'
+    src = tmp_path / "in.csv"
+    src.write_bytes(data)
+    result = CliRunner().invoke(main, ["batch", str(src), "-o", "-", *args])
+    assert result.exit_code == 0, result.output
+    assert "row 3 (line 4): empty text in column 'text'" in result.stdout
+    assert "row 4 (line 5): has 3 fields, the header has 2" in result.stdout
+    assert "row 5 (line 6): empty text" in result.stdout
+
+
 def test_quoted_newlines_and_a_last_line_without_newline_still_pass(tmp_path):
     result, rows = run_batch(tmp_path, b'id,text\n1,"two\nlines, closed"\n2,"last ""quoted"" row"')
     assert result.exit_code == 0, result.output
