@@ -54,6 +54,18 @@ _PSEUDO = re.compile(r"\s+(?:doubt|question|only|just|merely|but|less|least|impo
 # sentence: "it was not north korea but a local gang" leaves "a local gang" unmarked. ("yet" is
 # no turn word: "not yet attributed to china" is a negation of "china" as much as "not".)
 _TURN = r"(?:but|while|although|though|however|instead|whereas)\b"
+# A denial that follows the one denied: "police said the gru was not behind it" marks "THE GRU".
+# Only these phrases, which clear someone of an act, look backwards; the subject they mark is the
+# words before them up to SCOPE counted words, the clause's start or a word in _SUBJECT_STOP, so
+# "russia said it was not behind the attack" (a denial by the accused) marks no name.
+_POST = re.compile(r"\s+(?:(?:was|were|is|are|has been|have been|had been)\s+(?:not|never)\s+"
+                   r"(?:behind|involved|responsible)|(?:had|has|have)\s+nothing\s+to\s+do\s+with"
+                   r"|(?:had|has|have|played)\s+no\s+(?:role|part|hand))\b")
+_SUBJECT_STOP = frozenset("""said says say told tell claimed claims insisted insists stated states added argued
+    believe believes believed concluded found find finds that who which it they he she we you i and or but
+    while although though however whereas if because as whether""".split())
+_FUNCTION_WORDS = frozenset("to the of a an any with in on for by that was were is be been its their his her".split())
+_WORD = re.compile(r"\w+(?:['’]\w+)*")
 _GAP = r"[^\w.,;:!?()\"]+"   # what lies between two words of one clause
 _SCOPE = re.compile(rf"(?:(?:{_GAP}{_FUNCTION})*{_GAP}(?!{_TURN})\w+(?:['’]\w+)*){{0,{SCOPE}}}")
 
@@ -67,8 +79,19 @@ def mark_negation(text: str) -> str:
     'it was not NORTH KOREA but a local gang'
     """
     spaced = " " + text
-    pieces, done, cancelled = [], 0, 0
-    for cue in _CUE.finditer(spaced):
+    cues = list(_CUE.finditer(spaced))
+    if not cues:
+        return text
+    # Every _POST phrase holds a cue, so it is looked for around the cues only. Its cue negates
+    # the words before it, not the act after it: "the gru was not behind the attack on the
+    # grid" clears the GRU, not the attack.
+    posts = []
+    for cue in cues:
+        post = _POST.search(spaced, max(0, cue.start() - 16), cue.end() + 24)
+        if post and post.start() <= cue.start() < post.end() and (not posts or posts[-1][0] != post.start()):
+            posts.append((post.start(), post.end()))
+    spans, done, cancelled = [], 0, 0
+    for cue in cues:
         # A cue inside the scope of the one before (already marked), or cancelled by it.
         if cue.start() < max(done, cancelled):
             continue
@@ -76,12 +99,37 @@ def mark_negation(text: str) -> str:
         if second:
             cancelled = second.end()
             continue
-        if _PSEUDO.match(spaced, cue.end()):
+        if _PSEUDO.match(spaced, cue.end()) or any(start <= cue.start() < end for start, end in posts):
             continue
         scope = _SCOPE.match(spaced, cue.end())
-        pieces += [spaced[done:scope.start()], scope.group(0).upper()]
+        spans.append((scope.start(), scope.end()))
         done = scope.end()
-    if not pieces:
+    for post_start, _ in posts:
+        start = _subject_start(spaced, post_start)
+        if start < post_start:
+            spans.append((start, post_start))
+    if not spans:
         return text
+    pieces, done = [], 0
+    for start, end in sorted(spans):
+        start = max(start, done)
+        if end > start:
+            pieces += [spaced[done:start], spaced[start:end].upper()]
+            done = end
     pieces.append(spaced[done:])
     return "".join(pieces)[1:]
+
+
+def _subject_start(spaced: str, end: int) -> int:
+    """Where the words denied by a _POST phrase ending the clause part before ``end`` begin."""
+    start, counted = end, 0
+    for word in reversed(list(_WORD.finditer(spaced, 0, end))):
+        between = spaced[word.end():start]
+        if any(mark in between for mark in '.,;:!?()"') or word.group() in _SUBJECT_STOP:
+            break
+        if word.group() not in _FUNCTION_WORDS:
+            counted += 1
+            if counted > SCOPE:
+                break
+        start = word.start()
+    return start

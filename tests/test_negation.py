@@ -41,6 +41,14 @@ from classifier.negation import SCOPE, mark_negation
     ("no-one was hurt", "no-ONE WAS HURT"),
     # a cue inside another cue's scope does not start a scope of its own
     ("no state and not one group", "no STATE AND NOT ONE group"),
+    # a denial that follows the one denied marks the words before it (not the act after it), back
+    # to the clause's start, a reporting verb or a pronoun: a denial by the accused clears no name
+    ("police said the gru was not behind the outage", "police said THE GRU was not behind the outage"),
+    ("lazarus group hackers were not involved, the fbi said", "LAZARUS GROUP HACKERS were not involved, the fbi said"),
+    ("the leak came from the nsa; the agency itself played no part.",
+     "the leak came from the nsa; THE AGENCY ITSELF played no part."),
+    ("russia said it was not behind the attack", "russia said it was not behind the attack"),
+    ("a b c d e f was not involved", "a b C D E F was not involved"),   # SCOPE counted words
     # a cue with punctuation right after it marks nothing; the next cue starts its own scope
     ("no, not ever", "no, not EVER"),
 ])
@@ -57,6 +65,7 @@ def test_marks_the_words_in_a_cues_scope(text, marked):
     "it is not impossible that china was behind it",
     "no less than three state units",
     "the nothingness of it",        # a cue inside a longer word is no cue
+    "russia said it was not behind the attack on the power grid",
     "economic espionage in november",
     "",
 ])
@@ -70,7 +79,7 @@ def test_scope_is_limited_to_scope_counted_words():
     assert [w.isupper() for w in marked] == [True] * SCOPE + [False] * 3
 
 
-WORDS = ["no", "not", "never", "rule", "out", "ruled", "denied", "didn't", "won’t", "nothing", "the",
+WORDS = ["was", "played", "behind", "involved", "said", "it", "no", "not", "never", "rule", "out", "ruled", "denied", "didn't", "won’t", "nothing", "the",
          "state", "to", "but", "gang", "a", "nor", ",", ";", ".", "-", "\n", "'", "nothingness", "doubt",
          "only", "yet", "be", '"', "(", "[", "‘"]
 
@@ -107,6 +116,10 @@ def test_the_featurizer_reads_a_negated_word_as_another_feature():
      "Officials said it was not Russian military intelligence but a local crew that hit the hospital's network."),
     ("Investigators tied the exchange theft to North Korea's Lazarus Group.",
      "Investigators found no link to North Korea's Lazarus Group in the exchange theft."),
+    ("Officials said Russia's government was behind the breach of the council network.",
+     "Officials said Russia's government was not behind the breach of the council network."),
+    ("Investigators said Lazarus Group hackers were behind the theft from the exchange.",
+     "Investigators said Lazarus Group hackers were not involved in the theft from the exchange."),
 ])
 def test_the_shipped_model_reads_a_denied_state_actor_as_no_state(classifier, said, denied):
     def state_reading(text):
