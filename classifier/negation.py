@@ -42,7 +42,8 @@ _CUES = (r"no|not|cannot|never|nothing|none|nobody|neither|nor|without|den(?:y|i
 _CUE = re.compile(rf"[\s\"'(\[“‘](?:{_CUES})\b|n['’]t\b")
 # Function words are marked but not counted towards SCOPE, and may stand between two cues that
 # cancel ("cannot be ruled out").
-_FUNCTION = r"(?:to|the|of|an?|any|with|in|on|for|by|that|was|were|is|be|been|its|their|his|her)\b"
+_FUNCTION_WORDS = frozenset("to the of a an any with in on for by that was were is be been its their his her".split())
+_FUNCTION = rf"(?:{'|'.join(sorted(_FUNCTION_WORDS))})\b"
 # A cue right after another, function words aside, cancels it: "could not rule out a state role",
 # "never denied", "a state role cannot be ruled out" negate nothing.
 _SECOND_CUE = re.compile(rf"(?:\s+{_FUNCTION})*\s+(?:{_CUES})\b")
@@ -64,7 +65,6 @@ _POST = re.compile(r"\s+(?:(?:was|were|is|are|has been|have been|had been)\s+(?:
 _SUBJECT_STOP = frozenset("""said says say told tell claimed claims insisted insists stated states added argued
     believe believes believed concluded found find finds that who which it they he she we you i and or but
     while although though however whereas if because as whether""".split())
-_FUNCTION_WORDS = frozenset("to the of a an any with in on for by that was were is be been its their his her".split())
 _WORD = re.compile(r"\w+(?:['’]\w+)*")
 _GAP = r"[^\w.,;:!?()\"]+"   # what lies between two words of one clause
 _SCOPE = re.compile(rf"(?:(?:{_GAP}{_FUNCTION})*{_GAP}(?!{_TURN})\w+(?:['’]\w+)*){{0,{SCOPE}}}")
