@@ -92,7 +92,8 @@ def score(texts, as_json, whole, rules_dir, model_dir):
 @click.option("--input-format", type=click.Choice(["csv", "jsonl", "stix", "veris", "misp"]), default=None,
               help="Input format (default: from the extension; for .json, from the content).")
 @click.option("--output-format", type=click.Choice(["csv", "jsonl", "stix"]), default=None,
-              help="Output format (default: from the extension: .jsonl, .json = STIX bundle, else CSV; on stdout (-o -), CSV for CSV input, else JSON lines).")
+              help="Output format (default: from the extension: .jsonl, .json = STIX bundle, else CSV; "
+                   "on stdout (-o -), CSV for CSV input, else JSON lines).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when stderr is a terminal).")
 @RULES_OPTION
 @MODEL_OPTION

@@ -139,8 +139,8 @@ def load_model(directory: Path | str | None = None) -> TrainedModel:
         raise ModelFileError(manifest_path, "no classes listed")
     trained_with = manifest.get("text_model", {}).get("featurizer")
     if trained_with != FEATURIZER:
-        raise ModelFileError(manifest_path, f"the model was trained with the text featurizer {trained_with!r}, and this "
-                                            f"cyberroute reads {FEATURIZER!r}; retrain it (cyberroute train)")
+        raise ModelFileError(manifest_path, f"the model was trained with the text featurizer {trained_with!r}, "
+                                            f"and this cyberroute reads {FEATURIZER!r}; retrain it (cyberroute train)")
     if manifest.get("combiner", {}).get("rule_features") != RULE_FEATURES:
         raise ModelFileError(manifest_path, "the model was trained with other rule features than this cyberroute "
                                             "computes; retrain it (cyberroute train)")
