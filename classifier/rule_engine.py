@@ -28,8 +28,9 @@ GAZETTEER_MOTIVE_CONFIDENCE = 0.5
 ABSENCE_CONFIDENCE = 0.5
 # The rule id of a gazetteer match is this prefix and the actor's name.
 GAZETTEER_RULE_PREFIX = "actor."
-# The mark, in a negation payload, of a pseudo-trigger ([negation] pseudo_triggers).
-PSEUDO = "pseudo"
+# The marks, in a negation payload, of a pseudo-trigger and of a post-trigger ([negation]
+# pseudo_triggers, post_triggers).
+PSEUDO, POST = "pseudo", "post"
 # Only explicit criminal or hacktivist actors ("gang", "hacktivists", a named crew), not hints such
 # as the word "ransomware" (0.5) or "arrested" and "the hacker" (0.6), make a State-linked case a
 # proxy case: "the hacker group Fancy Bear" is no proxy.
@@ -164,12 +165,16 @@ class RuleEngine:
             entries.append((trigger, ("negation", trigger, "", ""), False))
         for phrase in rules.pseudo_triggers:
             entries.append((phrase, ("negation", phrase, PSEUDO, ""), False))
+        for phrase in rules.post_triggers:
+            entries.append((phrase, ("negation", phrase, POST, ""), False))
         self.matcher = PhraseMatcher(entries)
         self._compiled = False   # not built yet; see compiled()
 
     # -- matching ------------------------------------------------------------------------------
 
-    def _matches(self, text: str, folded: str) -> tuple[list[Match], PositionIndex]:
+    def _matches(self, text: str, folded: str) -> tuple[list[Match], PositionIndex, PositionIndex]:
+        """The cues and names that count, the ends of the live negation triggers, and the starts
+        of the post-triggers."""
         cue_matches, triggers = [], []
         for match in self.matcher.matches(text, folded):
             kind, item, extra, _ = match.payload
@@ -180,12 +185,14 @@ class RuleEngine:
             else:
                 cue_matches.append(match)
         cue_matches = self._drop_shadowed(cue_matches)
-        # A trigger inside a pseudo-trigger ("no" in "no doubt") negates nothing.
-        pseudo = [m for m in triggers if m.payload[2] == PSEUDO]
-        triggers = [t for t in triggers if t.payload[2] != PSEUDO
-                    and not any(p.start <= t.start and t.end <= p.end for p in pseudo)]
+        # A trigger inside a pseudo-trigger ("no" in "no doubt") negates nothing, and one inside
+        # a post-trigger ("not" in "was not behind") negates only what comes before it.
+        phrases = [m for m in triggers if m.payload[2]]
+        posts = PositionIndex(m.start for m in phrases if m.payload[2] == POST)
+        triggers = [t for t in triggers if not t.payload[2]
+                    and not any(p.start <= t.start and t.end <= p.end for p in phrases)]
         if not triggers:
-            return cue_matches, PositionIndex(())
+            return cue_matches, PositionIndex(()), posts
         # A trigger inside a cue that already says the negative ("no evidence of State
         # involvement") is spent there: it must not also negate the words after that cue.
         spent = PositionIndex(m.start for m in cue_matches if m.payload[0] == "cue" and not m.payload[1].negatable)
@@ -198,7 +205,7 @@ class RuleEngine:
             start = spent.last_at_or_before(trigger.start)
             if start is None or ends[start] < trigger.end:
                 live.append(trigger.end)
-        return cue_matches, PositionIndex(live)
+        return cue_matches, PositionIndex(live), posts
 
     def _has_context(self, folded: str, match: Match) -> bool:
         window = folded[max(0, match.start - 40):match.end + 40]
@@ -237,12 +244,18 @@ class RuleEngine:
             return ("actor", "actor_type", "state_link", "sector")
         return item.shadows
 
-    def _negated(self, folded: str, match: Match, triggers: PositionIndex) -> bool:
+    def _negated(self, folded: str, match: Match, triggers: PositionIndex, posts: PositionIndex) -> bool:
         end = triggers.last_at_or_before(match.start)
-        if end is None or match.start - end > self.rules.negation_window:
+        if end is not None and match.start - end <= self.rules.negation_window:
+            between = folded[end:match.start]
+            if not any(brk in between for brk in self.rules.clause_breaks):
+                return True
+        # A post-trigger after the cue: "Russia's government was not behind the outage".
+        post = next(posts.between(match.end, match.end + self.rules.negation_window), None)
+        if post is None:
             return False
-        between = folded[end:match.start]
-        return not any(brk in between for brk in self.rules.clause_breaks)
+        between = folded[match.end:post]
+        return not any(brk in between for brk in self.rules.clause_breaks + self.rules.post_breaks)
 
     # -- aggregation ---------------------------------------------------------------------------
 
@@ -281,15 +294,15 @@ class RuleEngine:
     def analyse(self, text: str) -> Analysis:
         """Return the criteria, signals and rule hits found in ``text``."""
         folded = fold(text)
-        matches, triggers = self._matches(text, folded)
+        matches, triggers, posts = self._matches(text, folded)
         votes: dict[str, list[_Vote]] = {}
         none_votes: list[_Vote] = []
         hits = []
         actors: list[tuple[Actor, Evidence]] = []
-        any_trigger = len(triggers) > 0
+        any_trigger = len(triggers) > 0 or len(posts) > 0
         for match in matches:
             start, end, (kind, item, extra, rule_id) = match
-            negated = any_trigger and kind == "cue" and item.negatable and self._negated(folded, match, triggers)
+            negated = any_trigger and kind == "cue" and item.negatable and self._negated(folded, match, triggers, posts)
             evidence = Evidence(start, end, text[start:end], rule_id, negated)
             hits.append(evidence)
             if kind == "actor":

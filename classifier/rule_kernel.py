@@ -30,7 +30,8 @@ from .criteria_table import MOTIVE as MOTIVE_SLOT, SLOTS, CriteriaTable
 from .matcher import _FOLD, fold
 from .rule_engine import (
     ABSENCE_CONFIDENCE, AGENT_WORDS, ENFORCER_GAP_CHARS, GAZETTEER_CONFIDENCE, GAZETTEER_MOTIVE_CONFIDENCE,
-    GAZETTEER_RULE_PREFIX, INSIDER_GAP_CHARS, PROXY_ACTOR_CONFIDENCE, PSEUDO as PSEUDO_MARK, STATE_LINK_THRESHOLD,
+    GAZETTEER_RULE_PREFIX, INSIDER_GAP_CHARS, POST as POST_MARK, PROXY_ACTOR_CONFIDENCE, PSEUDO as PSEUDO_MARK,
+    STATE_LINK_THRESHOLD,
     VICTIM_GAP_CHARS, VICTIM_TAIL_CHARS, _NO_DETAIL, Analysis, Criterion, Evidence,
 )
 from .text_model import _codes, _word_mask
@@ -45,7 +46,8 @@ CRITERION_CODES = {"actor_type": 0, "state_link": 1, "attribution": 2, "cascadin
 _ACTOR_SHADOWS = ("actor", "actor_type", "state_link", "sector")   # as RuleEngine._shadows
 # Columns of the payload table.
 KIND, CRIT, VALUE, NEGATABLE, SHADOWS, PLACE, STOPPED, SPONSORSHIP, MOTIVE, PROXY, EXACT_LO, EXACT_HI = range(12)
-CUE, ACTOR, NEGATION, PSEUDO = 0, 1, 2, 3   # PSEUDO: a pseudo-trigger ("no doubt")
+# PSEUDO: a pseudo-trigger ("no doubt"); POST: a post-trigger ("was not behind")
+CUE, ACTOR, NEGATION, PSEUDO, POST = 0, 1, 2, 3, 4
 # A text's result has the slots of criteria_table.SLOTS: the five criteria (critical_infrastructure's
 # values are listed apart) and the three signals.
 # Values the kernel needs to know by name: they take the first codes, in this order (other
@@ -121,7 +123,7 @@ class CompiledRules:
                     row[MOTIVE] = code(value_code, self.values, item.motive)
                     row[PROXY] = item.proxy_from_name
                 else:
-                    row[KIND], row[CRIT] = (PSEUDO if extra == PSEUDO_MARK else NEGATION), -1
+                    row[KIND], row[CRIT] = {PSEUDO_MARK: PSEUDO, POST_MARK: POST}.get(extra, NEGATION), -1
                 self.rule_ids.append(rule_id)
                 payload_rows.append(row)
                 confidences.append(confidence)
@@ -133,6 +135,7 @@ class CompiledRules:
         self.alphabet, self.delta, self.node_key, self.dict_link = _automaton(keys)
         self.context, self.context_bounds = _flatten(sorted(rules.stop_context))
         self.breaks, self.break_bounds = _flatten(rules.clause_breaks)
+        self.post_breaks, self.post_break_bounds = _flatten(rules.clause_breaks + rules.post_breaks)
         self.numbers = np.array([rules.negation_window, _CONTEXT_CHARS, ENFORCER_GAP_CHARS, VICTIM_GAP_CHARS,
                                  VICTIM_TAIL_CHARS, INSIDER_GAP_CHARS], dtype=np.int64)
         self.by_word, self.by_bounds = _flatten([" by "])
@@ -183,8 +186,9 @@ class CompiledRules:
             _fold_beyond_ascii(texts, bounds, folded_codes, word)
         return _analyse(codes, folded_codes, word, bounds, self.alphabet, self.delta,
                         self.node_key, self.dict_link, self.key_info, self.payloads, self.confidences, self.exact,
-                        self.context, self.context_bounds, self.breaks, self.break_bounds, self.numbers,
-                        self.weights, self.by_word, self.by_bounds, self.agent_words, self.agent_bounds)
+                        self.context, self.context_bounds, self.breaks, self.break_bounds, self.post_breaks,
+                        self.post_break_bounds, self.numbers, self.weights, self.by_word, self.by_bounds,
+                        self.agent_words, self.agent_bounds)
 
     def _analyses(self, texts: list[str], found: tuple[np.ndarray, ...]) -> list[Analysis]:
         # Plain lists: indexing them costs less than indexing numpy arrays one element at a time.
@@ -596,7 +600,7 @@ def _keep_matches(raw, n_raw, folded, word, lo, hi, payloads, context, context_b
     n_cue = n_trig = 0
     for r in range(n_raw):
         p = raw[r, 2]
-        if payloads[p, KIND] == NEGATION or payloads[p, KIND] == PSEUDO:
+        if payloads[p, KIND] >= NEGATION:   # a trigger, a pseudo-trigger or a post-trigger
             trig[n_trig] = r
             n_trig += 1
             continue
@@ -648,9 +652,10 @@ def _keep_matches(raw, n_raw, folded, word, lo, hi, payloads, context, context_b
 
 @njit(cache=True)
 def _live_triggers(raw, kept, trig, payloads):
-    """The end positions, sorted, of the negation triggers that are live: a trigger inside a cue
-    that already says the negative ("no evidence of State involvement") is spent there, and one
-    inside a pseudo-trigger ("no doubt") is none."""
+    """The end positions, sorted, of the negation triggers that are live, and the start positions,
+    sorted, of the post-triggers. A trigger inside a cue that already says the negative ("no
+    evidence of State involvement") is spent there, and one inside a pseudo-trigger ("no doubt")
+    or a post-trigger ("was not behind") is none."""
     n_kept, n_trig = kept.shape[0], trig.shape[0]
     spent_start = np.empty(n_kept, dtype=np.int64)
     spent_end = np.empty(n_kept, dtype=np.int64)
@@ -669,22 +674,28 @@ def _live_triggers(raw, kept, trig, payloads):
     n_live = 0
     for j in range(n_trig):
         r = trig[j]
-        if payloads[raw[r, 2], KIND] == PSEUDO:
+        if payloads[raw[r, 2], KIND] != NEGATION:
             continue
-        inside_pseudo = False
+        inside_phrase = False
         for k in range(n_trig):
             q = trig[k]
-            if payloads[raw[q, 2], KIND] == PSEUDO and raw[q, 0] <= raw[r, 0] and raw[r, 1] <= raw[q, 1]:
-                inside_pseudo = True
+            if payloads[raw[q, 2], KIND] != NEGATION and raw[q, 0] <= raw[r, 0] and raw[r, 1] <= raw[q, 1]:
+                inside_phrase = True
                 break
-        if inside_pseudo:
+        if inside_phrase:
             continue
         i = _count_at_or_before(spent_start, n_spent, raw[r, 0])
         if i == 0 or spent_end[i - 1] < raw[r, 1]:
             live[n_live] = raw[r, 1]
             n_live += 1
     live = live[:n_live]   # in end order already, as the matches are
-    return live
+    posts = np.empty(n_trig, dtype=np.int64)
+    n_posts = 0
+    for j in range(n_trig):
+        if payloads[raw[trig[j], 2], KIND] == POST:
+            posts[n_posts] = raw[trig[j], 0]
+            n_posts += 1
+    return live, np.sort(posts[:n_posts])
 
 
 @njit(cache=True)
@@ -741,12 +752,12 @@ def _set_aside(vote_crit, vote_value, vote_hit, hit_start, hit_end, n_cue_votes,
 
 
 @njit(cache=True)
-def _cast_votes(raw, kept, live, folded, lo, payloads, confidences, breaks, break_bounds, numbers, weights, by_word,
-                by_bounds, agent_words, agent_bounds):
+def _cast_votes(raw, kept, live, posts, folded, lo, payloads, confidences, breaks, break_bounds, post_breaks,
+                post_break_bounds, numbers, weights, by_word, by_bounds, agent_words, agent_bounds):
     """``RuleEngine.analyse``'s loop over the matches: whether each hit is negated, and the votes
     (criterion, value, confidence, hit, place) in the engine's order; ``none_votes`` lists the
     votes for "no State link" (negated State cues first, then cues that say so)."""
-    n_kept, n_live = kept.shape[0], live.shape[0]
+    n_kept, n_live, n_posts = kept.shape[0], live.shape[0], posts.shape[0]
     gazetteer, gazetteer_motive = weights[0], weights[1]
     window = numbers[0]
     hit_start = np.empty(n_kept, dtype=np.int64)
@@ -766,10 +777,14 @@ def _cast_votes(raw, kept, live, folded, lo, payloads, confidences, breaks, brea
         r = kept[h]
         start, end, p = raw[r, 0], raw[r, 1], raw[r, 2]
         negated = False
-        if n_live and payloads[p, KIND] == CUE and payloads[p, NEGATABLE]:
+        if (n_live or n_posts) and payloads[p, KIND] == CUE and payloads[p, NEGATABLE]:
             i = _count_at_or_before(live, n_live, start)
             if i > 0 and start - live[i - 1] <= window:
                 negated = not _contains(folded, lo + live[i - 1], lo + start, breaks, break_bounds)
+            # A post-trigger after the cue: "Russia's government was not behind the outage".
+            i = _count_at_or_before(posts, n_posts, end - 1)   # the first post-trigger at or after the end
+            if not negated and i < n_posts and posts[i] - end <= window:
+                negated = not _contains(folded, lo + end, lo + posts[i], post_breaks, post_break_bounds)
         hit_start[h], hit_end[h] = start, end
         if negated:
             negated_hits[h] = 1
@@ -1010,8 +1025,8 @@ def _criteria(vote_crit, vote_value, vote_conf, vote_hit, vote_place, none_votes
 
 @njit(cache=True)
 def _analyse(codes, folded, word, bounds, alphabet, delta, node_key, dict_link, key_info, payloads, confidences,
-             exact, context, context_bounds, breaks, break_bounds, numbers, weights, by_word, by_bounds, agent_words,
-             agent_bounds):
+             exact, context, context_bounds, breaks, break_bounds, post_breaks, post_break_bounds, numbers, weights,
+             by_word, by_bounds, agent_words, agent_bounds):
     """The rule layer over the texts ``bounds`` delimits in ``codes`` (and their folded form):
     hits, criteria with evidence, sectors and sponsors, end to end with per-text bounds."""
     n_texts = bounds.shape[0] - 1
@@ -1034,10 +1049,11 @@ def _analyse(codes, folded, word, bounds, alphabet, delta, node_key, dict_link, 
         raw, n_raw = _find_phrases(codes, folded, word, lo, hi, alphabet, delta, node_key, dict_link, key_info,
                                    payloads, exact, raw)
         kept, trig = _keep_matches(raw, n_raw, folded, word, lo, hi, payloads, context, context_bounds, context_chars)
-        live = _live_triggers(raw, kept, trig, payloads)
+        live, posts = _live_triggers(raw, kept, trig, payloads)
         (hit_start, hit_end, negated, vote_crit, vote_value, vote_conf, vote_hit, vote_place,
-         none_votes) = _cast_votes(raw, kept, live, folded, lo, payloads, confidences, breaks, break_bounds, numbers,
-                                   weights, by_word, by_bounds, agent_words, agent_bounds)
+         none_votes) = _cast_votes(raw, kept, live, posts, folded, lo, payloads, confidences, breaks, break_bounds,
+                                   post_breaks, post_break_bounds, numbers, weights, by_word, by_bounds, agent_words,
+                                   agent_bounds)
         (values, confidences_out, scratch, slot_lo, slot_hi, text_sectors, text_scores,
          sponsor) = _criteria(vote_crit, vote_value, vote_conf, vote_hit, vote_place, none_votes, hit_start, hit_end,
                               weights)

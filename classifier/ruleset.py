@@ -144,6 +144,10 @@ class RuleSet:
     negation_triggers: tuple[str, ...]
     # Phrases that hold a trigger but negate nothing ("no doubt", "not only").
     pseudo_triggers: tuple[str, ...]
+    # Phrases that negate the cue before them ("was not behind"), unless one of post_breaks
+    # lies between ("Russia said it was not behind": the accused's denial clears nobody).
+    post_triggers: tuple[str, ...]
+    post_breaks: tuple[str, ...]
     negation_window: int
     clause_breaks: tuple[str, ...]
     routing_rules: list[RoutingRule]
@@ -254,9 +258,12 @@ def _load_criteria(path: Path):
     data = _read(path)
     _check_unknown_keys(path, data, {"version", "negation", "places", "cue"}, None)
     negation = _need(path, data, "negation", dict)
-    _check_unknown_keys(path, negation, {"triggers", "pseudo_triggers", "window_chars", "clause_breaks"}, "negation")
+    _check_unknown_keys(path, negation, {"triggers", "pseudo_triggers", "post_triggers", "post_breaks", "window_chars",
+                                         "clause_breaks"}, "negation")
     triggers = _strings(path, negation, "triggers", "negation")
     pseudo = _strings(path, negation, "pseudo_triggers", "negation", default=())
+    post = _strings(path, negation, "post_triggers", "negation", default=())
+    post_breaks = _strings(path, negation, "post_breaks", "negation", default=())
     window = _need(path, negation, "window_chars", int, "negation")
     if not 0 < window <= 500:
         raise RuleFileError(path, "must lie between 1 and 500", "negation", "window_chars")
@@ -292,7 +299,7 @@ def _load_criteria(path: Path):
             negatable=table.get("negatable", True) is True,
             case_sensitive=table.get("case_sensitive", False) is True, shadows=tuple(shadows),
         ))
-    return cues, (triggers, pseudo), window, breaks
+    return cues, (triggers, pseudo, post, post_breaks), window, breaks
 
 
 def _load_sectors(path: Path):
@@ -446,13 +453,14 @@ def load_rules(directory: Path | str | None = None) -> RuleSet:
     directory = Path(directory) if directory else default_rules_dir()
     if not directory.is_dir():
         raise RuleFileError(directory, "rules directory not found")
-    cues, (triggers, pseudo), window, breaks = _load_criteria(directory / "criteria.toml")
+    cues, (triggers, pseudo, post, post_breaks), window, breaks = _load_criteria(directory / "criteria.toml")
     sectors, sector_info = _load_sectors(directory / "sectors.toml")
     actors, stoplist, stop_context = _load_gazetteer(directory / "gazetteer.toml")
     routing_rules, decision, topic_words = _load_routing(directory / "routing.toml")
     processes, labels, norms = _load_processes(directory / "processes.toml")
     return RuleSet(directory=directory, cues=cues, sectors=sectors, actors=actors, stoplist=stoplist,
                    stop_context=stop_context, negation_triggers=triggers, pseudo_triggers=pseudo,
+                   post_triggers=post, post_breaks=post_breaks,
                    negation_window=window,
                    clause_breaks=breaks, routing_rules=routing_rules, decision=decision, topic_words=topic_words,
                    processes=processes, route_labels=labels, norms=norms, sector_info=sector_info)

@@ -262,6 +262,25 @@ def test_a_pseudo_negation_negates_nothing(layer, text):
     assert crit(layer, text, "state_sponsorship").value == "suspected"
 
 
+@pytest.mark.parametrize("text, value", [
+    # a denial after the cue negates it ...
+    ("Officials said Russia's government was not behind the breach of the council network.", "none"),
+    ("Investigators said Chinese state hackers were not involved in the theft.", "none"),
+    # ... unless the accused speaks: "Russia said it was not behind" clears nobody
+    ("Russia's government said it was not behind the breach of the council network.", "suspected"),
+    # ... or a clause break lies between
+    ("Russia's government was behind the breach; the gang was not involved.", "suspected"),
+])
+def test_a_post_trigger_negates_the_cue_before_it(layer, text, value):
+    assert crit(layer, text, "state_sponsorship").value == value
+
+
+def test_a_post_trigger_does_not_negate_the_act_after_it(layer):
+    # "not" in "were not behind" negates the State cue before it, not the hospital after it.
+    text = "Investigators said Chinese state hackers were not behind the attack on the hospital."
+    assert crit(layer, text, "critical_infrastructure").value == ["health"]
+
+
 def test_no_evidence_of_a_state_link_leaves_no_hedge_standing(layer):
     analysis, _ = layer.analyse("Ransomware hit a port operator; researchers found no evidence of a State link.")
     assert analysis.criteria["state_sponsorship"].value == "none"

@@ -72,7 +72,8 @@ def _phrases(engine, rng, n):
 
 
 FILLERS = ["no", "not", "denied", "ruled out", "but", ",", ";", ".", "and", "the", "by", "of", "-", "—", "group",
-           "crew", "affiliates", "İ", "Σ", "🙂", "\n", "x_y", "ß", "’s", "no doubt", "could not rule out", "not only"]
+           "crew", "affiliates", "İ", "Σ", "🙂", "\n", "x_y", "ß", "’s", "no doubt", "could not rule out", "not only",
+           "was not behind", "said it", "had nothing to do with"]
 
 
 def _dense_mixes(engine, n=400, seed=7):

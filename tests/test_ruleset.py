@@ -115,3 +115,13 @@ def test_pseudo_triggers_are_read_from_the_rule_file(rules_copy):
     for rules, value in [(load_rules(), "suspected"), (load_rules(rules_copy), "none")]:
         analysis, _ = RuleLayer(rules).analyse(text)
         assert analysis.criteria["state_sponsorship"].value == value
+
+
+def test_post_triggers_are_read_from_the_rule_file(rules_copy):
+    # Without its post-triggers, a denial after the name clears nobody.
+    text = "Officials said Russia's government was not behind the breach of the council network."
+    path = rules_copy / "criteria.toml"
+    path.write_text(path.read_text().replace('"was not behind", ', ""))
+    for rules, value in [(load_rules(), "none"), (load_rules(rules_copy), "suspected")]:
+        analysis, _ = RuleLayer(rules).analyse(text)
+        assert analysis.criteria["state_sponsorship"].value == value
