@@ -39,7 +39,7 @@ PREDICT_SLICE = 128
 # From this many texts on, the compiled scorer (text_kernel.py) is used when numba is installed.
 KERNEL_MIN_TEXTS = 64
 # Names the feature hashing: a model trained with another featurizer cannot be read by this one.
-FEATURIZER = "crc32 word 1-2-grams + polynomial char_wb 3-5-grams, negated words in capitals, v5"
+FEATURIZER = "crc32 word 1-2-grams + polynomial char_wb 3-5-grams, negated words in capitals, v6"
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")   # the tokens: runs of two or more word characters
 _PRIME = np.uint64(1_000_003)

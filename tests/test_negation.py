@@ -19,7 +19,6 @@ from classifier.negation import SCOPE, mark_negation
     ("never paid the ransom", "never PAID THE RANSOM"),
     ("the gang didn't leak the files", "the gang didn't LEAK THE FILES"),
     ("they didn’t leak", "they didn’t LEAK"),
-    ("officials denied involvement in the attack", "officials denied INVOLVEMENT IN THE ATTACK"),
     ("investigators ruled out sabotage", "investigators ruled out SABOTAGE"),
     # a cue after a line break, a quote mark or a bracket
     ('police said it was "not connected to any foreign government"',
@@ -65,6 +64,8 @@ def test_marks_the_words_in_a_cues_scope(text, marked):
     "it is not impossible that china was behind it",
     "no less than three state units",
     "the nothingness of it",        # a cue inside a longer word is no cue
+    # "denied" is no cue: the one who denies is most often the accused
+    "russia denied involvement in the hack of the foreign ministry",
     "russia said it was not behind the attack on the power grid",
     "economic espionage in november",
     "",

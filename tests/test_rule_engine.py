@@ -245,6 +245,19 @@ def test_disguise_signal(layer, text):
     assert "criminal-disguise" in analysis.signals
 
 
+@pytest.mark.parametrize("text", [
+    "Moscow denied that its intelligence services had hacked the German parliament.",
+    "Beijing rejected claims that Chinese state hackers had breached the ministry.",
+])
+def test_the_accuseds_denial_clears_nobody(layer, text):
+    assert crit(layer, text, "state_sponsorship").value in ("suspected", "confirmed")
+
+
+def test_a_dismissed_employee_is_no_negation(layer):
+    text = "A dismissed credit-union worker deleted 20,000 files after her login was left active."
+    assert crit(layer, text, "critical_infrastructure").value == ["finance"]
+
+
 def test_a_denial_negates_the_involvement_not_the_attack_named_after_it(layer):
     analysis, _ = layer.analyse("The Iranian government denied involvement in the ransomware attack on a water utility.")
     assert analysis.criteria["motive"].value == "financial"
