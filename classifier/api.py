@@ -14,9 +14,10 @@ from typing import NamedTuple
 import numpy as np
 
 from .combiner import (
-    Decision, cascade_reading_doubt, decide, held_back_because, mostly_latin, rule_features, stack, state_reading_doubt,
+    Decision, cascade_reading_doubt, decide, held_back_because, mostly_latin, rule_features, stack, state_link_doubt,
+    state_reading_doubt,
 )
-from .criteria_table import CASCADE, SIGNAL_SLOTS, CriteriaTable
+from .criteria_table import CASCADE, SIGNAL_SLOTS, SPONSORSHIP, CriteriaTable
 from .model_store import TrainedModel, load_model
 from .policy import RoutingPolicy, RuleDecision, RuleVerdicts
 from .result import CSV_COLUMNS, Result, csv_row
@@ -132,6 +133,7 @@ class Classifier(RuleLayer):
         state_read = table.state_involvement | (False if state_head is None else state_head >= HEAD_SAYS_YES)
         state_read_list = state_read.tolist()
         rules_cascade = (table.values[:, CASCADE] == table.code("yes")).tolist()
+        rules_no_state_link = (table.values[:, SPONSORSHIP] == table.code("none")).tolist()
         likely_reasons = None
         on_topic = self.policy.on_topic(table).tolist()
         # Words counted up to the minimum only (split stops there): a long text costs no more.
@@ -155,7 +157,8 @@ class Classifier(RuleLayer):
                 state_reading_doubt(verdict.route, head_state, bool(rules_state[j]),
                                     thresholds["review_state_reading"]),
                 cascade_reading_doubt(verdict.route, bool(state_read_list[j]), bool(rules_cascade[j]),
-                                      None if cascade_head is None else cascade_head[j]))))
+                                      None if cascade_head is None else cascade_head[j]),
+                state_link_doubt(verdict.route, reason, rules_no_state_link[j]))))
             if doubt:
                 verdict = replace(verdict, review=True)
             judgement = _Judgement(j, rule, verdict, reason, model_route, text_row, combined_row, head_row, doubt)
@@ -307,7 +310,7 @@ class _Judgement(NamedTuple):
     text_proba: list[float]
     combined: list[float]
     heads: list[float]   # the text model's criterion heads, in TextModel.heads_ order
-    doubt: str = ""      # why the text model's readings put the route in doubt (state_ and cascade_reading_doubt)
+    doubt: str = ""      # why readings put the route in doubt (state_reading_, cascade_reading_, state_link_doubt)
     explanation: str = ""
 
 

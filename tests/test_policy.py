@@ -184,6 +184,37 @@ def test_state_reading_doubt(route, head, rules_state, flagged):
     assert (flagged in doubt) if flagged else doubt == ""
 
 
+@pytest.mark.parametrize("route, reason, rules_no_state_link, flagged", [
+    ("international-security", None, True, "where the rules read no State link"),
+    ("intersection", "criminal-proxy-of-state", True, "where the rules read no State link"),
+    ("intersection", "crime-on-critical-infrastructure-with-cascading-effects", True, ""),  # needs no State
+    ("cybercrime", None, True, ""),
+    ("international-security", None, False, ""),
+])
+def test_state_link_doubt(route, reason, rules_no_state_link, flagged):
+    from classifier.combiner import state_link_doubt
+
+    doubt = state_link_doubt(route, reason, rules_no_state_link)
+    assert (flagged in doubt) if flagged else doubt == ""
+
+
+def test_a_state_route_against_the_rules_reading_of_no_state_link_is_flagged(classifier):
+    # Every result that rests on a State where the rules read no State link is flagged, and says why.
+    texts = ["Security firms did not find any evidence tying the crypto exchange heist to North Korea; "
+             "they believe a Russian-speaking crime group did it.",
+             "Officials said Russia's government was not behind the breach of the council network.",
+             "Investigators found no link to the Kremlin in the wiper attack on the ministry."]
+    checked = 0
+    for result in classifier.classify_many(texts):
+        state_route = result.route == "international-security" or result.intersection_reason in (
+            "state-actor-in-crime", "state-operation-disguised-as-crime", "criminal-proxy-of-state")
+        if state_route and result.criteria["state_sponsorship"].value == "none":
+            assert result.review and "the rules read no State link" in result.explanation
+            checked += 1
+    # The shipped model routes the first (the fresh-user case of session 14) as a State case.
+    assert checked >= 1
+
+
 @pytest.mark.parametrize("route, state_found, rules_cascade, head, flagged", [
     ("intersection", False, False, 0.9, "find no words for (the text model reads them at 0.90)"),
     ("intersection", False, False, None, "find no words for"),   # a model without the head
