@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from classifier.api import Classifier
-from classifier.combiner import CASCADE_DOUBT, NOT_LATIN, OFF_TOPIC, TOO_FEW_WORDS
+from classifier.combiner import CASCADE_DOUBT, NOT_LATIN, OFF_TOPIC, STATE_LINK_DOUBT, TOO_FEW_WORDS
 from classifier.evaluation import bootstrap_intervals, format_interval, label_metrics
 from classifier.rule_engine import involves_state
 from classifier.ruleset import ROUTES
@@ -102,9 +102,10 @@ def evaluate_file(classifier: Classifier, path: Path, examples: int = 0) -> dict
     out["held_back_by_topic"] = sum(OFF_TOPIC in r.explanation for r in results)
     out["held_back_by_length"] = sum(f"{TOO_FEW_WORDS} " in r.explanation for r in results)
     out["held_back_by_script"] = sum(NOT_LATIN in r.explanation for r in results)
-    doubted = [i for i, r in enumerate(results) if CASCADE_DOUBT in r.explanation]
-    wrong = int(sum(preds["combined"][i] != truth[i] for i in doubted))
-    out["cascade_doubt"] = {"flagged": len(doubted), "wrong": wrong}
+    for key, doubt in (("cascade_doubt", CASCADE_DOUBT), ("state_link_doubt", STATE_LINK_DOUBT)):
+        doubted = [i for i, r in enumerate(results) if doubt in r.explanation]
+        wrong = int(sum(preds["combined"][i] != truth[i] for i in doubted))
+        out[key] = {"flagged": len(doubted), "wrong": wrong}
     return out
 
 
@@ -238,7 +239,10 @@ def to_markdown(report: dict) -> str:
               "", "Results flagged because an intersection without a State rests on cascading effects the rules "
               "find no words for: " + ", ".join(
                   f"{f['file'].replace('.jsonl', '')} {f['cascade_doubt']['flagged']} ({f['cascade_doubt']['wrong']} wrong)"
-                  for f in report["files"]) + "."]
+                  for f in report["files"]) + ".",
+              "", "Results flagged because they rest on a State where the rules read no State link: " + ", ".join(
+                  f"{f['file'].replace('.jsonl', '')} {f['state_link_doubt']['flagged']} "
+                  f"({f['state_link_doubt']['wrong']} wrong)" for f in report["files"]) + "."]
     lines += ["", "Largest confusions of the combined classifier (row ids only):", ""]
     for f in report["files"]:
         for c in f["largest_confusions"][:3]:
