@@ -107,21 +107,18 @@ def test_optional_decision_key_may_be_left_out(rules_copy):
     assert load_rules(rules_copy).decision["review_state_reading"] == 0.5
 
 
-def test_pseudo_triggers_are_read_from_the_rule_file(rules_copy):
-    # Without its pseudo-triggers, "no doubt that ... was behind" reads as a denial.
-    text = "There is no doubt that Russia's government was behind the attack on the power grid."
+@pytest.mark.parametrize("text, phrase, with_it, without_it", [
+    # without its pseudo-triggers, "no doubt that ... was behind" reads as a denial
+    ("There is no doubt that Russia's government was behind the attack on the power grid.",
+     '"no doubt", ', "suspected", "none"),
+    # without its post-triggers, a denial after the name clears nobody
+    ("Officials said Russia's government was not behind the breach of the council network.",
+     '"was not behind", ', "none", "suspected"),
+], ids=["pseudo-trigger", "post-trigger"])
+def test_negation_phrases_are_read_from_the_rule_file(rules_copy, text, phrase, with_it, without_it):
     path = rules_copy / "criteria.toml"
-    path.write_text(path.read_text().replace('"no doubt", ', ""))
-    for rules, value in [(load_rules(), "suspected"), (load_rules(rules_copy), "none")]:
-        analysis, _ = RuleLayer(rules).analyse(text)
-        assert analysis.criteria["state_sponsorship"].value == value
-
-
-def test_post_triggers_are_read_from_the_rule_file(rules_copy):
-    # Without its post-triggers, a denial after the name clears nobody.
-    text = "Officials said Russia's government was not behind the breach of the council network."
-    path = rules_copy / "criteria.toml"
-    path.write_text(path.read_text().replace('"was not behind", ', ""))
-    for rules, value in [(load_rules(), "none"), (load_rules(rules_copy), "suspected")]:
+    assert phrase in path.read_text()
+    path.write_text(path.read_text().replace(phrase, ""))
+    for rules, value in [(load_rules(), with_it), (load_rules(rules_copy), without_it)]:
         analysis, _ = RuleLayer(rules).analyse(text)
         assert analysis.criteria["state_sponsorship"].value == value
