@@ -200,6 +200,10 @@ def open_csv(handle: TextIO, source: str, text_column: str, delimiter: str | Non
     except csv.Error as exc:
         raise BatchInputError(f"{source}: line 1: {exc}") from None
     check_row_lines(lines.take(), lines.exhausted, reader.line_num, f"{source} (header)", delimiter)
+    if text_column not in columns and columns and columns[0].lstrip().startswith(("{", "[")):
+        # JSON read as CSV: stdin has no extension to tell the format by.
+        raise BatchInputError(f"{source}: the first line is JSON, not a CSV header; give --input-format jsonl "
+                              f"(or stix, veris, misp)")
     if text_column not in columns:
         raise BatchInputError(f"{source}: column {text_column!r} not found; columns are: "
                               f"{', '.join(repr(c) for c in columns)} (choose one with --text-column, "

@@ -189,7 +189,7 @@ def _batch_records(classifier, input_path, output_path, input_format, output_for
     from .batch import BatchInputError, BatchSummary, atomic_output, escape_formula
     from .formats import FormatError, classify_records, make_writer, read_records
 
-    stdin = click.get_text_stream("stdin") if input_path == "-" else None
+    stdin = sys.stdin if input_path == "-" else None
     reading = BatchSummary()   # filled by the CSV reader
     try:
         with atomic_output(output_path) as out:

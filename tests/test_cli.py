@@ -116,6 +116,15 @@ def test_batch_nonexistent_input(runner, tmp_path):
     assert result.output.startswith("Error:") and "writing" not in result.output
 
 
+def test_json_lines_piped_in_as_csv_name_the_input_format_option(runner):
+    data = '{"id": 1, "text": "A gang encrypted a school district\'s servers."}\n'
+    result = runner.invoke(main, ["batch", "-", "-o", "-"], input=data)
+    assert result.exit_code == 1
+    assert "the first line is JSON, not a CSV header; give --input-format jsonl" in result.output
+    result = runner.invoke(main, ["batch", "-", "-o", "-", "--input-format", "jsonl"], input=data)
+    assert result.exit_code == 0 and json.loads(result.stdout)["route"] == "cybercrime"
+
+
 def test_batch_to_stdout_keeps_json_lines_as_json_lines(runner, tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_text('{"id": 1, "text": "A gang encrypted a school district\'s servers."}\n')
