@@ -14,7 +14,8 @@ CV macro-F1 0.891 with the prefix, 0.895 with capitals: `cyberroute train`, same
 Function words (to, the, of, any, ...) are marked but do not count towards ``SCOPE``: in "no link
 to north korea's lazarus group" the scope reaches "lazarus". A cue right after another cancels
 it: "could not rule out a state role" marks nothing; so does a cue that is no negation ("no doubt
-that", "not only"). Marking changes case only (``str.upper``; the few letters whose capital is
+that", "not only"). A few phrases that clear someone ("was not behind") mark the words before
+them instead of after. Marking changes case only (``str.upper``; the few letters whose capital is
 two letters, such as "ß", grow by one).
 
 The rule layer has its own NegEx-style negation ([negation] in rules/criteria.toml), which an
@@ -45,8 +46,8 @@ _CUE = re.compile(rf"[\s\"'(\[“‘](?:{_CUES})\b|n['’]t\b")
 # cancel ("cannot be ruled out").
 _FUNCTION_WORDS = frozenset("to the of a an any with in on for by that was were is be been its their his her".split())
 _FUNCTION = rf"(?:{'|'.join(sorted(_FUNCTION_WORDS))})\b"
-# A cue right after another, function words aside, cancels it: "could not rule out a state role",
-# "never denied", "a state role cannot be ruled out" negate nothing.
+# A cue right after another, function words aside, cancels it: "could not rule out a state role"
+# and "a state role cannot be ruled out" negate nothing.
 _SECOND_CUE = re.compile(rf"(?:\s+{_FUNCTION})*\s+(?:{_CUES})\b")
 # Words that make a cue no negation at all ("pseudo-negations" in NegEx, Chapman et al. 2001):
 # "there is no doubt that russian military intelligence was behind it", "not only criminals",
