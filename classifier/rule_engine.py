@@ -150,6 +150,8 @@ class RuleEngine:
 
     def __init__(self, rules: RuleSet):
         self.rules = rules
+        # What stops a post-trigger from negating the cue before it (the compiled kernel reads it too).
+        self.post_trigger_breaks = rules.clause_breaks + rules.post_breaks
         # Each phrase carries (kind, item, extra, rule id): extra is the place a cue names, or
         # whether an actor alias is on the stop list.
         entries = []
@@ -255,7 +257,7 @@ class RuleEngine:
         if post is None:
             return False
         between = folded[match.end:post]
-        return not any(brk in between for brk in self.rules.clause_breaks + self.rules.post_breaks)
+        return not any(brk in between for brk in self.post_trigger_breaks)
 
     # -- aggregation ---------------------------------------------------------------------------
 

@@ -31,8 +31,7 @@ from .matcher import _FOLD, fold
 from .rule_engine import (
     ABSENCE_CONFIDENCE, AGENT_WORDS, ENFORCER_GAP_CHARS, GAZETTEER_CONFIDENCE, GAZETTEER_MOTIVE_CONFIDENCE,
     GAZETTEER_RULE_PREFIX, INSIDER_GAP_CHARS, POST as POST_MARK, PROXY_ACTOR_CONFIDENCE, PSEUDO as PSEUDO_MARK,
-    STATE_LINK_THRESHOLD,
-    VICTIM_GAP_CHARS, VICTIM_TAIL_CHARS, _NO_DETAIL, Analysis, Criterion, Evidence,
+    STATE_LINK_THRESHOLD, VICTIM_GAP_CHARS, VICTIM_TAIL_CHARS, _NO_DETAIL, Analysis, Criterion, Evidence,
 )
 from .text_model import _codes, _word_mask
 
@@ -135,7 +134,7 @@ class CompiledRules:
         self.alphabet, self.delta, self.node_key, self.dict_link = _automaton(keys)
         self.context, self.context_bounds = _flatten(sorted(rules.stop_context))
         self.breaks, self.break_bounds = _flatten(rules.clause_breaks)
-        self.post_breaks, self.post_break_bounds = _flatten(rules.clause_breaks + rules.post_breaks)
+        self.post_breaks, self.post_break_bounds = _flatten(engine.post_trigger_breaks)
         self.numbers = np.array([rules.negation_window, _CONTEXT_CHARS, ENFORCER_GAP_CHARS, VICTIM_GAP_CHARS,
                                  VICTIM_TAIL_CHARS, INSIDER_GAP_CHARS], dtype=np.int64)
         self.by_word, self.by_bounds = _flatten([" by "])
