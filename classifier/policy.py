@@ -42,6 +42,9 @@ def _condition(table: CriteriaTable, key: str, wanted) -> tuple[np.ndarray, list
         return holds, [confidence[:, SIGNAL_SLOTS[name]] for name in wanted]
     if key == "actor_type":
         return table.value_in(ACTOR, wanted), [confidence[:, ACTOR]]
+    if key == "state_sponsorship":
+        # Read as a guard ("not denied"), like ``sectors``: it adds no confidence of its own.
+        return table.value_in(SPONSORSHIP, wanted), []
     if key == "motive":
         # Only a motive the text gives routes: a Lazarus mention is not a theft, although the
         # gazetteer presumes Lazarus's motive to be financial.

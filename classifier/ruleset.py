@@ -47,7 +47,7 @@ CUE_VALUES = {
 CONDITION_KEYS = {
     "state_involvement": bool, "signals": list, "actor_type": list, "motive": list,
     "critical_infrastructure": bool, "cascading_effects": bool, "actor_or_motive_known": bool,
-    "sectors": list,
+    "sectors": list, "state_sponsorship": list,
 }
 ROLES = ("state-crime", "criminal-proxy", "hacktivist-front", "disguise")
 # Keys of routing.toml's [decision] that may be left out, with their defaults.
@@ -240,7 +240,8 @@ def _check_conditions(path, when, rule: str):
             raise RuleFileError(path, f"unknown condition (allowed: {', '.join(CONDITION_KEYS)})", rule, f"when.{key}")
         if not isinstance(value, CONDITION_KEYS[key]):
             raise RuleFileError(path, f"must be {CONDITION_KEYS[key].__name__}", rule, f"when.{key}")
-    allowed_items = {"signals": SIGNALS, "actor_type": ACTOR_TYPES, "motive": MOTIVES}
+    allowed_items = {"signals": SIGNALS, "actor_type": ACTOR_TYPES, "motive": MOTIVES,
+                     "state_sponsorship": SPONSORSHIP}
     for key, allowed in allowed_items.items():
         for item in when.get(key, []):
             if item not in allowed:

@@ -49,6 +49,31 @@ def test_a_motive_alone_does_not_make_a_crime(layer, classifier, text):
     assert "The rules do not decide (only a motive was found" in explanation
 
 
+@pytest.mark.parametrize("text", [
+    "Intruders read the foreign ministry's diplomatic cables for months.",
+    "Classified planning files were exfiltrated from the defence ministry's network.",
+])
+def test_spying_on_state_secrets_with_no_actor_is_presumed_state_work(layer, classifier, text):
+    """routing.toml's presumed-state-espionage: no actor or State link named, espionage against a
+    government or military; the explanation says the State is presumed, not found."""
+    analysis, decision = layer.analyse(text)
+    assert analysis.criteria["actor_type"].value == "unknown" and not analysis.state_involvement
+    assert (decision.route, decision.rule_id) == ("international-security", "presumed-state-espionage")
+    assert decision.confidence <= 0.6
+    assert "presumed to be a State's work" in classifier.classify(text).explanation
+
+
+@pytest.mark.parametrize("text, rule_id", [
+    # The text rules a State out: nothing is presumed.
+    ("Police found no foreign involvement after intruders copied files from the ministry network.", "motive-without-actor"),
+    # A named criminal actor: a crime.
+    ("A cybercriminal gang exfiltrated files from the defence ministry and sold them.", "crime"),
+])
+def test_the_presumption_yields_to_what_the_text_says(layer, text, rule_id):
+    _, decision = layer.analyse(text)
+    assert decision.rule_id == rule_id
+
+
 def test_a_motive_with_a_criminal_actor_is_still_a_crime(layer):
     _, decision = layer.analyse("A cybercriminal gang exfiltrated documents from an engineering firm and sold them.")
     assert decision.rule_id == "crime"

@@ -22,6 +22,9 @@ ALLOWED = {
     "style": {"newswire", "advisory", "analyst-note", "narrative", "one-liner"},
     "basis": {"real", "composite"},
 }
+# What only States hold or want: espionage against these, told without any actor, is presumed
+# State work (datasets/README.md, "Labelling guide").
+STATE_SECRET_SECTORS = {"government", "defence", "elections", "nuclear", "space"}
 SECTORS = {"energy", "water", "health", "finance", "telecom", "transport", "government",
            "elections", "defence", "food", "chemical", "nuclear", "space",
            "digital-infrastructure", "manufacturing", "education", "emergency-services"}
@@ -62,8 +65,13 @@ def check(path):
                 problems.append(f"{where}: intersection_reason must be set iff route is intersection")
             if state and route == "cybercrime":
                 problems.append(f"{where}: State involvement labelled but route is cybercrime")
-            if not state and route == "international-security":
-                problems.append(f"{where}: international-security needs actor state/state-sponsored or sponsorship confirmed/suspected")
+            presumed_state_espionage = (
+                row["actor_type"] == "unknown" and row["state_sponsorship"] == "unknown"
+                and row["motive"] == "espionage" and STATE_SECRET_SECTORS.intersection(sectors))
+            if not state and route == "international-security" and not presumed_state_espionage:
+                problems.append(f"{where}: international-security needs actor state/state-sponsored or sponsorship confirmed/suspected, "
+                                f"or (presumed State espionage) actor and sponsorship unknown, motive espionage "
+                                f"and a sector among {sorted(STATE_SECRET_SECTORS)}")
             if reason == "crime-on-critical-infrastructure-with-cascading-effects":
                 if not sectors or row["cascading_effects"] != "yes":
                     problems.append(f"{where}: CI+cascade reason needs sectors and cascading_effects=yes")
