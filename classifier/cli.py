@@ -122,6 +122,7 @@ def batch(input_path, output_path, text_column, delimiter, chunk_size, workers, 
             click.echo(f"reading {input_path} as {input_format} ({why})", err=True)
     except FormatError as exc:
         _fail(str(exc))
+    output_format_chosen = output_format is None
     if output_format is None:
         suffix = Path(output_path).suffix.lower() if output_path != "-" else ""
         if suffix in UNWRITTEN_SUFFIXES:
@@ -133,14 +134,15 @@ def batch(input_path, output_path, text_column, delimiter, chunk_size, workers, 
             output_format = "csv" if input_format == "csv" else "jsonl"
         else:
             output_format = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "stix"}.get(suffix, "csv")
-        where = "stdout" if output_path == "-" else output_path
-        click.echo(f"writing {where} as {output_format}", err=True)
+    # Said once the output is written, so that a refused input is not preceded by it.
+    chosen_format = (f"writing {'stdout' if output_path == '-' else output_path} as {output_format}"
+                     if output_format_chosen else None)
     if delimiter == "tab":
         delimiter = "\t"
     classifier = _classifier(rules_dir, model_dir)
     if (input_format, output_format) != ("csv", "csv"):
         _batch_records(classifier, input_path, output_path, input_format, output_format, text_column,
-                       chunk_size, escape_formulas, encoding, delimiter)
+                       chunk_size, escape_formulas, encoding, delimiter, chosen_format)
         return
     workers = workers or min(os.cpu_count() or 1, 4)
     show = progress if progress is not None else sys.stderr.isatty()
@@ -158,9 +160,16 @@ def batch(input_path, output_path, text_column, delimiter, chunk_size, workers, 
     _echo_reading_notes(input_path, summary)
     for note in summary.renamed_columns:
         click.echo(f"note: input column renamed {note}", err=True)
+    _echo_summary(chosen_format, summary.rows, "row", output_path, summary.review, summary.errors)
+
+
+def _echo_summary(chosen_format: str | None, rows: int, noun: str, output_path: str, review: int, errors: int) -> None:
+    """The closing lines of ``batch`` on stderr: the output format where batch chose it, and the counts."""
+    if chosen_format:
+        click.echo(chosen_format, err=True)
     where = "stdout" if output_path == "-" else output_path
-    click.echo(f"{summary.rows} rows classified to {where}; {summary.review} flagged for review; "
-               f"{summary.errors} with errors", err=True)
+    click.echo(f"{rows} {noun}{'' if rows == 1 else 's'} classified to {where}; {review} flagged for review; "
+               f"{errors} with errors", err=True)
 
 
 _DELIMITER_NAMES = {";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -184,7 +193,7 @@ def _echo_reading_notes(input_path: str, reading) -> None:
 
 
 def _batch_records(classifier, input_path, output_path, input_format, output_format, text_column, chunk_size,
-                   escape_formulas, encoding, delimiter=None):
+                   escape_formulas, encoding, delimiter=None, chosen_format=None):
     """Formats other than CSV to CSV: read records, classify in chunks, write in order."""
     from .batch import BatchInputError, BatchSummary, atomic_output, escape_formula
     from .formats import FormatError, classify_records, make_writer, read_records
@@ -199,8 +208,7 @@ def _batch_records(classifier, input_path, output_path, input_format, output_for
     except (FormatError, BatchInputError) as exc:
         _fail(str(exc))
     _echo_reading_notes(input_path, reading)
-    where = "stdout" if output_path == "-" else output_path
-    click.echo(f"{rows} records classified to {where}; {review} flagged for review; {errors} with errors", err=True)
+    _echo_summary(chosen_format, rows, "record", output_path, review, errors)
     dropped = getattr(writer, "dropped", {})
     if dropped:
         click.echo("warning: fields that the first record lacks have no CSV column and are not in the output: "

@@ -135,6 +135,21 @@ def test_batch_to_stdout_keeps_json_lines_as_json_lines(runner, tmp_path):
     assert record["input"]["id"] == 1 and record["route"] == "cybercrime"
 
 
+def test_a_refused_input_is_not_announced_as_written(runner, tmp_path):
+    """The chosen output format is reported once the output exists, not before an error."""
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"id": 1, "description": "A gang encrypted a school district\'s servers."}\n')
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(main, ["batch", str(src), "-o", str(out)])
+    assert result.exit_code == 1 and "text" in result.stderr
+    assert "writing" not in result.stderr and not out.exists()
+    result = runner.invoke(main, ["batch", str(src), "-o", str(out), "--text-column", "description"])
+    assert result.exit_code == 0
+    lines = result.stderr.splitlines()
+    assert lines[-2:] == [f"writing {out} as jsonl",
+                          f"1 record classified to {out}; 0 flagged for review; 0 with errors"]
+
+
 def test_batch_output_directory_missing(runner, tmp_path):
     src = tmp_path / "in.csv"
     _write_csv(src, ["text"], [["A gang hit a shop."]])
