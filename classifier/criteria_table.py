@@ -2,7 +2,7 @@
 
 An ``Analysis`` (rule_engine.py) holds every evidence span of a text as objects, which is what a
 full result shows. Routing a text and writing its batch row need much less: each criterion's
-value and confidence, the first span that set it, and whether the motive is only presumed from
+value and confidence, the lead span that set it (the strongest vote's, rule_engine._evidence), and whether the motive is only presumed from
 the actor. For a batch, making the objects costs more than finding the criteria (about 20 µs a
 description, where the compiled pass takes 10-13 µs), so the compiled rule layer hands over its
 codes as this table, and the objects are made only when a full result is asked for.
@@ -25,7 +25,7 @@ from .ruleset import CRITERIA, SIGNALS, STATE_ACTOR_TYPES, STATE_LINKS
 if TYPE_CHECKING:
     from .rule_engine import Analysis
 
-# The columns of ``values``, ``confidence`` and the first-span arrays: the five criteria, then the
+# The columns of ``values``, ``confidence`` and the lead-span arrays: the five criteria, then the
 # three signals. A signal's value is "yes" where it was found and absent (-1) elsewhere; the
 # critical_infrastructure column has no value code (a text may name several sectors: see ``sectors``).
 SLOTS = CRITERIA + SIGNALS
@@ -51,7 +51,8 @@ class CriteriaTable:
     confidence : ndarray of float, shape (n, len(SLOTS))
         Each slot's confidence (0 for an absent signal).
     first_start, first_end : ndarray of int, shape (n, len(SLOTS))
-        The first evidence span of each slot, -1 where the slot has no evidence.
+        The lead evidence span of each slot (the first of its evidence: the strongest vote's),
+        -1 where the slot has no evidence.
     sector_bounds, sectors : ndarray of int
         Text i's sectors, in order of first mention, are ``sectors[sector_bounds[i]:sector_bounds[i + 1]]``.
     motive_presumed : ndarray of bool, shape (n,)

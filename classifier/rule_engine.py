@@ -472,7 +472,7 @@ class RuleEngine:
             hedged = [v for v in attribution if v.value == "suspected"]
             hedged += [v for v in votes.get("state_link", []) if v.value == "suspected"]
             value = "confirmed" if confirmed or not hedged else "suspected"
-            evidence = _evidence(state_votes + (confirmed if confirmed else hedged))
+            evidence = _evidence(state_votes + (confirmed if confirmed else hedged), len(state_votes))
             return Criterion(value, state_score * (1.0 - 0.5 * none_score), evidence, detail)
         if none_votes:
             return Criterion("none", none_score * (1.0 - 0.5 * state_score), _evidence(none_votes))
@@ -508,8 +508,13 @@ _START, _END = itemgetter(0), itemgetter(1)
 _VOTE_SPAN = attrgetter("evidence.start", "evidence.end")
 
 
-def _evidence(votes: list[_Vote]) -> tuple[Evidence, ...]:
-    """Distinct spans, in text order."""
+def _evidence(votes: list[_Vote], leading: int | None = None) -> tuple[Evidence, ...]:
+    """Distinct spans: the lead first, then the others in text order.
+
+    The lead is the span of the strongest vote (ties go to the earliest span) among the first
+    ``leading`` votes (all by default): the span an explanation quotes. The State link passes
+    its State votes first and the attribution words after them, so that "GRU", not "charged",
+    leads. Of two votes on one span, the first in text order names the rule."""
     if len(votes) == 1:
         return (votes[0].evidence,)
     seen, out = set(), []
@@ -518,4 +523,9 @@ def _evidence(votes: list[_Vote]) -> tuple[Evidence, ...]:
         if key not in seen:
             seen.add(key)
             out.append(vote.evidence)
+    if len(out) > 1:
+        pool = votes if leading is None else votes[:leading]
+        lead = min(pool, key=lambda v: (-round(v.confidence, 9), v.evidence.start, v.evidence.end))
+        at = next(i for i, e in enumerate(out) if (e.start, e.end) == (lead.evidence.start, lead.evidence.end))
+        out.insert(0, out.pop(at))
     return tuple(out)

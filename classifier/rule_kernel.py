@@ -407,10 +407,12 @@ def _score_values(vote_value, vote_conf, chosen, n, values, scores):
     return n_values
 
 
-@njit(_INT(_INTS, _INTS, _INT, _INTS, _INTS, _INTS, _INT), cache=True)
-def _evidence(vote_hit, chosen, n, hit_start, hit_end, out, at):
-    """RuleEngine's ``_evidence``: the distinct spans of the chosen votes in text order (the first
-    vote of a span wins), written to ``out[at:]`` as hit numbers; returns the new end."""
+@njit(_INT(_INTS, _FLOATS, _INTS, _INT, _INT, _INTS, _INTS, _INTS, _INT), cache=True)
+def _evidence(vote_hit, vote_conf, chosen, n, n_lead, hit_start, hit_end, out, at):
+    """RuleEngine's ``_evidence``: the distinct spans of the chosen votes, written to ``out[at:]``
+    as hit numbers, the lead first (the span of the strongest of the first ``n_lead`` chosen
+    votes, ties to the earliest span), then the others in text order (the first vote of a span
+    wins); returns the new end."""
     if n == 1:
         out[at] = vote_hit[chosen[0]]
         return at + 1
@@ -430,6 +432,22 @@ def _evidence(vote_hit, chosen, n, hit_start, hit_end, out, at):
             continue
         out[end] = h
         end += 1
+    if end - at > 1:
+        lead = vote_hit[chosen[0]]
+        lead_conf = round(vote_conf[chosen[0]], 9)
+        for j in range(1, n_lead):
+            h, conf = vote_hit[chosen[j]], round(vote_conf[chosen[j]], 9)
+            if conf > lead_conf or conf == lead_conf and (
+                    hit_start[h] < hit_start[lead] or hit_start[h] == hit_start[lead] and hit_end[h] < hit_end[lead]):
+                lead, lead_conf = h, conf
+        k = at
+        while hit_start[out[k]] != hit_start[lead] or hit_end[out[k]] != hit_end[lead]:
+            k += 1
+        first = out[k]
+        while k > at:
+            out[k] = out[k - 1]
+            k -= 1
+        out[at] = first
     return end
 
 
@@ -443,7 +461,7 @@ def _best(vote_value, vote_conf, vote_hit, chosen, n, hit_start, hit_end, absenc
     scores = np.empty(n)
     n_distinct = _score_values(vote_value, vote_conf, chosen, n, distinct, scores)
     if n_distinct == 1:
-        return distinct[0], scores[0], _evidence(vote_hit, chosen, n, hit_start, hit_end, out, at)
+        return distinct[0], scores[0], _evidence(vote_hit, vote_conf, chosen, n, n, hit_start, hit_end, out, at)
     firsts = np.empty(n_distinct, dtype=np.int64)   # where each value's first vote starts
     for k in range(n_distinct):
         for j in range(n):
@@ -467,7 +485,7 @@ def _best(vote_value, vote_conf, vote_hit, chosen, n, hit_start, hit_end, absenc
         if vote_value[chosen[j]] == distinct[best]:
             group[m] = chosen[j]
             m += 1
-    return distinct[best], scores[best] * (1.0 - 0.5 * runner_up), _evidence(vote_hit, group, m, hit_start, hit_end, out, at)
+    return distinct[best], scores[best] * (1.0 - 0.5 * runner_up), _evidence(vote_hit, vote_conf, group, m, m, hit_start, hit_end, out, at)
 
 
 @njit(_INT(_INTS, _INTS, _INT, _INT, _INT, _INT, _INTS, _INT), cache=True)
@@ -932,15 +950,15 @@ def _criteria(vote_crit, vote_value, vote_conf, vote_hit, vote_place, none_votes
                     n += 1
         sponsorship_value = V_CONFIRMED if n_confirmed or not n_hedged else V_SUSPECTED
         sponsorship_conf = state_score * (1.0 - 0.5 * none_score)
-        end_at = _evidence(vote_hit, chosen, n, hit_start, hit_end, scratch, at)
+        end_at = _evidence(vote_hit, vote_conf, chosen, n, n_state, hit_start, hit_end, scratch, at)
     elif n_none:
         sponsorship_value, sponsorship_conf = V_NONE, none_score * (1.0 - 0.5 * state_score)
-        end_at = _evidence(vote_hit, none_votes, n_none, hit_start, hit_end, scratch, at)
+        end_at = _evidence(vote_hit, vote_conf, none_votes, n_none, n_none, hit_start, hit_end, scratch, at)
     else:
         n = _pick(vote_crit, vote_value, n_votes, 1, V_UNKNOWN, V_UNKNOWN, chosen, 0)
         if n:
             sponsorship_value, sponsorship_conf = V_UNKNOWN, _noisy_or(vote_conf, chosen, n)
-            end_at = _evidence(vote_hit, chosen, n, hit_start, hit_end, scratch, at)
+            end_at = _evidence(vote_hit, vote_conf, chosen, n, n, hit_start, hit_end, scratch, at)
         elif actor_value == V_CRIMINAL or actor_value == V_INSIDER or actor_value == V_HACKTIVIST:
             sponsorship_value, sponsorship_conf = V_NONE, actor_conf * 0.7
             end_at = at + slot_hi[0] - slot_lo[0]
@@ -963,7 +981,7 @@ def _criteria(vote_crit, vote_value, vote_conf, vote_hit, vote_place, none_votes
         for s in range(1, n_sectors):
             if sector_scores[s] > sector_conf:
                 sector_conf = sector_scores[s]
-        end_at = _evidence(vote_hit, chosen, n, hit_start, hit_end, scratch, at)
+        end_at = _evidence(vote_hit, vote_conf, chosen, n, n, hit_start, hit_end, scratch, at)
     else:
         end_at = at
     slot_lo[2], slot_hi[2], at = at, end_at, end_at
@@ -972,7 +990,7 @@ def _criteria(vote_crit, vote_value, vote_conf, vote_hit, vote_place, none_votes
     n = _pick(vote_crit, vote_value, n_votes, 3, ANY, ANY, chosen, 0)
     if n:
         cascade_value, cascade_conf = V_YES, _noisy_or(vote_conf, chosen, n)
-        end_at = _evidence(vote_hit, chosen, n, hit_start, hit_end, scratch, at)
+        end_at = _evidence(vote_hit, vote_conf, chosen, n, n, hit_start, hit_end, scratch, at)
     else:
         cascade_value, cascade_conf, end_at = V_NO, absence, at
     slot_lo[3], slot_hi[3], at = at, end_at, end_at
@@ -1010,7 +1028,7 @@ def _criteria(vote_crit, vote_value, vote_conf, vote_hit, vote_place, none_votes
         n = _pick(vote_crit, vote_value, n_signal_votes, 5, wanted, wanted, chosen, 0)
         if n:
             signal_values[k], signal_conf[k] = V_YES, _noisy_or(vote_conf, chosen, n)
-            end_at = _evidence(vote_hit, chosen, n, hit_start, hit_end, scratch, at)
+            end_at = _evidence(vote_hit, vote_conf, chosen, n, n, hit_start, hit_end, scratch, at)
         else:
             end_at = at
         slot_lo[slot], slot_hi[slot], at = at, end_at, end_at

@@ -109,6 +109,16 @@ def test_intersection_names_its_reason():
     assert "A/RES/79/243" in " ".join(result.processes)
 
 
+def test_explanation_quotes_the_lead_span_in_batch_and_alone():
+    """A single text goes through the Python rule engine, 64 or more through the compiled kernel;
+    both quote the strongest span."""
+    takedown = "Europol and the FBI took down the Qakbot botnet and seized 8.6 million dollars from its operators."
+    alone = classify(takedown).explanation
+    assert 'actor criminal ("Qakbot")' in alone and 'motive financial ("million dollars")' in alone
+    many = Classifier().classify_many([takedown] * 64)
+    assert many[0].explanation == alone
+
+
 def test_explanation_marks_a_presumed_motive():
     result = classify("The Lazarus Group sent pandemic-themed lures to staff of a vaccine maker.")
     assert 'motive financial, presumed from the actor ("Lazarus Group")' in result.explanation

@@ -84,6 +84,25 @@ def test_capitalised_alias_matches_run_together(layer):
     assert c.value in ("state", "state-sponsored") and c.evidence[0].text == "CozyBear"
 
 
+TAKEDOWN = "Europol and the FBI took down the Qakbot botnet and seized 8.6 million dollars in cryptocurrency from its operators."
+
+
+def test_the_strongest_span_leads_the_evidence(layer):
+    """The lead span (quoted by explanations) is the strongest vote's, not the first in the text:
+    a law-enforcement cue (0.6) counts towards a criminal case, but the crew's name (0.9) shows
+    who the criminal is, and a stated sum (0.8) shows the money better than the gazetteer's
+    presumption (0.5). The other spans follow in text order."""
+    analysis, _ = layer.analyse(TAKEDOWN)
+    actor, motive = analysis.criteria["actor_type"], analysis.criteria["motive"]
+    assert [e.text for e in actor.evidence] == ["Qakbot", "Europol", "seized"]
+    assert [e.text for e in motive.evidence] == ["million dollars", "Qakbot", "cryptocurrency"]
+
+
+def test_equally_strong_spans_keep_text_order(layer):
+    c = crit(layer, "Spies from a foreign intelligence service read the ministry's mail.", "actor_type")
+    assert [e.start for e in c.evidence] == sorted(e.start for e in c.evidence)
+
+
 def test_stoplisted_alias_needs_context(layer):
     assert crit(layer, "Children like to play football after school.", "actor_type").value == "unknown"
     assert crit(layer, "The Play ransomware gang leaked the files.", "actor_type").value == "criminal"
