@@ -304,7 +304,9 @@ class RuleEngine:
         any_trigger = len(triggers) > 0 or len(posts) > 0
         for match in matches:
             start, end, (kind, item, extra, rule_id) = match
-            negated = any_trigger and kind == "cue" and item.negatable and self._negated(folded, match, triggers, posts)
+            # A name is negated like a cue: "found no link to the Lazarus Group", "Sandworm was not behind it".
+            negatable = kind == "actor" or kind == "cue" and item.negatable
+            negated = any_trigger and negatable and self._negated(folded, match, triggers, posts)
             evidence = Evidence(start, end, text[start:end], rule_id, negated)
             hits.append(evidence)
             if kind == "actor":
@@ -321,6 +323,11 @@ class RuleEngine:
         # join the votes: the ones an enforcement action may set aside.
         agency_votes = [v for v in votes.get("actor_type", []) if v.value == "state"]
         for actor, evidence in actors:
+            if evidence.negated:
+                # A State's group denied is evidence of no State link; any other name denied, of nothing.
+                if actor.actor_type in _STATE_ACTORS or actor.state_link_from_name in STATE_LINKS:
+                    none_votes.append(_Vote("none", GAZETTEER_CONFIDENCE * 0.9, evidence))
+                continue
             votes.setdefault("actor_type", []).append(_Vote(actor.actor_type, GAZETTEER_CONFIDENCE, evidence, actor.sponsor))
             if actor.state_link_from_name in STATE_LINKS:
                 votes.setdefault("state_link", []).append(

@@ -794,7 +794,7 @@ def _cast_votes(raw, kept, live, posts, folded, lo, payloads, confidences, break
         r = kept[h]
         start, end, p = raw[r, 0], raw[r, 1], raw[r, 2]
         negated = False
-        if (n_live or n_posts) and payloads[p, KIND] == CUE and payloads[p, NEGATABLE]:
+        if (n_live or n_posts) and (payloads[p, KIND] == CUE and payloads[p, NEGATABLE] or payloads[p, KIND] == ACTOR):
             i = _count_at_or_before(live, n_live, start)
             if i > 0 and start - live[i - 1] <= window:
                 negated = not _contains(folded, lo + live[i - 1], lo + start, breaks, break_bounds)
@@ -825,6 +825,15 @@ def _cast_votes(raw, kept, live, posts, folded, lo, payloads, confidences, break
     for a in range(n_actors):
         h = actors[a]
         p = raw[kept[h], 2]
+        if negated_hits[h]:
+            if payloads[p, VALUE] == V_STATE or payloads[p, VALUE] == V_SPONSORED \
+                    or payloads[p, SPONSORSHIP] == V_CONFIRMED or payloads[p, SPONSORSHIP] == V_SUSPECTED:
+                vote_crit[n_votes], vote_value[n_votes], vote_conf[n_votes] = -1, V_NONE, gazetteer * 0.9
+                vote_hit[n_votes], vote_place[n_votes] = h, 0
+                none_votes[n_none] = n_votes
+                n_none += 1
+                n_votes += 1
+            continue
         vote_crit[n_votes], vote_value[n_votes], vote_conf[n_votes] = 0, payloads[p, VALUE], gazetteer
         vote_hit[n_votes], vote_place[n_votes] = h, payloads[p, PLACE]
         n_votes += 1

@@ -307,6 +307,28 @@ def test_a_post_trigger_negates_the_cue_before_it(layer, text, value):
     assert crit(layer, text, "state_sponsorship").value == value
 
 
+@pytest.mark.parametrize("text", [
+    "Investigators found no link to North Korea's Lazarus Group in the exchange theft.",
+    "Police said Sandworm was not behind the outage at the water utility.",
+])
+def test_a_denied_state_group_is_evidence_of_no_state_link(layer, text):
+    """Gazetteer names are negated like cues: a State's group denied is no State actor."""
+    analysis, _ = layer.analyse(text)
+    assert analysis.criteria["actor_type"].value == "unknown"
+    assert analysis.criteria["state_sponsorship"].value == "none" and not analysis.state_involvement
+
+
+def test_a_denied_criminal_name_counts_for_nothing(layer):
+    analysis, _ = layer.analyse("It was not LockBit that encrypted the council's servers.")
+    assert analysis.criteria["actor_type"].value == "unknown"
+    assert analysis.criteria["motive"].evidence == ()   # the gang's presumed motive goes with it
+
+
+def test_a_name_after_a_pseudo_negation_stands(layer):
+    analysis, _ = layer.analyse("Not only APT28 but also APT29 was inside the party network.")
+    assert analysis.criteria["actor_type"].value == "state" and analysis.state_involvement
+
+
 def test_a_post_trigger_does_not_negate_the_act_after_it(layer):
     # "not" in "were not behind" negates the State cue before it, not the hospital after it.
     text = "Investigators said Chinese state hackers were not behind the attack on the hospital."
