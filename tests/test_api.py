@@ -146,6 +146,8 @@ def test_a_description_of_fewer_words_than_the_minimum_is_undetermined(text, wor
 @pytest.mark.parametrize("text", [
     "Someone logged in to the town's payroll portal and changed two bank details.",   # topic words only
     "APT28 was named.",                                                                 # a named actor only
+    "Someone tried to break into the lab's wireless from a car parked outside.",        # 'break in'
+    "Officials say the clearance forms were copied.",                                   # 'official'
 ])
 def test_text_with_a_topic_word_or_rule_evidence_is_routed(text):
     assert classify(text).route != "undetermined"
