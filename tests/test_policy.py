@@ -52,6 +52,8 @@ def test_a_motive_alone_does_not_make_a_crime(layer, classifier, text):
 @pytest.mark.parametrize("text", [
     "Intruders read the foreign ministry's diplomatic cables for months.",
     "Classified planning files were exfiltrated from the defence ministry's network.",
+    "Sensitive information was taken from a White House server.",          # "White House", "sensitive information"
+    "Intruders stole information from a senator's office network.",        # "senator" (weak), "stole information"
 ])
 def test_spying_on_state_secrets_with_no_actor_is_presumed_state_work(layer, classifier, text):
     """routing.toml's presumed-state-espionage: no actor or State link named, espionage against a
