@@ -259,7 +259,8 @@ def test_cascade_reading_doubt(route, state_found, rules_cascade, head, flagged)
 def test_an_intersection_without_state_or_spill_over_in_the_rules_is_flagged(classifier):
     texts = ["ransomware attack on a hospital", "A ransomware attack hit a company.",
              "Ransomware attack on a dental practice",
-             "A criminal ransomware group hit a fuel pipeline; fuel shortages spread across several states."]
+             "A criminal ransomware group hit a fuel pipeline; fuel shortages spread across several states.",
+             "Ransomware attack on a port operator; ships queued for days."]
     bare_seen = 0
     for text, result in zip(texts, classifier.classify_many(texts)):
         table, _, _ = classifier.rule_rows([text])
@@ -268,7 +269,7 @@ def test_an_intersection_without_state_or_spill_over_in_the_rules_is_flagged(cla
         assert ("which the rules find no words for" in result.explanation) == bare, text
         assert result.review or not bare, text
         bare_seen += bare
-    # Not vacuous: the shipped model still reads one of these as a bare cascade (README, item 26).
+    # Not vacuous: the shipped model reads at least one of these as a bare cascade (README, item 26).
     assert bare_seen >= 1
 
 
