@@ -1,7 +1,9 @@
 """Measure cyberroute on the external evaluation sets in ../shared/data (never committed here).
 
-For each labelled JSON-lines file: rows whose `route_hint` is a route (unknown skipped), four
-systems side by side (majority class, rules only, text model only, combined), with all rows and
+For each labelled JSON-lines file: rows whose `route_hint` is a route (unknown skipped), five
+systems side by side (majority class, rules only, text model only, combined, and the combined
+classifier at the route shares `cyberroute priors` estimates from the file's own texts, every
+row, without labels: "adapted"), with all rows and
 without the label rules that shared/data/README.md marks contestable (E6, T4, D6). Actor-profile
 files also get State-linked vs criminal accuracy; incident files with codes get criterion accuracy.
 
@@ -27,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from classifier.api import Classifier
+from classifier.priors import at_least, estimate_shares
 from classifier.combiner import CASCADE_DOUBT, NOT_LATIN, OFF_TOPIC, STATE_LINK_DOUBT, TOO_FEW_WORDS
 from classifier.evaluation import bootstrap_intervals, format_interval, label_metrics
 from classifier.rule_engine import involves_state
@@ -36,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
 CONTESTABLE = re.compile(r"(?:^|[\s(])(?:E6|T4|D6)\s")
 PROFILE_FILES = ("etda_threat_group_cards", "mitre_attack_groups_campaigns", "tidal_groups", "misp_threat_actor")
-SYSTEMS = ("majority", "rules", "text", "combined")
+SYSTEMS = ("majority", "rules", "text", "combined", "adapted")
 # Sectors of rules/sectors.toml that EuRepoC's receiver categories place outside critical
 # infrastructure ("State institutions / political system", "Science", ...).
 EUREPOC_NON_CI_SECTORS = {"government", "elections", "emergency-services", "education"}
@@ -72,19 +75,30 @@ def _state_vs_criminal(truth: np.ndarray, predicted: np.ndarray) -> float:
     return round(float(np.mean(agree)), 4) if agree else float("nan")
 
 
+def _adapted(classifier: Classifier, all_texts: list[str]) -> tuple[Classifier, dict[str, float]]:
+    """The classifier at the route shares estimated from every text of the file, labelled or
+    not (the labels are never read): what `cyberroute priors FILE` prints."""
+    shares = at_least(estimate_shares(classifier.route_probabilities(all_texts), classifier.training_shares))
+    priors = dict(zip(classifier.model.classes, shares.round(3).tolist()))
+    return Classifier(rules=classifier.rules, model=classifier.model, priors=priors), priors
+
+
 def evaluate_file(classifier: Classifier, path: Path, examples: int = 0) -> dict:
     frame = pd.read_json(path, lines=True, dtype=False)
+    adapted, shares = _adapted(classifier, frame["text"].fillna("").astype(str).tolist())
     frame = frame[frame["route_hint"].isin(ROUTES)].reset_index(drop=True)
     texts = frame["text"].fillna("").astype(str).tolist()
     started = time.perf_counter()
     preds = _predictions(classifier, texts)
     seconds = time.perf_counter() - started
+    preds["adapted"] = np.array([r.route for r in adapted.classify_many(texts)])
     truth = frame["route_hint"].to_numpy()
     majority = Counter(truth).most_common(1)[0][0]
     preds["majority"] = np.array([majority] * len(truth))
     contestable = frame["route_rule"].astype(str).str.contains(CONTESTABLE).to_numpy()
     out = {"file": path.name, "rows": int(len(frame)), "contestable_rows": int(contestable.sum()),
-           "seconds": round(seconds, 2), "majority_label": majority, "all": {}, "without_contestable": {}}
+           "seconds": round(seconds, 2), "majority_label": majority, "estimated_shares": shares,
+           "all": {}, "without_contestable": {}}
     for system in SYSTEMS:
         out["all"][system] = _summary(truth, preds[system])
         if contestable.any() and (~contestable).any():
@@ -165,6 +179,8 @@ def _subsets(stem: str, frame: pd.DataFrame, truth, preds) -> dict:
     out = {}
     if stem.startswith(("cfr", "dcid")):
         out["state_route_recall"] = round(float(state.mean()), 4)
+        out["state_route_recall_adapted"] = round(float(
+            np.isin(preds["adapted"], ["international-security", "intersection"]).mean()), 4)
         named = _names_a_state(frame, preds["state_linked"])
         out["rows_naming_a_state"] = int(named.sum())
         out["state_route_recall_naming_a_state"] = round(float(state[named].mean()), 4) if named.any() else None
@@ -173,9 +189,12 @@ def _subsets(stem: str, frame: pd.DataFrame, truth, preds) -> dict:
         if inter.any():
             out["intersection_recall"] = round(float((combined[inter] == "intersection").mean()), 4)
             out["intersection_rows"] = int(inter.sum())
+            out["intersection_recall_adapted"] = round(float((preds["adapted"][inter] == "intersection").mean()), 4)
     if stem.startswith("eurepoc"):
         two = np.isin(truth, ["cybercrime", "international-security", "intersection"])
         out["macro_f1_all_labelled"] = label_metrics(truth[two], combined[two], list(ROUTES) + ["undetermined"])["macro_f1"]
+        out["macro_f1_all_labelled_adapted"] = label_metrics(
+            truth[two], preds["adapted"][two], list(ROUTES) + ["undetermined"])["macro_f1"]
     return out
 
 
@@ -208,12 +227,19 @@ def to_markdown(report: dict) -> str:
             lines.append(f"| {f['file'].replace('.jsonl', '')} | {f['rows']} | {system} | {a['accuracy']:.3f} | "
                          f"{a['macro_f1']:.3f} | {rec} | {w['accuracy'] if w else '-'} | {w['macro_f1'] if w else '-'} |")
     lines += ["", "State-linked vs criminal accuracy (actor-profile files):", "",
-              "| file | " + " | ".join(SYSTEMS) + " | combined w/o contestable |", "|" + "---|" * 6]
+              "| file | " + " | ".join(SYSTEMS) + " | combined w/o contestable |", "|" + "---|" * (len(SYSTEMS) + 2)]
     for f in report["files"]:
         if "state_vs_criminal" in f:
             s = f["state_vs_criminal"]
             w = f.get("state_vs_criminal_without_contestable", {}).get("combined", "-")
             lines.append(f"| {f['file'].replace('.jsonl', '')} | " + " | ".join(f"{s[k]:.3f}" for k in SYSTEMS) + f" | {w} |")
+    lines += ["", "Route shares estimated from each file's texts without labels (`cyberroute priors FILE`), at which "
+              "the adapted system classifies; the training corpus's are "
+              + ", ".join(f"{c} {s:.3f}" for c, s in report["training_shares"].items()) + ":", "",
+              "| file | " + " | ".join(ROUTES) + " |", "|" + "---|" * (len(ROUTES) + 1)]
+    for f in report["files"]:
+        lines.append(f"| {f['file'].replace('.jsonl', '')} | "
+                     + " | ".join(f"{f['estimated_shares'][r]:.3f}" for r in ROUTES) + " |")
     lines += ["", "How far the combined figures could move (95 % bootstrap intervals, 1,000 resamples of each "
               "file's rows; the gain is over the better single system on the same resampled rows, and "
               "'share' is the share of resamples in which the combined classifier is at least as accurate):", "",
@@ -263,7 +289,9 @@ def main(argv=None) -> int:
         return 1
     classifier = Classifier(model=args.model)
     report = {"command": "python benchmarks/external.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-              "model_sha256": classifier.model.manifest["weights_sha256"], "files": []}
+              "model_sha256": classifier.model.manifest["weights_sha256"],
+              "training_shares": dict(zip(classifier.model.classes, classifier.training_shares.round(3).tolist())),
+              "files": []}
     for path in files:
         report["files"].append(evaluate_file(classifier, path, args.examples))
         f = report["files"][-1]

@@ -1,7 +1,8 @@
 """The public API: a description in, a routed and explained ``Result`` out.
 
 Data flows one way: text -> rule engine (criteria with evidence) -> routing policy (the rule
-layer's route) -> text model + combiner (probabilities) -> decision -> Result.
+layer's route) -> text model + combiner (probabilities) -> route shares of the feed, when given
+(priors.py) -> decision -> Result.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .combiner import (
 from .criteria_table import CASCADE, SIGNAL_SLOTS, SPONSORSHIP, CriteriaTable
 from .model_store import TrainedModel, load_model
 from .policy import RoutingPolicy, RuleDecision, RuleVerdicts
+from .priors import PriorsError, reweight, training_shares
 from .result import CSV_COLUMNS, Result, csv_row
 from .rule_engine import Analysis, RuleEngine
 from .ruleset import RuleSet, load_rules
@@ -72,12 +74,53 @@ class Classifier(RuleLayer):
         A rules directory (default: the packaged rules/, or $CYBERROUTE_RULES).
     model : TrainedModel, path or None
         A model directory (default: the shipped model).
+    priors : dict or None
+        The route shares of the reporting to classify, ``{"cybercrime": 0.1, ...}`` (all routes,
+        normalised here), when they differ from the training corpus's: the combined
+        probabilities are re-weighted to them (priors.py). ``None``: the corpus's shares.
+        ``cyberroute priors FILE`` estimates them from a file's unlabelled texts.
     """
 
-    def __init__(self, rules: RuleSet | Path | str | None = None, model: TrainedModel | Path | str | None = None):
+    def __init__(self, rules: RuleSet | Path | str | None = None, model: TrainedModel | Path | str | None = None,
+                 priors: dict[str, float] | None = None):
         super().__init__(rules)
         self.model = model if isinstance(model, TrainedModel) else load_model(model)
+        self.priors = None if priors is None else self._checked_priors(priors)
         self._empty_analysis = self.analyse("")  # the same for every empty text: computed once
+
+    def _checked_priors(self, priors: dict[str, float]) -> dict[str, float]:
+        classes = self.model.classes
+        unknown = [route for route in priors if route not in classes]
+        missing = [route for route in classes if route not in priors]
+        if unknown or missing:
+            raise PriorsError(f"route shares must name each of {', '.join(classes)}"
+                              + (f"; not a route: {', '.join(map(str, unknown))}" if unknown else "")
+                              + (f"; missing: {', '.join(missing)}" if missing else ""))
+        values = np.array([priors[route] for route in classes], dtype=float)
+        if not np.isfinite(values).all() or (values < 0).any() or values.sum() <= 0:
+            raise PriorsError("route shares must be numbers of 0 or more, not all 0")
+        return dict(zip(classes, (values / values.sum()).tolist()))
+
+    @cached_property
+    def training_shares(self) -> np.ndarray:
+        """The route shares of the corpus the model was trained on, in ``model.classes`` order."""
+        return training_shares(self.model.manifest, self.model.classes)
+
+    def route_probabilities(self, texts: list[str]) -> np.ndarray:
+        """The combiner's probabilities (columns in ``model.classes`` order) for the non-empty
+        texts, at the training corpus's route shares: what ``priors.estimate_shares`` reads."""
+        live_texts = [t for t in texts if isinstance(t, str) and t.strip()]
+        if not live_texts:
+            return np.zeros((0, len(self.model.classes)))
+        return self._read(live_texts)[-1]
+
+    def _read(self, live_texts: list[str]):
+        """The rule layer's table and verdicts, the text model's route and criterion-head
+        probabilities, and the combiner's probabilities at the corpus's route shares."""
+        table, verdicts, rows = self.rule_rows(live_texts)
+        text_proba, head_proba = self.model.text_model.predict_all(live_texts)
+        combined = self.model.combiner.predict_proba(stack(text_proba, rows, head_proba))
+        return table, verdicts, text_proba, head_proba, combined
 
     # -- classification ------------------------------------------------------------------------
 
@@ -115,12 +158,12 @@ class Classifier(RuleLayer):
         live = [i for i, t in enumerate(texts) if t.strip()]
         judged: list[_Judgement | None] = [None] * len(texts)
         live_texts = [texts[i] for i in live]
-        table, verdicts, rows = self.rule_rows(live_texts)
         if not live:
-            return table, judged
-        text_proba, head_proba = self.model.text_model.predict_all(live_texts)
-        combined = self.model.combiner.predict_proba(stack(text_proba, rows, head_proba))
+            return self.rule_rows(live_texts)[0], judged
+        table, verdicts, text_proba, head_proba, combined = self._read(live_texts)
         classes, thresholds = self.model.classes, self.rules.decision
+        if self.priors is not None:
+            combined = reweight(combined, self.training_shares, [self.priors[c] for c in classes])
         heads = self.model.text_model.heads_
         # The text model's State-involvement head, per text (None for a model without it).
         state_head = head_proba[:, heads.index("state_involvement")] if "state_involvement" in heads else None

@@ -1,4 +1,5 @@
-"""The command line: `cyberroute score`, `batch`, `train`, `evaluate`, `rules check`.
+"""The command line: `cyberroute score`, `batch`, `priors`, `train`, `evaluate`, `rules check`,
+`rules compare`.
 
 Exit codes: 0 success; 1 the input, a rule file or the model could not be used (the message says
 which file, row and column); 2 the command line itself is wrong (click's usage errors).
@@ -18,6 +19,10 @@ RULES_OPTION = click.option("--rules", "rules_dir", type=click.Path(file_okay=Fa
 UNWRITTEN_SUFFIXES = (".xlsx", ".xls", ".xlsm", ".ods", ".parquet", ".feather", ".gz", ".bz2", ".xz", ".zip")
 MODEL_OPTION = click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path),
                             envvar="CYBERROUTE_MODEL", help="Model directory (default: the shipped model).")
+PRIORS_OPTION = click.option("--priors", "priors_spec", default=None, metavar="SHARES",
+                             help="Route shares of the reporting classified, when they differ from the training "
+                                  "corpus's: cybercrime=S,international-security=S,intersection=S (normalised). "
+                                  "`cyberroute priors FILE` estimates them.")
 
 
 def _fail(message: str) -> None:
@@ -25,15 +30,32 @@ def _fail(message: str) -> None:
     sys.exit(1)
 
 
-def _classifier(rules_dir, model_dir):
+def _classifier(rules_dir, model_dir, priors_spec: str | None = None):
     from .api import Classifier
     from .model_store import ModelFileError
     from .ruleset import RuleFileError
 
     try:
-        return Classifier(rules=rules_dir, model=model_dir)
+        classifier = Classifier(rules=rules_dir, model=model_dir)
     except (RuleFileError, ModelFileError) as exc:
         _fail(str(exc))
+    return _with_priors(classifier, priors_spec)
+
+
+def _with_priors(classifier, priors_spec: str | None):
+    """``classifier`` re-weighted to the route shares of ``--priors`` (refused with the reason)."""
+    from .api import Classifier
+    from .priors import PriorsError, parse_shares
+
+    if priors_spec is None:
+        return classifier
+    try:
+        priors = parse_shares(priors_spec, classifier.model.classes)
+        classifier = Classifier(rules=classifier.rules, model=classifier.model, priors=priors)
+        classifier.training_shares   # a model without the counts is refused now, not mid-run
+    except PriorsError as exc:
+        _fail(f"--priors: {exc}")
+    return classifier
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -46,9 +68,10 @@ def main():
 @click.argument("texts", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per text (JSON lines).")
 @click.option("--whole", is_flag=True, help="Read all of stdin as one description (default: one per line).")
+@PRIORS_OPTION
 @RULES_OPTION
 @MODEL_OPTION
-def score(texts, as_json, whole, rules_dir, model_dir):
+def score(texts, as_json, whole, priors_spec, rules_dir, model_dir):
     """Score descriptions given as TEXT arguments, or read from stdin when there are none.
 
     \b
@@ -62,7 +85,7 @@ def score(texts, as_json, whole, rules_dir, model_dir):
         texts = [data] if whole else [line for line in data.splitlines() if line.strip()]
         if not texts:
             _fail("stdin held no description")
-    classifier = _classifier(rules_dir, model_dir)
+    classifier = _classifier(rules_dir, model_dir, priors_spec)
     results = classifier.classify_many(list(texts))
     for i, result in enumerate(results):
         if as_json:
@@ -95,10 +118,11 @@ def score(texts, as_json, whole, rules_dir, model_dir):
               help="Output format (default: from the extension: .jsonl, .json = STIX bundle, else CSV; "
                    "on stdout (-o -), CSV for CSV input, else JSON lines).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when stderr is a terminal).")
+@PRIORS_OPTION
 @RULES_OPTION
 @MODEL_OPTION
 def batch(input_path, output_path, text_column, delimiter, chunk_size, workers, encoding, escape_formulas, input_format,
-          output_format, progress, rules_dir, model_dir):
+          output_format, progress, priors_spec, rules_dir, model_dir):
     """Classify every record of INPUT (a file, a VERIS directory, or - for stdin) and write OUTPUT.
 
     CSV, JSON lines, STIX 2.1 bundles, VERIS incidents and MISP events in; CSV, JSON lines or a
@@ -139,7 +163,7 @@ def batch(input_path, output_path, text_column, delimiter, chunk_size, workers, 
                      if output_format_chosen else None)
     if delimiter == "tab":
         delimiter = "\t"
-    classifier = _classifier(rules_dir, model_dir)
+    classifier = _classifier(rules_dir, model_dir, priors_spec)
     if (input_format, output_format) != ("csv", "csv"):
         _batch_records(classifier, input_path, output_path, input_format, output_format, text_column,
                        chunk_size, escape_formulas, encoding, delimiter, chosen_format)
@@ -214,6 +238,80 @@ def _batch_records(classifier, input_path, output_path, input_format, output_for
         click.echo("warning: fields that the first record lacks have no CSV column and are not in the output: "
                    + ", ".join(f"{key!r} ({n} record{'s' if n > 1 else ''})" for key, n in sorted(dropped.items()))
                    + "; write JSON lines (-o FILE.jsonl) to keep every field", err=True)
+
+
+@main.command()
+@click.argument("input_path", metavar="INPUT", type=str)
+@click.option("--text-column", default="text", show_default=True, help="Column holding the description.")
+@click.option("--input-format", type=click.Choice(["csv", "jsonl", "stix", "veris", "misp"]), default=None,
+              help="Input format (default: from the extension; for .json, from the content).")
+@click.option("--encoding", default=None, help="Input encoding (default: UTF-8, or UTF-16 by its byte-order mark).")
+@click.option("--delimiter", default=None, type=click.Choice([",", ";", "tab", "|"]),
+              help="CSV input delimiter (default: the one the header line uses).")
+@click.option("--json", "as_json", is_flag=True, help="Print the estimate as JSON.")
+@RULES_OPTION
+@MODEL_OPTION
+def priors(input_path, text_column, input_format, encoding, delimiter, as_json, rules_dir, model_dir):
+    """Estimate the route shares of the reporting in INPUT from its texts alone (no labels).
+
+    Prints the shares as the --priors value of `score`, `batch` and `evaluate`, so that a feed
+    unlike the training corpus (a tracker of State operations, a police feed) is classified at
+    its own mix of routes. The estimate is EM over the model's probabilities (Saerens et al.,
+    2002); it needs a few hundred texts to be worth using, and gives no route less than 0.5 %.
+
+    \b
+    cyberroute priors tracker.csv
+    cyberroute batch tracker.csv -o routed.csv --priors "$(cyberroute priors tracker.csv)"
+    """
+    import numpy as np
+
+    from .batch import BatchInputError
+    from .formats import FormatError, detect_format, read_records
+    from .priors import PriorsError, at_least, estimate_shares, format_shares
+
+    if input_path != "-" and not Path(input_path).exists():
+        _fail(f"{input_path}: file not found")
+    try:
+        if input_format is None:
+            input_format, why = detect_format(input_path)
+            click.echo(f"reading {input_path} as {input_format} ({why})", err=True)
+    except FormatError as exc:
+        _fail(str(exc))
+    classifier = _classifier(rules_dir, model_dir)
+    stdin = sys.stdin if input_path == "-" else None
+    chunks, texts, unreadable = [], [], 0
+    try:
+        records = read_records(input_path, input_format, text_column, stdin, encoding,
+                               "\t" if delimiter == "tab" else delimiter)
+        for record in records:
+            if record.error or not record.text.strip():
+                unreadable += 1
+                continue
+            texts.append(record.text)
+            if len(texts) == 2048:
+                chunks.append(classifier.route_probabilities(texts))
+                texts = []
+        chunks.append(classifier.route_probabilities(texts))
+    except (FormatError, BatchInputError) as exc:
+        _fail(str(exc))
+    proba = np.vstack(chunks)
+    try:
+        train = classifier.training_shares
+        estimate = at_least(estimate_shares(proba, train))
+    except PriorsError as exc:
+        _fail(f"{input_path}: {exc}")
+    classes = classifier.model.classes
+    shares = dict(zip(classes, estimate.round(3).tolist()))
+    if as_json:
+        click.echo(json.dumps({"texts": len(proba), "skipped": unreadable, "shares": shares,
+                               "training_shares": dict(zip(classes, train.round(3).tolist()))}))
+    else:
+        click.echo(format_shares(shares))
+    click.echo(f"{len(proba)} text{'' if len(proba) == 1 else 's'} read"
+               + (f", {unreadable} empty or unreadable skipped" if unreadable else "") + "; route shares "
+               + ", ".join(f"{c} {s:.3f} (corpus {t:.3f})" for c, s, t in zip(classes, estimate, train)), err=True)
+    if len(proba) < 200:
+        click.echo(f"warning: an estimate from {len(proba)} texts is rough; a few hundred are better", err=True)
 
 
 @main.command()
@@ -292,9 +390,10 @@ def _read_any(path: Path, text_column: str, label_column: str | None):
 @click.option("--exclude-rule", "exclude_rules", multiple=True,
               help="Skip rows whose route_rule column starts with this (e.g. a contestable label rule). Repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@PRIORS_OPTION
 @RULES_OPTION
 @MODEL_OPTION
-def evaluate(path, text_column, label_column, holdout, exclude_rules, as_json, rules_dir, model_dir):
+def evaluate(path, text_column, label_column, holdout, exclude_rules, as_json, priors_spec, rules_dir, model_dir):
     """Measure routes against a labelled CSV or JSON-lines FILE.
 
     Prints precision, recall and F1 per route, the confusion matrix and calibration (ECE) of the
@@ -343,11 +442,11 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, as_json, r
             criteria = {}
         model = training.fit(train_frame[text_column].tolist(), train_frame[label_column].to_numpy(),
                              train_frame["group_id"].to_numpy(), rows, criteria=criteria)
-        classifier = Classifier(rules=layer.rules, model=model)
+        classifier = _with_priors(Classifier(rules=layer.rules, model=model), priors_spec)
         skipped_note = (f"held out {len(frame)} rows in {frame['group_id'].nunique()} incident groups; "
                         f"trained on {len(train_frame)} rows")
     else:
-        classifier = _classifier(rules_dir, model_dir)
+        classifier = _classifier(rules_dir, model_dir, priors_spec)
     if frame.empty:
         _fail(f"{path}: no rows with a route label in column {label_column!r}")
     texts, truth = frame[text_column].tolist(), frame[label_column].to_numpy()

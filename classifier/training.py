@@ -170,7 +170,10 @@ def fit(texts: list[str], routes, groups, rule_rows: np.ndarray, text_C: float =
     stacked = stack(oof, rule_rows, oof_heads)
     combiner = Combiner(C=combiner_C).fit(stacked, routes)
     text_model = TextModel(C=text_C).fit(texts, routes, criteria)
-    model = TrainedModel(text_model, combiner)
+    # The route shares the combiner learnt, which priors.py re-weights from (`cyberroute train`
+    # adds the file's name and hash beside them).
+    model = TrainedModel(text_model, combiner,
+                         {"training_data": {"routes": {r: int((routes == r).sum()) for r in sorted(set(routes))}}})
     if cross_validate:
         classes, combined = oof_combined_proba(stacked, routes, groups, FOLDS, combiner_C)
         rules_only = np.where(rule_rows[:, _rule_route_columns()].max(axis=1) > 0,
