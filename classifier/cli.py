@@ -134,18 +134,10 @@ def batch(input_path, output_path, text_column, delimiter, chunk_size, workers, 
     import os
 
     from .batch import BatchInputError, classify_csv
-    from .formats import FormatError, detect_format
 
     if "-" not in (input_path, output_path) and Path(output_path).exists() and Path(output_path).resolve() == Path(input_path).resolve():
         _fail(f"{output_path}: the output would replace the input; write to another file")
-    if input_path != "-" and not Path(input_path).exists():
-        _fail(f"{input_path}: file not found")
-    try:
-        if input_format is None:
-            input_format, why = detect_format(input_path)
-            click.echo(f"reading {input_path} as {input_format} ({why})", err=True)
-    except FormatError as exc:
-        _fail(str(exc))
+    input_format = _input_format(input_path, input_format)
     output_format_chosen = output_format is None
     if output_format is None:
         suffix = Path(output_path).suffix.lower() if output_path != "-" else ""
@@ -185,6 +177,22 @@ def batch(input_path, output_path, text_column, delimiter, chunk_size, workers, 
     for note in summary.renamed_columns:
         click.echo(f"note: input column renamed {note}", err=True)
     _echo_summary(chosen_format, summary.rows, "row", output_path, summary.review, summary.errors)
+
+
+def _input_format(input_path: str, input_format: str | None) -> str:
+    """The format to read INPUT in: the one given, or the one its name or content shows (said on
+    stderr). A missing file or an unreadable .json is refused."""
+    from .formats import FormatError, detect_format
+
+    if input_path != "-" and not Path(input_path).exists():
+        _fail(f"{input_path}: file not found")
+    if input_format is None:
+        try:
+            input_format, why = detect_format(input_path)
+        except FormatError as exc:
+            _fail(str(exc))
+        click.echo(f"reading {input_path} as {input_format} ({why})", err=True)
+    return input_format
 
 
 def _echo_summary(chosen_format: str | None, rows: int, noun: str, output_path: str, review: int, errors: int) -> None:
@@ -266,17 +274,10 @@ def priors(input_path, text_column, input_format, encoding, delimiter, as_json, 
     import numpy as np
 
     from .batch import BatchInputError
-    from .formats import FormatError, detect_format, read_records
+    from .formats import FormatError, read_records
     from .priors import PriorsError, at_least, estimate_shares, format_shares
 
-    if input_path != "-" and not Path(input_path).exists():
-        _fail(f"{input_path}: file not found")
-    try:
-        if input_format is None:
-            input_format, why = detect_format(input_path)
-            click.echo(f"reading {input_path} as {input_format} ({why})", err=True)
-    except FormatError as exc:
-        _fail(str(exc))
+    input_format = _input_format(input_path, input_format)
     classifier = _classifier(rules_dir, model_dir)
     stdin = sys.stdin if input_path == "-" else None
     chunks, texts, unreadable = [], [], 0
