@@ -256,6 +256,10 @@ class Classifier(RuleLayer):
         else:
             reason = f" ({j.reason.replace('-', ' ')})" if j.reason else ""
             head = f"Routed to {route}{reason} with confidence {j.verdict.confidence:.2f}."
+            if self.priors is not None:
+                # The route depends on the mix given, so the result says which.
+                head += " Probabilities are re-weighted to the route shares given (" + ", ".join(
+                    f"{name} {share:.3f}" for name, share in self.priors.items()) + ")."
         model_p = max(j.text_proba)
         # Held back (too short, another script, nothing to route), neither reading is taken, so
         # neither is called a decision.

@@ -117,6 +117,9 @@ def test_priors_move_the_route_probabilities_the_way_bayes_says(classifier):
                                            rel=1e-3)
         # The text model's own reading is not re-weighted: only the combined probabilities are.
         assert after.model_probabilities == before.model_probabilities
+        # The explanation names the shares the result depends on; the default one names none.
+        assert "re-weighted to the route shares given (cybercrime 0.050, international-security 0.900" in after.explanation
+        assert "route shares" not in before.explanation
 
 
 def test_priors_at_the_corpus_shares_change_nothing(classifier):
