@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from .combiner import RULE_FEATURES, Combiner
-from .text_model import CHAR_FEATURES, CHAR_NGRAMS, FEATURIZER, WORD_FEATURES, WORD_NGRAMS, TextModel
+from .text_model import (CHAR_FEATURES, CHAR_NGRAMS, FEATURIZER, ROUTES_ESTIMATOR, WORD_FEATURES, WORD_NGRAMS,
+                         TextModel)
 
 FORMAT = "cyberroute-model"
 FORMAT_VERSION = 1
@@ -87,7 +88,8 @@ def save_model(model: TrainedModel, directory: Path | str) -> Path:
         "classes": model.classes,
         "text_model": {"C": model.text_model.C, "word_features": WORD_FEATURES, "char_features": CHAR_FEATURES,
                        "word_ngrams": list(WORD_NGRAMS), "char_ngrams": list(CHAR_NGRAMS),
-                       "featurizer": FEATURIZER, "criterion_heads": list(model.text_model.heads_)},
+                       "featurizer": FEATURIZER, "criterion_heads": list(model.text_model.heads_),
+                       "routes_estimator": ROUTES_ESTIMATOR},
         "combiner": {"C": model.combiner.C, "rule_features": RULE_FEATURES},
         "weights_sha256": sha256_file(directory / WEIGHTS),
         **{k: v for k, v in model.manifest.items() if k not in ("format", "format_version", "weights_sha256")},

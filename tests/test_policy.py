@@ -343,7 +343,7 @@ def test_where_the_rules_are_silent_the_explanation_names_a_route_the_text_model
     from classifier.api import Classifier
 
     classifier = Classifier(rules=rules_dir)
-    text = "Some systems were hacked."
+    text = "Data breach at a retailer exposed customer records."
     plain = classifier.classify(text)
     assert plain.rule_route == "undetermined" and plain.route == plain.model_route == "cybercrime"
     assert f"so the text model does (cybercrime, {plain.model_probabilities['cybercrime']:.2f})" in plain.explanation

@@ -168,3 +168,40 @@ def test_a_criterion_head_with_one_value_keeps_its_base_rate():
     model = tm.TextModel().fit(texts, routes, {"cascading_effects": np.zeros(len(texts), dtype=bool)})
     heads = model.predict_heads(texts + ["a completely different text about power cuts spreading"])
     np.testing.assert_allclose(heads, 0.5 / (len(texts) + 1.0))   # (0 + 0.5) / (n + 1)
+
+
+def test_naive_bayes_weights_are_folded_into_linear_coefficients():
+    """The scores of the fitted estimator are linear in the unscaled features: what the scoring
+    table stores (coef_) gives the same scores as a regression on the ratio-scaled features."""
+    from scipy import sparse
+    from sklearn.linear_model import LogisticRegression
+
+    texts, routes = _two_route_texts()
+    texts += [f"ransomware crew {i} extorted a clinic for bitcoin" for i in range(12)]
+    routes += ["intersection"] * 12
+    counts = tm.hashed_counts(texts)
+    features = tm.tfidf(counts, np.ones(tm.N_FEATURES))
+    features = features[:, np.unique(features.indices)]
+    model = tm.NaiveBayesLogisticRegression(C=4.0).fit(features, routes)
+    assert list(model.classes_) == sorted(set(routes))
+    present = features.copy()
+    present.data[:] = 1.0
+    for k, label in enumerate(model.classes_):
+        ratio = model.log_count_ratio(present, np.asarray(routes) == label)
+        scaled = sparse.csr_matrix(features.multiply(ratio))
+        direct = LogisticRegression(C=4.0, max_iter=3000).fit(scaled, np.asarray(routes) == label)
+        np.testing.assert_allclose(model.decision_function(features)[:, k], direct.decision_function(scaled),
+                                   rtol=1e-6, atol=1e-8)
+    assert list(model.predict(features)) == routes
+    np.testing.assert_allclose(model.predict_proba(features).sum(axis=1), 1.0)
+
+
+def test_log_count_ratio_favours_the_words_of_a_class():
+    """An n-gram found only in one class's texts gets a positive ratio for it and a negative one
+    for the others; one found equally everywhere gets about zero."""
+    from scipy import sparse
+
+    present = sparse.csr_matrix(np.array([[1, 1, 0], [1, 1, 0], [1, 0, 1], [1, 0, 1]], dtype=float))
+    ratio = tm.NaiveBayesLogisticRegression(alpha=1.0).log_count_ratio(present, np.array([True, True, False, False]))
+    assert ratio[1] > 0 > ratio[2]
+    assert abs(ratio[0]) < 1e-12
