@@ -15,13 +15,13 @@ from typing import NamedTuple
 import numpy as np
 
 from .combiner import (
-    Decision, cascade_reading_doubt, decide, held_back_because, mostly_latin, rule_features, stack, state_link_doubt,
+    NO_REASON, Decision, cascade_reading_doubt, decide, held_back_because, mostly_latin, rule_features, stack, state_link_doubt,
     state_reading_doubt,
 )
 from .criteria_table import CASCADE, SIGNAL_SLOTS, SPONSORSHIP, CriteriaTable
 from .model_store import TrainedModel, load_model
 from .policy import RoutingPolicy, RuleDecision, RuleVerdicts
-from .priors import PriorsError, reweight, training_shares
+from .priors import PriorsError, at_least, reweight, training_shares
 from .result import CSV_COLUMNS, Result, csv_row
 from .rule_engine import Analysis, RuleEngine
 from .ruleset import RuleSet, load_rules
@@ -76,7 +76,7 @@ class Classifier(RuleLayer):
         A model directory (default: the shipped model).
     priors : dict or None
         The route shares of the reporting to classify, ``{"cybercrime": 0.1, ...}`` (all routes,
-        normalised here), when they differ from the training corpus's: the combined
+        normalised here, none below ``priors.MIN_SHARE``), when they differ from the training corpus's: the combined
         probabilities are re-weighted to them (priors.py). ``None``: the corpus's shares.
         ``cyberroute priors FILE`` estimates them from a file's unlabelled texts.
     """
@@ -99,7 +99,9 @@ class Classifier(RuleLayer):
         values = np.array([priors[route] for route in classes], dtype=float)
         if not np.isfinite(values).all() or (values < 0).any() or values.sum() <= 0:
             raise PriorsError("route shares must be numbers of 0 or more, not all 0")
-        return dict(zip(classes, (values / values.sum()).tolist()))
+        # No route below MIN_SHARE, as for an estimate: a share of 0 would make a route impossible
+        # whatever the text says (a State-backed theft could not be intersection).
+        return dict(zip(classes, at_least(values / values.sum()).tolist()))
 
     @cached_property
     def training_shares(self) -> np.ndarray:
@@ -198,10 +200,11 @@ class Classifier(RuleLayer):
             head_state = None if state_head_list is None else state_head_list[j]
             doubt = "; ".join(filter(None, (
                 state_reading_doubt(verdict.route, head_state, bool(rules_state[j]),
-                                    thresholds["review_state_reading"]),
+                                    thresholds["review_state_reading"], reason),
                 cascade_reading_doubt(verdict.route, bool(state_read_list[j]), bool(rules_cascade[j]),
                                       None if cascade_head is None else cascade_head[j]),
-                state_link_doubt(verdict.route, reason, rules_no_state_link[j]))))
+                state_link_doubt(verdict.route, reason, rules_no_state_link[j]),
+                NO_REASON if verdict.route == "intersection" and reason is None else "")))
             if doubt:
                 verdict = replace(verdict, review=True)
             judgement = _Judgement(j, rule, verdict, reason, model_route, text_row, combined_row, head_row, doubt)

@@ -218,7 +218,7 @@ def row_problem(row: list[str], number: int, width: int, text_at: int, text_colu
     """Why row ``number`` (starting on ``line`` of the file) cannot be classified, or "" when it can."""
     where = f"row {number}" if line in (None, number) else f"row {number} (line {line})"
     if len(row) != width:
-        problem = f"{where}: has {len(row)} fields, the header has {width}"
+        problem = f"{where}: has {len(row)} field{'' if len(row) == 1 else 's'}, the header has {width}"
         if len(row) > width:
             problem += f"; extra fields: {row[width:]!r}"
         return problem

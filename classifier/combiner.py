@@ -194,8 +194,13 @@ def cascade_reading_doubt(route: str, state_found: bool, rules_cascade: bool, he
     return f"{CASCADE_DOUBT}{reading}"
 
 
-# The intersection reasons that rest on a State.
+# The intersection reasons that rest on a State, and the one that does not.
 STATE_REASONS = ("state-actor-in-crime", "state-operation-disguised-as-crime", "criminal-proxy-of-state")
+CRIME_ON_CI = "crime-on-critical-infrastructure-with-cascading-effects"
+# Why an intersection route without a reason is flagged (policy.likely_reasons found none): on the
+# external files in session 17, 35 results, 31 of them wrong.
+NO_REASON = ("no intersection reason can be named: the evidence meets fewer than half the conditions "
+             "of every intersection rule")
 STATE_LINK_DOUBT = "the route rests on a State, where the rules read no State link"
 
 
@@ -215,17 +220,22 @@ def state_link_doubt(route: str, reason: str | None, rules_no_state_link: bool) 
     return ""
 
 
-def state_reading_doubt(route: str, head_state: float | None, rules_state: bool, threshold: float) -> str:
+def state_reading_doubt(route: str, head_state: float | None, rules_state: bool, threshold: float,
+                        reason: str | None = None) -> str:
     """Why the text model's reading of State involvement puts the route in doubt, or "".
 
-    Routed cybercrime while the State-involvement head reads a State (``head_state`` at least
-    ``threshold``), or routed international-security with no State found by the rules and none
+    Routed cybercrime, or intersection for crime on critical infrastructure (the one reason
+    without a State), while the State-involvement head reads a State (``head_state`` at least
+    ``threshold``); or routed international-security with no State found by the rules and none
     read by the head. On the external files, 13 of the 42 results this flagged were wrong, where
-    12.6 % of the unflagged ones are (docs/error-analysis.md, item 22).
+    12.6 % of the unflagged ones are (docs/error-analysis.md, item 22); the intersection case,
+    added in session 17 after a reviewer's "Russian hackers disrupted the power grid" went
+    unflagged, flags 5 results there, 4 of them wrong.
     """
     if head_state is None:
         return ""
-    if route == "cybercrime" and head_state >= threshold:
+    no_state_route = route == "cybercrime" or (route == "intersection" and reason == CRIME_ON_CI)
+    if no_state_route and head_state >= threshold:
         return f"the text model reads State involvement ({head_state:.2f}), which the route leaves out"
     if route == "international-security" and not rules_state and head_state < threshold:
         return (f"the route implies State involvement, which neither the rules nor the text model "

@@ -312,12 +312,18 @@ def _load_sectors(path: Path):
         confidence = _confidence(path, table, rule)
         terms = _strings(path, table, "terms", rule)
         info[sector_id] = {k: table.get(k) for k in ("label", "cisa", "nis2")}
+        # A denial is about who did it, rarely about what was hit ("no evidence that Russia was
+        # behind the attack on the hospital"), so sector terms are not negated unless the sector
+        # says `negatable = true` (see the header of sectors.toml).
+        negatable = table.get("negatable", False) is True
         sectors.append(Cue(id=f"sector.{sector_id}", criterion="sector", value=sector_id,
-                           confidence=confidence, terms=terms, places=("",) * len(terms), shadows=("sector",)))
+                           confidence=confidence, terms=terms, places=("",) * len(terms), shadows=("sector",),
+                           negatable=negatable))
         weak = _strings(path, table, "weak_terms", rule, default=())
         if weak:
             sectors.append(Cue(id=f"sector.{sector_id}.weak", criterion="sector", value=sector_id,
-                               confidence=0.5, terms=weak, places=("",) * len(weak), shadows=("sector",)))
+                               confidence=0.5, terms=weak, places=("",) * len(weak), shadows=("sector",),
+                               negatable=negatable))
     return sectors, info
 
 

@@ -86,7 +86,7 @@ def test_batch_keeps_every_row_in_order_with_bad_rows(runner, tmp_path):
     assert rows[0]["route"] == "cybercrime" and rows[0]["error"] == ""
     assert rows[1]["error"] == "row 3: empty text in column 'description'" and rows[1]["route"] == "undetermined"
     assert rows[2]["route"] == "international-security"
-    assert "has 1 fields" in rows[3]["error"] and rows[3]["explanation"] == f"Not classified: {rows[3]['error']}."
+    assert "has 1 field, the header has" in rows[3]["error"] and rows[3]["explanation"] == f"Not classified: {rows[3]['error']}."
     assert rows[4]["description"].startswith("Line one of a quoted\nmultiline")
     assert "extra fields" in rows[5]["error"] and "'extra'" in rows[5]["error"]
     assert "6 rows classified" in result.output

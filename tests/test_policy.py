@@ -211,6 +211,18 @@ def test_state_reading_doubt(route, head, rules_state, flagged):
     assert (flagged in doubt) if flagged else doubt == ""
 
 
+@pytest.mark.parametrize("reason, head, flagged", [
+    ("crime-on-critical-infrastructure-with-cascading-effects", 0.79, "reads State involvement (0.79)"),
+    ("crime-on-critical-infrastructure-with-cascading-effects", 0.2, ""),
+    ("state-actor-in-crime", 0.9, ""),               # the reason rests on a State already
+])
+def test_state_reading_doubt_on_the_intersection_reason_without_a_state(reason, head, flagged):
+    from classifier.combiner import state_reading_doubt
+
+    doubt = state_reading_doubt("intersection", head, False, 0.5, reason)
+    assert (flagged in doubt) if flagged else doubt == ""
+
+
 @pytest.mark.parametrize("route, reason, rules_no_state_link, flagged", [
     ("international-security", None, True, "where the rules read no State link"),
     ("intersection", "criminal-proxy-of-state", True, "where the rules read no State link"),
@@ -369,3 +381,17 @@ def test_topic_words_match_at_the_start_of_a_word_and_rule_evidence_counts_too(r
     assert policy.on_topic(table).tolist() == [True, False, True, False, True]
     # With no topic words, every text is on topic.
     assert RoutingPolicy(replace(rules, topic_words=())).on_topic(table).all()
+
+
+def test_an_intersection_route_without_a_nameable_reason_is_flagged(classifier, monkeypatch):
+    """Where the combined classifier says intersection and no intersection rule has half its
+    conditions met, no reason is named, and the result says why it is flagged (reviewer, session 17)."""
+    import numpy as np
+
+    text = "Hackers manipulated the controls of a water treatment plant."
+    forced = np.array([[0.9 if c == "intersection" else 0.05 for c in classifier.model.classes]])
+    monkeypatch.setattr(classifier.model.combiner, "predict_proba", lambda features: np.repeat(forced, len(features), 0))
+    monkeypatch.setattr(classifier.policy, "likely_reasons", lambda table, state=None: [None] * len(table))
+    result = classifier.classify(text)
+    assert result.route == "intersection" and result.intersection_reason is None and result.review
+    assert "no intersection reason can be named" in result.explanation

@@ -211,3 +211,17 @@ def test_no_route_is_ruled_out_by_an_estimate(tmp_path):
     shares = parse_shares(CliRunner().invoke(main, ["priors", str(path)]).stdout.strip(), ROUTES)
     assert min(shares.values()) >= 0.0049
     assert shares["international-security"] > 0.9
+
+
+def test_a_share_of_zero_given_by_the_user_is_raised_to_the_floor():
+    """README: no route gets less than 0.5 %. A share of 0 typed by a user would otherwise make a
+    route impossible: a State-backed theft routed cybercrime at 1.00 (found by a reviewer)."""
+    from classifier.api import Classifier
+    from classifier.priors import MIN_SHARE
+
+    classifier = Classifier(priors={"cybercrime": 1.0, "international-security": 0.0, "intersection": 0.0})
+    assert min(classifier.priors.values()) == pytest.approx(MIN_SHARE / (1 + 2 * MIN_SHARE))
+    assert sum(classifier.priors.values()) == pytest.approx(1.0)
+    theft = classifier.classify("North Korean State-backed hackers stole 100 million dollars from a cryptocurrency "
+                                "exchange to fund the regime's weapons programmes.")
+    assert theft.route == "intersection"

@@ -182,9 +182,38 @@ def test_sectors_negative(layer, text):
     assert c.value == []
 
 
-def test_negated_sector_dropped(layer):
-    c = crit(layer, "The malware spread widely, but no hospital was affected.", "critical_infrastructure")
-    assert "health" not in c.value
+def test_a_denial_of_the_attacker_keeps_the_victim_sector(layer):
+    """Sector terms are not negated (sectors.toml): a denial is about who did it, not what was hit."""
+    c = crit(layer, "There is no evidence that Russia was behind the ransomware attack on the hospital.",
+             "critical_infrastructure")
+    assert c.value == ["health"] and [e.text for e in c.evidence] == ["hospital"]
+
+
+def test_a_sector_marked_negatable_is_negated(rules_dir, tmp_path):
+    """`negatable = true` on a sector restores NegEx negation for its terms."""
+    import shutil
+
+    from classifier.api import RuleLayer
+    from classifier.ruleset import load_rules
+
+    shutil.copytree(rules_dir, tmp_path / "rules")
+    sectors = tmp_path / "rules" / "sectors.toml"
+    text = sectors.read_text(encoding="utf-8")
+    marked = text.replace('id = "health"\n', 'id = "health"\nnegatable = true\n', 1)
+    assert marked != text
+    sectors.write_text(marked, encoding="utf-8")
+    sentence = "The malware spread widely, but no hospital was affected."
+    assert "health" in crit(RuleLayer(load_rules(rules_dir)), sentence, "critical_infrastructure").value
+    assert "health" not in crit(RuleLayer(load_rules(tmp_path / "rules")), sentence, "critical_infrastructure").value
+
+
+def test_a_denied_state_sponsorship_leaves_no_state_actor_behind(layer):
+    """"was not State-sponsored" holds the actor cue "State-sponsored": the denial hides it, and the
+    criminal actor the text names is kept (found by a reviewer, session 17)."""
+    analysis, _ = layer.analyse("The attack on the power grid was not State-sponsored, according to investigators, "
+                                "and was carried out by a criminal group for ransom; blackouts hit three regions.")
+    assert analysis.criteria["actor_type"].value == "criminal"
+    assert analysis.criteria["state_sponsorship"].value == "none"
 
 
 # -- cascading_effects ------------------------------------------------------------------------
