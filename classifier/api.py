@@ -15,8 +15,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .combiner import (
-    NO_REASON, Decision, cascade_reading_doubt, decide, held_back_because, mostly_latin, rule_features, stack, state_link_doubt,
-    state_reading_doubt,
+    NO_REASON, Decision, cascade_reading_doubt, decide, held_back_because, mostly_latin, rule_features, stack,
+    state_link_doubt, state_reading_doubt,
 )
 from .criteria_table import CASCADE, SIGNAL_SLOTS, SPONSORSHIP, CriteriaTable
 from .model_store import TrainedModel, load_model
@@ -76,8 +76,9 @@ class Classifier(RuleLayer):
         A model directory (default: the shipped model).
     priors : dict or None
         The route shares of the reporting to classify, ``{"cybercrime": 0.1, ...}`` (all routes,
-        normalised here, none below ``priors.MIN_SHARE``), when they differ from the training corpus's: the combined
-        probabilities are re-weighted to them (priors.py). ``None``: the corpus's shares.
+        normalised here, none below ``priors.MIN_SHARE``), when they differ from the training
+        corpus's: the combined probabilities are re-weighted to them (priors.py). ``None``: the
+        corpus's shares.
         ``cyberroute priors FILE`` estimates them from a file's unlabelled texts.
     """
 
