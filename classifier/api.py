@@ -25,6 +25,7 @@ from .priors import PriorsError, at_least, reweight, training_shares
 from .result import CSV_COLUMNS, Result, csv_row
 from .rule_engine import Analysis, RuleEngine
 from .ruleset import RuleSet, load_rules
+from .text_model import MAX_MODEL_CHARS
 
 # A criterion head says its criterion holds from this probability on.
 HEAD_SAYS_YES = 0.5
@@ -209,7 +210,12 @@ class Classifier(RuleLayer):
             if doubt:
                 verdict = replace(verdict, review=True)
             judgement = _Judgement(j, rule, verdict, reason, model_route, text_row, combined_row, head_row, doubt)
-            judged[live[j]] = judgement._replace(explanation=self._explain(judgement, table))
+            explanation = self._explain(judgement, table)
+            if len(live_texts[j]) > MAX_MODEL_CHARS:
+                # The two layers read different text: say so, since their verdicts may then differ.
+                explanation += (f" The text model read the first {MAX_MODEL_CHARS:,} of the text's "
+                                f"{len(live_texts[j]):,} characters; the rules read all of it.")
+            judged[live[j]] = judgement._replace(explanation=explanation)
         return table, judged
 
     def empty_result(self, text: str, error: str | None = None) -> Result:

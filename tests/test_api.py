@@ -243,3 +243,16 @@ def test_explanation_gives_the_text_models_grounds_and_the_true_reason_for_revie
            f"{heads['financial_motive']:.2f} and cascading effects at {heads['cascading_effects']:.2f}." in result.explanation
     assert result.confidence >= classifier.rules.decision["review_below"]   # so the flag is not for low confidence
     assert result.explanation.endswith("Flagged for review: the route rests on the text model alone.")
+
+
+def test_the_explanation_says_when_the_text_model_read_only_the_start(classifier):
+    """Past MAX_MODEL_CHARS the text model stops reading and the rules do not: the explanation
+    says so, since the two layers may then disagree (reviewer, session 17)."""
+    from classifier.text_model import MAX_MODEL_CHARS
+
+    filler = "The quarterly meeting discussed the budget and the new office. " * (MAX_MODEL_CHARS // 60 + 10)
+    text = filler + "Later, North Korean State-backed hackers stole 100 million dollars from the firm's wallets."
+    long_result, short_result = classifier.classify_many([text, text[-200:]])
+    assert f"The text model read the first {MAX_MODEL_CHARS:,} of the text's {len(text):,} characters" \
+        in long_result.explanation
+    assert "The text model read the first" not in short_result.explanation
