@@ -79,6 +79,10 @@ class Evidence(NamedTuple):
 _NO_DETAIL: Mapping = MappingProxyType({})
 
 
+# Evidence spans per criterion in a result's JSON form (Criterion.to_dict); the rest are counted.
+MAX_EVIDENCE = 50
+
+
 class Criterion(NamedTuple):
     """The value of one criterion, how sure the rules are, and the spans that set it."""
 
@@ -88,8 +92,13 @@ class Criterion(NamedTuple):
     detail: Mapping = _NO_DETAIL
 
     def to_dict(self) -> dict:
+        """The JSON form: at most MAX_EVIDENCE spans (the lead first), with ``evidence_total``
+        added when there were more, so a pasted megabyte does not become a JSON record of tens of
+        thousands of spans (a reviewer's 1.1 MB text gave 7.2 MB)."""
         out = {"value": self.value, "confidence": round(self.confidence, 3),
-               "evidence": [e.to_dict() for e in self.evidence]}
+               "evidence": [e.to_dict() for e in self.evidence[:MAX_EVIDENCE]]}
+        if len(self.evidence) > MAX_EVIDENCE:
+            out["evidence_total"] = len(self.evidence)
         out.update(self.detail)
         return out
 

@@ -256,3 +256,19 @@ def test_the_explanation_says_when_the_text_model_read_only_the_start(classifier
     assert f"The text model read the first {MAX_MODEL_CHARS:,} of the text's {len(text):,} characters" \
         in long_result.explanation
     assert "The text model read the first" not in short_result.explanation
+
+
+def test_a_huge_paste_gives_a_bounded_json_record(classifier):
+    """Evidence lists in the JSON form stop at MAX_EVIDENCE spans, the lead first, and say how many
+    there were (a reviewer's 1.1 MB paste gave a 7.2 MB record)."""
+    import json
+
+    from classifier.rule_engine import MAX_EVIDENCE
+
+    text = "Ransomware operators hit a hospital in Lyon. " * 400
+    record = classifier.classify(text).to_dict()
+    actor = record["criteria"]["actor_type"]
+    assert len(actor["evidence"]) == MAX_EVIDENCE and actor["evidence_total"] >= 400
+    short = classifier.classify("Ransomware operators hit a hospital in Lyon.").to_dict()
+    assert "evidence_total" not in short["criteria"]["actor_type"]
+    assert len(json.dumps(record)) < 100_000
