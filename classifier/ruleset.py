@@ -309,6 +309,8 @@ def _load_sectors(path: Path):
     for index, table in enumerate(_need(path, data, "sector", list)):
         rule = table.get("id", f"sector #{index + 1}") if isinstance(table, dict) else f"sector #{index + 1}"
         sector_id = _need(path, table, "id", str, rule)
+        _check_unknown_keys(path, table, {"id", "label", "cisa", "nis2", "confidence", "terms", "weak_terms",
+                                          "negatable"}, rule)
         confidence = _confidence(path, table, rule)
         terms = _strings(path, table, "terms", rule)
         info[sector_id] = {k: table.get(k) for k in ("label", "cisa", "nis2")}

@@ -51,8 +51,10 @@ def test_invalid_toml_is_reported(rules_copy):
     ("routing.toml", "min_words = 3", "min_words = 2.5", r"routing.toml, rule decision, key 'min_words'.*whole number"),
     ("routing.toml", 'state_sponsorship = ["unknown"]', 'state_sponsorship = ["unkown"]',
      r"presumed-state-espionage, key 'when.state_sponsorship': 'unkown' is not one of confirmed, suspected, none, unknown"),
+    ("sectors.toml", 'id = "health"\n', 'id = "health"\nnegateable = true\n',
+     r"sectors.toml, rule health, key 'negateable': unknown key"),
 ], ids=["confidence out of range", "unknown negation key", "unknown condition", "decision threshold out of range", "unknown topic key",
-        "blank topic word", "fractional word count", "misspelt sponsorship value"])
+        "blank topic word", "fractional word count", "misspelt sponsorship value", "misspelt sector key"])
 def test_bad_edit_is_refused_by_name(rules_copy, file, old, new, message):
     path = rules_copy / file
     text = path.read_text()
