@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .combiner import (
-    NO_REASON, Decision, cascade_reading_doubt, decide, held_back_because, mostly_latin, rule_features, stack,
+    Decision, cascade_reading_doubt, decide, held_back_because, mostly_latin, no_reason_doubt, rule_features, stack,
     state_link_doubt, state_reading_doubt,
 )
 from .criteria_table import CASCADE, SIGNAL_SLOTS, SPONSORSHIP, CriteriaTable
@@ -206,7 +206,7 @@ class Classifier(RuleLayer):
                 cascade_reading_doubt(verdict.route, bool(state_read_list[j]), bool(rules_cascade[j]),
                                       None if cascade_head is None else cascade_head[j]),
                 state_link_doubt(verdict.route, reason, rules_no_state_link[j]),
-                NO_REASON if verdict.route == "intersection" and reason is None else "")))
+                no_reason_doubt(verdict.route, reason))))
             if doubt:
                 verdict = replace(verdict, review=True)
             judgement = _Judgement(j, rule, verdict, reason, model_route, text_row, combined_row, head_row, doubt)

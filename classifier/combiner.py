@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .policy import RuleDecision
-from .ruleset import ALL_ROUTES, INTERSECTION_REASONS
+from .ruleset import ALL_ROUTES, CRIME_ON_CI, INTERSECTION_REASONS, STATE_REASONS
 
 
 def rule_feature_names() -> list[str]:
@@ -194,13 +194,14 @@ def cascade_reading_doubt(route: str, state_found: bool, rules_cascade: bool, he
     return f"{CASCADE_DOUBT}{reading}"
 
 
-# The intersection reasons that rest on a State, and the one that does not.
-STATE_REASONS = ("state-actor-in-crime", "state-operation-disguised-as-crime", "criminal-proxy-of-state")
-(CRIME_ON_CI,) = (reason for reason in INTERSECTION_REASONS if reason not in STATE_REASONS)
-# Why an intersection route without a reason is flagged (policy.likely_reasons found none): on the
-# external files with session 17's shipped model, 38 results, 33 of them wrong.
 NO_REASON = ("no intersection reason can be named: the evidence meets fewer than half the conditions "
              "of every intersection rule")
+
+
+def no_reason_doubt(route: str, reason: str | None) -> str:
+    """Why an intersection route without a reason (``policy.likely_reasons`` found none) is in
+    doubt, or "". On the external files with session 17's shipped model: 38 results, 33 wrong."""
+    return NO_REASON if route == "intersection" and reason is None else ""
 STATE_LINK_DOUBT = "the route rests on a State, where the rules read no State link"
 
 

@@ -13,12 +13,14 @@ from pathlib import Path
 
 ROUTES = ("cybercrime", "international-security", "intersection")
 ALL_ROUTES = ROUTES + ("undetermined",)
-INTERSECTION_REASONS = (
+# The reasons that rest on a State, and the one that does not (DESIGN.md's intersection row).
+STATE_REASONS = (
     "state-actor-in-crime",
     "state-operation-disguised-as-crime",
     "criminal-proxy-of-state",
-    "crime-on-critical-infrastructure-with-cascading-effects",
 )
+CRIME_ON_CI = "crime-on-critical-infrastructure-with-cascading-effects"
+INTERSECTION_REASONS = STATE_REASONS + (CRIME_ON_CI,)
 ACTOR_TYPES = ("state", "state-sponsored", "criminal", "hacktivist", "insider", "unknown")
 # The actor types and State-link values that make a case one of State involvement.
 STATE_ACTOR_TYPES = ("state", "state-sponsored")
