@@ -43,6 +43,11 @@ ENFORCER_GAP_CHARS = 30
 # in the same clause, is the victim.
 VICTIM_GAP_CHARS = 24
 VICTIM_TAIL_CHARS = 3
+# An agency named at most this many characters before a reporting verb ("the NSA warned", "The
+# NSA, FBI and CISA said"), or after "according to", is the source of the report. Kept short, and
+# with no "by" between (SPEAKER_BREAKS), so that "GRU hackers, the NSA said" keeps the GRU.
+SPEAKER_GAP_CHARS = 16
+SPEAKER_BREAKS = (" by ",)
 # Words between an attack verb and an agency that make the agency the one who acts or orders
 # ("hacked for the FSB", "an attack on behalf of the MSS": the phrase "attack on" ends before
 # "behalf"), or that start another clause where the agency may be the actor ("the grid was
@@ -350,6 +355,7 @@ class RuleEngine:
                      and v.confidence >= PROXY_ACTOR_CONFIDENCE]
         set_aside = self._enforcers(folded, votes, agency_votes, bool(non_state))
         set_aside |= self._victims(folded, votes, agency_votes)
+        set_aside |= self._speakers(folded, votes, agency_votes)
         if set_aside:
             votes["actor_type"] = [v for v in votes["actor_type"] if id(v) not in set_aside]
 
@@ -431,6 +437,24 @@ class RuleEngine:
         attacked = PositionIndex({a.evidence.end for a in assets if a.value == "attack-object"})
         return owned | self._set_aside(folded, agency_votes, PositionIndex(()), 0, -1, attacked, VICTIM_GAP_CHARS, -1,
                                        AGENT_WORDS)
+
+    def _speakers(self, folded: str, votes: dict, agency_votes: list[_Vote]) -> set[int]:
+        """The agency votes (by id) that name the source of the report.
+
+        "The NSA warned that ransomware gangs ...", "GCHQ's NCSC said ...", "according to
+        Ukraine's security service": the agency tells of the incident, it does not take part in
+        it, so its vote leaves the count. A reporting verb starts at most SPEAKER_GAP_CHARS after
+        the agency, or "according to" ends at most that far before it, in the same clause and
+        with no "by" between. Verbs of the agency's own act ("claimed", "hacked") are
+        not reporting verbs.
+        """
+        phrases = votes.get("speaker")
+        if not phrases or not agency_votes:
+            return set()
+        verbs = PositionIndex({p.evidence.start for p in phrases if p.value == "verb-follows"})
+        sources = PositionIndex({p.evidence.end for p in phrases if p.value == "source-precedes"})
+        return self._set_aside(folded, agency_votes, verbs, SPEAKER_GAP_CHARS, -1, sources, SPEAKER_GAP_CHARS, -1,
+                               SPEAKER_BREAKS)
 
     def _set_aside(self, folded: str, agency_votes: list[_Vote], after: PositionIndex, after_gap: int, after_by: int,
                    before: PositionIndex, before_gap: int, before_by: int, by_words=(" by ",)) -> set[int]:

@@ -31,7 +31,8 @@ from .matcher import _FOLD, fold
 from .rule_engine import (
     ABSENCE_CONFIDENCE, AGENT_WORDS, ENFORCER_GAP_CHARS, GAZETTEER_CONFIDENCE, GAZETTEER_MOTIVE_CONFIDENCE,
     GAZETTEER_RULE_PREFIX, INSIDER_GAP_CHARS, POST as POST_MARK, PROXY_ACTOR_CONFIDENCE, PSEUDO as PSEUDO_MARK,
-    STATE_LINK_THRESHOLD, VICTIM_GAP_CHARS, VICTIM_TAIL_CHARS, _NO_DETAIL, Analysis, Criterion, Evidence,
+    SPEAKER_BREAKS, SPEAKER_GAP_CHARS, STATE_LINK_THRESHOLD, VICTIM_GAP_CHARS, VICTIM_TAIL_CHARS, _NO_DETAIL,
+    Analysis, Criterion, Evidence,
 )
 from .text_model import _codes, _word_mask
 
@@ -41,7 +42,7 @@ _INTS, _FLOATS, _INT = types.int64[::1], types.float64[::1], types.int64
 
 # Criterion codes of a cue (the bit of a shadows mask); an actor match has its own.
 CRITERION_CODES = {"actor_type": 0, "state_link": 1, "attribution": 2, "cascading_effects": 3, "motive": 4,
-                   "signal": 5, "sector": 6, "actor": 7, "victim_asset": 8}
+                   "signal": 5, "sector": 6, "actor": 7, "victim_asset": 8, "speaker": 9}
 _ACTOR_SHADOWS = ("actor", "actor_type", "state_link", "sector")   # as RuleEngine._shadows
 # Columns of the payload table.
 KIND, CRIT, VALUE, NEGATABLE, SHADOWS, PLACE, STOPPED, SPONSORSHIP, MOTIVE, PROXY, EXACT_LO, EXACT_HI = range(12)
@@ -53,10 +54,11 @@ CUE, ACTOR, NEGATION, PSEUDO, POST = 0, 1, 2, 3, 4
 # values, such as sector ids and motives, get codes as the rule files name them).
 NAMED_VALUES = ("unknown", "none", "confirmed", "suspected", "state", "state-sponsored", "criminal",
                 "hacktivist", "insider", "yes", "no", "criminal-disguise", "criminal-proxy", "enforcement",
-                "financial", "owner-follows", "owner-precedes", "staff-of", "insider-act", "attack-object")
+                "financial", "owner-follows", "owner-precedes", "staff-of", "insider-act", "attack-object",
+                "verb-follows", "source-precedes")
 (V_UNKNOWN, V_NONE, V_CONFIRMED, V_SUSPECTED, V_STATE, V_SPONSORED, V_CRIMINAL, V_HACKTIVIST, V_INSIDER,
  V_YES, V_NO, V_DISGUISE, V_PROXY, V_ENFORCEMENT, V_FINANCIAL, V_OWNER_FOLLOWS,
- V_OWNER_PRECEDES, V_STAFF_OF, V_INSIDER_ACT, V_ATTACK_OBJECT) = range(len(NAMED_VALUES))
+ V_OWNER_PRECEDES, V_STAFF_OF, V_INSIDER_ACT, V_ATTACK_OBJECT, V_VERB_FOLLOWS, V_SOURCE_PRECEDES) = range(len(NAMED_VALUES))
 N_SLOTS = 8   # len(criteria_table.SLOTS), as a compile-time constant
 SIGNAL_VALUES = (V_DISGUISE, V_PROXY, V_ENFORCEMENT)   # the signal slots 5, 6 and 7, in SLOTS order
 assert len(SLOTS) == N_SLOTS and SLOTS[5:] == tuple(NAMED_VALUES[v] for v in SIGNAL_VALUES)
@@ -136,9 +138,10 @@ class CompiledRules:
         self.breaks, self.break_bounds = _flatten(rules.clause_breaks)
         self.post_breaks, self.post_break_bounds = _flatten(engine.post_trigger_breaks)
         self.numbers = np.array([rules.negation_window, _CONTEXT_CHARS, ENFORCER_GAP_CHARS, VICTIM_GAP_CHARS,
-                                 VICTIM_TAIL_CHARS, INSIDER_GAP_CHARS], dtype=np.int64)
+                                 VICTIM_TAIL_CHARS, INSIDER_GAP_CHARS, SPEAKER_GAP_CHARS], dtype=np.int64)
         self.by_word, self.by_bounds = _flatten([" by "])
         self.agent_words, self.agent_bounds = _flatten(AGENT_WORDS)
+        self.speaker_breaks, self.speaker_bounds = _flatten(SPEAKER_BREAKS)
         self.weights = np.array([GAZETTEER_CONFIDENCE, GAZETTEER_MOTIVE_CONFIDENCE, ABSENCE_CONFIDENCE,
                                  PROXY_ACTOR_CONFIDENCE, STATE_LINK_THRESHOLD], dtype=np.float64)
 
@@ -187,7 +190,7 @@ class CompiledRules:
                         self.node_key, self.dict_link, self.key_info, self.payloads, self.confidences, self.exact,
                         self.context, self.context_bounds, self.breaks, self.break_bounds, self.post_breaks,
                         self.post_break_bounds, self.numbers, self.weights, self.by_word, self.by_bounds,
-                        self.agent_words, self.agent_bounds)
+                        self.agent_words, self.agent_bounds, self.speaker_breaks, self.speaker_bounds)
 
     def _analyses(self, texts: list[str], found: tuple[np.ndarray, ...]) -> list[Analysis]:
         # Plain lists: indexing them costs less than indexing numpy arrays one element at a time.
@@ -770,7 +773,8 @@ def _set_aside(vote_crit, vote_value, vote_hit, hit_start, hit_end, n_cue_votes,
 
 @njit(cache=True)
 def _cast_votes(raw, kept, live, posts, folded, lo, payloads, confidences, breaks, break_bounds, post_breaks,
-                post_break_bounds, numbers, weights, by_word, by_bounds, agent_words, agent_bounds):
+                post_break_bounds, numbers, weights, by_word, by_bounds, agent_words, agent_bounds, speaker_breaks,
+                speaker_bounds):
     """``RuleEngine.analyse``'s loop over the matches: whether each hit is negated, and the votes
     (criterion, value, confidence, hit, place) in the engine's order; ``none_votes`` lists the
     votes for "no State link" (negated State cues first, then cues that say so)."""
@@ -851,9 +855,10 @@ def _cast_votes(raw, kept, live, posts, folded, lo, payloads, confidences, break
             n_votes += 1
     # RuleEngine._enforcers: the State agencies that cues name and that carry out an enforcement
     # action against crime leave the count (criterion -3).
-    enforcement = crime = offender_state_signal = assets = insider = False
+    enforcement = crime = offender_state_signal = assets = insider = speaker = False
     for v in range(n_votes):
         assets |= vote_crit[v] == 8
+        speaker |= vote_crit[v] == 9
         insider |= (vote_crit[v] == 0 and vote_value[v] == V_INSIDER) or \
             (vote_crit[v] == 8 and vote_value[v] == V_INSIDER_ACT)
         if vote_crit[v] == 5:
@@ -895,6 +900,13 @@ def _cast_votes(raw, kept, live, posts, folded, lo, payloads, confidences, break
         _set_aside(vote_crit, vote_value, vote_hit, hit_start, hit_end, n_cue_votes, -4,
                    attack_ends[:0], 0, -1, attack_ends, numbers[3], -1,
                    (folded, lo, breaks, break_bounds, agent_words, agent_bounds))
+    # RuleEngine._speakers: the agency that reports ("the NSA warned", "according to the FSB") leaves too.
+    if speaker:
+        verb_starts = _vote_positions(vote_crit, vote_value, vote_hit, hit_start, n_votes, 9, V_VERB_FOLLOWS)
+        source_ends = _vote_positions(vote_crit, vote_value, vote_hit, hit_end, n_votes, 9, V_SOURCE_PRECEDES)
+        _set_aside(vote_crit, vote_value, vote_hit, hit_start, hit_end, n_cue_votes, -5,
+                   verb_starts, numbers[6], -1, source_ends, numbers[6], -1,
+                   (folded, lo, breaks, break_bounds, speaker_breaks, speaker_bounds))
     for v in range(n_votes):
         if vote_crit[v] == 1 and vote_value[v] == V_NONE:
             none_votes[n_none] = v
@@ -1052,7 +1064,7 @@ def _criteria(vote_crit, vote_value, vote_conf, vote_hit, vote_place, none_votes
 @njit(cache=True)
 def _analyse(codes, folded, word, bounds, alphabet, delta, node_key, dict_link, key_info, payloads, confidences,
              exact, context, context_bounds, breaks, break_bounds, post_breaks, post_break_bounds, numbers, weights,
-             by_word, by_bounds, agent_words, agent_bounds):
+             by_word, by_bounds, agent_words, agent_bounds, speaker_breaks, speaker_bounds):
     """The rule layer over the texts ``bounds`` delimits in ``codes`` (and their folded form):
     hits, criteria with evidence, sectors and sponsors, end to end with per-text bounds."""
     n_texts = bounds.shape[0] - 1
@@ -1079,7 +1091,7 @@ def _analyse(codes, folded, word, bounds, alphabet, delta, node_key, dict_link, 
         (hit_start, hit_end, negated, vote_crit, vote_value, vote_conf, vote_hit, vote_place,
          none_votes) = _cast_votes(raw, kept, live, posts, folded, lo, payloads, confidences, breaks, break_bounds,
                                    post_breaks, post_break_bounds, numbers, weights, by_word, by_bounds, agent_words,
-                                   agent_bounds)
+                                   agent_bounds, speaker_breaks, speaker_bounds)
         (values, confidences_out, scratch, slot_lo, slot_hi, text_sectors, text_scores,
          sponsor) = _criteria(vote_crit, vote_value, vote_conf, vote_hit, vote_place, none_votes, hit_start, hit_end,
                               weights)

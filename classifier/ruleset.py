@@ -45,6 +45,9 @@ CUE_VALUES = {
     # owner is the victim, not the actor (RuleEngine._victims); staff words ("NSA contractor")
     # make the agency an insider's employer where an insider cue is near. They vote for no criterion.
     "victim_asset": ("owner-follows", "owner-precedes", "staff-of", "insider-act", "attack-object"),
+    # Phrases that make an agency the source of the report ("the NSA warned", "according to the
+    # FSB"), not an actor (RuleEngine._speakers). They vote for no criterion.
+    "speaker": ("verb-follows", "source-precedes"),
 }
 CONDITION_KEYS = {
     "state_involvement": bool, "signals": list, "actor_type": list, "motive": list,

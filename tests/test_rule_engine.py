@@ -535,6 +535,37 @@ def test_an_agency_that_acts_stays_a_state_actor_beside_a_victims_asset(layer, t
 
 
 @pytest.mark.parametrize("text", [
+    "The NSA warned that ransomware gangs are exploiting Citrix gateways at hospitals.",
+    "GCHQ's NCSC said a criminal gang had encrypted the college's servers.",
+    "The NSA, FBI and CISA urged banks to patch after criminals exploited a VPN flaw.",
+    "According to Ukraine's security service, a local gang sold stolen card data on a forum.",
+    "The FSB has warned that phishing kits sold on Telegram target Russian bank customers.",
+])
+def test_an_agency_that_tells_of_the_incident_is_no_state_actor(layer, text):
+    """The agency a reporting verb follows, or "according to" precedes, is the source of the
+    report: it leaves the actor count, and the criminals are the actors."""
+    analysis, decision = layer.analyse(text)
+    assert not analysis.state_involvement
+    assert any(hit.rule.startswith("speaker.") for hit in analysis.hits)
+    assert analysis.criteria["actor_type"].value == "criminal" and decision.route == "cybercrime"
+
+
+@pytest.mark.parametrize("text", [
+    # The agency speaks, the GRU acts.
+    "The NSA and the FBI said Russian GRU hackers used a new Linux malware called Drovorub.",
+    # The verb is too far from the GRU: its subject is the NSA.
+    "GRU hackers, the NSA and FBI said, broke into the ministry's mail servers.",
+    # Too far from the verb: the verb belongs to the actors.
+    "FSB officers and their hired hackers later said nothing as they wiped the ministry's servers.",
+    # The agency's own act is no report.
+    "The IRGC claimed the hack of the ministry's website.",
+])
+def test_an_agency_that_acts_stays_a_state_actor_beside_a_reporting_verb(layer, text):
+    analysis, _ = layer.analyse(text)
+    assert analysis.criteria["actor_type"].value == "state" and analysis.state_involvement
+
+
+@pytest.mark.parametrize("text", [
     "An NSA contractor copied classified files and leaked them to a journalist.",
     "A GCHQ analyst was jailed for taking classified documents home.",
     "A CIA software engineer leaked classified hacking tools.",

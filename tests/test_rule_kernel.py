@@ -164,6 +164,24 @@ def test_kernel_equals_engine_where_an_agency_employs_an_insider(engine):
     _assert_same(engine, cases * (KERNEL_MIN_TEXTS // len(cases) + 1))
 
 
+def test_kernel_equals_engine_where_agencies_speak(engine):
+    """The speaker branch: a reporting verb after the agency (within the gap, beyond it, behind a
+    "by" or a clause break) and "according to" before it, beside enforcement and victims."""
+    cases = [
+        "The NSA warned that ransomware gangs are exploiting Citrix gateways at hospitals.",
+        "GCHQ's NCSC said a criminal gang had encrypted the college's servers.",
+        "The NSA and the FBI said Russian GRU hackers used a new Linux malware called Drovorub.",
+        "The GRU, the NSA said, broke into the ministry's mail servers.",
+        "GRU hackers, the NSA and FBI said, broke into the ministry's mail servers.",
+        "According to Ukraine's security service, a gang sold card data; the FSB arrested two.",
+        "The FSB on a quiet Tuesday morning announced nothing; the SVR was blamed by the NSA.",
+        "According to the long-named regional security service of Ukraine, the GRU did it.",
+        "The website of the FSB went down, the FSB said; according to the NSA, hacktivists did it.",
+        "The NSA. Said nothing. According to: the GRU.",
+    ]
+    _assert_same(engine, cases * (KERNEL_MIN_TEXTS // len(cases) + 1))
+
+
 def run_bounds_checked():
     """The equality checks above, in a process where numba checks every index."""
     from classifier.api import RuleLayer
