@@ -202,6 +202,8 @@ def no_reason_doubt(route: str, reason: str | None) -> str:
     """Why an intersection route without a reason (``policy.likely_reasons`` found none) is in
     doubt, or "". On the external files with session 17's shipped model: 38 results, 33 wrong."""
     return NO_REASON if route == "intersection" and reason is None else ""
+
+
 STATE_LINK_DOUBT = "the route rests on a State, where the rules read no State link"
 
 

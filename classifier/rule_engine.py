@@ -43,11 +43,13 @@ ENFORCER_GAP_CHARS = 30
 # in the same clause, is the victim.
 VICTIM_GAP_CHARS = 24
 VICTIM_TAIL_CHARS = 3
-# An agency named at most this many characters before a reporting verb ("the NSA warned", "The
-# NSA, FBI and CISA said"), or after "according to", is the source of the report. Kept short, and
-# with no "by" between (SPEAKER_BREAKS), so that "GRU hackers, the NSA said" keeps the GRU.
+# An agency named at most this many characters before a reporting verb ("the NSA warned", "the
+# NSA and the FBI said"), or after "according to", is the source of the report. Kept short, and
+# with no comma or "by" between (SPEAKER_BLOCKERS), so that "The GRU, officials said, hacked ..."
+# and "According to the FBI, the GRU hacked ..." keep the GRU (a list such as "The NSA, FBI and
+# CISA said" then keeps the NSA as an actor too: the safer error).
 SPEAKER_GAP_CHARS = 16
-SPEAKER_BREAKS = (" by ",)
+SPEAKER_BLOCKERS = (",", " by ")
 # Words between an attack verb and an agency that make the agency the one who acts or orders
 # ("hacked for the FSB", "an attack on behalf of the MSS": the phrase "attack on" ends before
 # "behalf"), or that start another clause where the agency may be the actor ("the grid was
@@ -454,7 +456,7 @@ class RuleEngine:
         verbs = PositionIndex({p.evidence.start for p in phrases if p.value == "verb-follows"})
         sources = PositionIndex({p.evidence.end for p in phrases if p.value == "source-precedes"})
         return self._set_aside(folded, agency_votes, verbs, SPEAKER_GAP_CHARS, -1, sources, SPEAKER_GAP_CHARS, -1,
-                               SPEAKER_BREAKS)
+                               SPEAKER_BLOCKERS)
 
     def _set_aside(self, folded: str, agency_votes: list[_Vote], after: PositionIndex, after_gap: int, after_by: int,
                    before: PositionIndex, before_gap: int, before_by: int, by_words=(" by ",)) -> set[int]:

@@ -31,7 +31,7 @@ from .matcher import _FOLD, fold
 from .rule_engine import (
     ABSENCE_CONFIDENCE, AGENT_WORDS, ENFORCER_GAP_CHARS, GAZETTEER_CONFIDENCE, GAZETTEER_MOTIVE_CONFIDENCE,
     GAZETTEER_RULE_PREFIX, INSIDER_GAP_CHARS, POST as POST_MARK, PROXY_ACTOR_CONFIDENCE, PSEUDO as PSEUDO_MARK,
-    SPEAKER_BREAKS, SPEAKER_GAP_CHARS, STATE_LINK_THRESHOLD, VICTIM_GAP_CHARS, VICTIM_TAIL_CHARS, _NO_DETAIL,
+    SPEAKER_BLOCKERS, SPEAKER_GAP_CHARS, STATE_LINK_THRESHOLD, VICTIM_GAP_CHARS, VICTIM_TAIL_CHARS, _NO_DETAIL,
     Analysis, Criterion, Evidence,
 )
 from .text_model import _codes, _word_mask
@@ -58,7 +58,14 @@ NAMED_VALUES = ("unknown", "none", "confirmed", "suspected", "state", "state-spo
                 "verb-follows", "source-precedes")
 (V_UNKNOWN, V_NONE, V_CONFIRMED, V_SUSPECTED, V_STATE, V_SPONSORED, V_CRIMINAL, V_HACKTIVIST, V_INSIDER,
  V_YES, V_NO, V_DISGUISE, V_PROXY, V_ENFORCEMENT, V_FINANCIAL, V_OWNER_FOLLOWS,
- V_OWNER_PRECEDES, V_STAFF_OF, V_INSIDER_ACT, V_ATTACK_OBJECT, V_VERB_FOLLOWS, V_SOURCE_PRECEDES) = range(len(NAMED_VALUES))
+ V_OWNER_PRECEDES, V_STAFF_OF, V_INSIDER_ACT, V_ATTACK_OBJECT, V_VERB_FOLLOWS,
+ V_SOURCE_PRECEDES) = range(len(NAMED_VALUES))
+SPEAKER = CRITERION_CODES["speaker"]
+# The codes an agency vote gets when it leaves the actor count: as enforcer, as victim, as the
+# source of the report (RuleEngine._enforcers, _victims, _speakers).
+SET_ASIDE_ENFORCER, SET_ASIDE_VICTIM, SET_ASIDE_SPEAKER = -3, -4, -5
+# Indices into CompiledRules.numbers.
+N_SPEAKER_GAP = 6
 N_SLOTS = 8   # len(criteria_table.SLOTS), as a compile-time constant
 SIGNAL_VALUES = (V_DISGUISE, V_PROXY, V_ENFORCEMENT)   # the signal slots 5, 6 and 7, in SLOTS order
 assert len(SLOTS) == N_SLOTS and SLOTS[5:] == tuple(NAMED_VALUES[v] for v in SIGNAL_VALUES)
@@ -141,7 +148,7 @@ class CompiledRules:
                                  VICTIM_TAIL_CHARS, INSIDER_GAP_CHARS, SPEAKER_GAP_CHARS], dtype=np.int64)
         self.by_word, self.by_bounds = _flatten([" by "])
         self.agent_words, self.agent_bounds = _flatten(AGENT_WORDS)
-        self.speaker_breaks, self.speaker_bounds = _flatten(SPEAKER_BREAKS)
+        self.speaker_blockers, self.speaker_bounds = _flatten(SPEAKER_BLOCKERS)
         self.weights = np.array([GAZETTEER_CONFIDENCE, GAZETTEER_MOTIVE_CONFIDENCE, ABSENCE_CONFIDENCE,
                                  PROXY_ACTOR_CONFIDENCE, STATE_LINK_THRESHOLD], dtype=np.float64)
 
@@ -190,7 +197,7 @@ class CompiledRules:
                         self.node_key, self.dict_link, self.key_info, self.payloads, self.confidences, self.exact,
                         self.context, self.context_bounds, self.breaks, self.break_bounds, self.post_breaks,
                         self.post_break_bounds, self.numbers, self.weights, self.by_word, self.by_bounds,
-                        self.agent_words, self.agent_bounds, self.speaker_breaks, self.speaker_bounds)
+                        self.agent_words, self.agent_bounds, self.speaker_blockers, self.speaker_bounds)
 
     def _analyses(self, texts: list[str], found: tuple[np.ndarray, ...]) -> list[Analysis]:
         # Plain lists: indexing them costs less than indexing numpy arrays one element at a time.
@@ -773,7 +780,7 @@ def _set_aside(vote_crit, vote_value, vote_hit, hit_start, hit_end, n_cue_votes,
 
 @njit(cache=True)
 def _cast_votes(raw, kept, live, posts, folded, lo, payloads, confidences, breaks, break_bounds, post_breaks,
-                post_break_bounds, numbers, weights, by_word, by_bounds, agent_words, agent_bounds, speaker_breaks,
+                post_break_bounds, numbers, weights, by_word, by_bounds, agent_words, agent_bounds, speaker_blockers,
                 speaker_bounds):
     """``RuleEngine.analyse``'s loop over the matches: whether each hit is negated, and the votes
     (criterion, value, confidence, hit, place) in the engine's order; ``none_votes`` lists the
@@ -858,7 +865,7 @@ def _cast_votes(raw, kept, live, posts, folded, lo, payloads, confidences, break
     enforcement = crime = offender_state_signal = assets = insider = speaker = False
     for v in range(n_votes):
         assets |= vote_crit[v] == 8
-        speaker |= vote_crit[v] == 9
+        speaker |= vote_crit[v] == SPEAKER
         insider |= (vote_crit[v] == 0 and vote_value[v] == V_INSIDER) or \
             (vote_crit[v] == 8 and vote_value[v] == V_INSIDER_ACT)
         if vote_crit[v] == 5:
@@ -873,7 +880,7 @@ def _cast_votes(raw, kept, live, posts, folded, lo, payloads, confidences, break
         # The agency is the subject (the action starts just after it) or the agent ("by" the agency).
         action_starts = _vote_positions(vote_crit, vote_value, vote_hit, hit_start, n_votes, 5, V_ENFORCEMENT)
         action_ends = _vote_positions(vote_crit, vote_value, vote_hit, hit_end, n_votes, 5, V_ENFORCEMENT)
-        _set_aside(vote_crit, vote_value, vote_hit, hit_start, hit_end, n_cue_votes, -3,
+        _set_aside(vote_crit, vote_value, vote_hit, hit_start, hit_end, n_cue_votes, SET_ASIDE_ENFORCER,
                    action_starts, numbers[2], 0, action_ends, numbers[2], 1, links)
     # RuleEngine._victims: agencies named as the owner of a victim's asset leave the count too.
     if assets:
@@ -893,20 +900,20 @@ def _cast_votes(raw, kept, live, posts, folded, lo, payloads, confidences, break
                             by_bounds)
             asset_starts = np.sort(np.concatenate((asset_starts, staff[near])))
         asset_ends = _vote_positions(vote_crit, vote_value, vote_hit, hit_end, n_votes, 8, V_OWNER_FOLLOWS)
-        _set_aside(vote_crit, vote_value, vote_hit, hit_start, hit_end, n_cue_votes, -4,
+        _set_aside(vote_crit, vote_value, vote_hit, hit_start, hit_end, n_cue_votes, SET_ASIDE_VICTIM,
                    asset_starts, numbers[4], -1, asset_ends, numbers[3], -1, links)
         # The agency an attack was done to: any of the agent words between keeps it an actor.
         attack_ends = _vote_positions(vote_crit, vote_value, vote_hit, hit_end, n_votes, 8, V_ATTACK_OBJECT)
-        _set_aside(vote_crit, vote_value, vote_hit, hit_start, hit_end, n_cue_votes, -4,
+        _set_aside(vote_crit, vote_value, vote_hit, hit_start, hit_end, n_cue_votes, SET_ASIDE_VICTIM,
                    attack_ends[:0], 0, -1, attack_ends, numbers[3], -1,
                    (folded, lo, breaks, break_bounds, agent_words, agent_bounds))
     # RuleEngine._speakers: the agency that reports ("the NSA warned", "according to the FSB") leaves too.
     if speaker:
-        verb_starts = _vote_positions(vote_crit, vote_value, vote_hit, hit_start, n_votes, 9, V_VERB_FOLLOWS)
-        source_ends = _vote_positions(vote_crit, vote_value, vote_hit, hit_end, n_votes, 9, V_SOURCE_PRECEDES)
-        _set_aside(vote_crit, vote_value, vote_hit, hit_start, hit_end, n_cue_votes, -5,
-                   verb_starts, numbers[6], -1, source_ends, numbers[6], -1,
-                   (folded, lo, breaks, break_bounds, speaker_breaks, speaker_bounds))
+        verb_starts = _vote_positions(vote_crit, vote_value, vote_hit, hit_start, n_votes, SPEAKER, V_VERB_FOLLOWS)
+        source_ends = _vote_positions(vote_crit, vote_value, vote_hit, hit_end, n_votes, SPEAKER, V_SOURCE_PRECEDES)
+        _set_aside(vote_crit, vote_value, vote_hit, hit_start, hit_end, n_cue_votes, SET_ASIDE_SPEAKER,
+                   verb_starts, numbers[N_SPEAKER_GAP], -1, source_ends, numbers[N_SPEAKER_GAP], -1,
+                   (folded, lo, breaks, break_bounds, speaker_blockers, speaker_bounds))
     for v in range(n_votes):
         if vote_crit[v] == 1 and vote_value[v] == V_NONE:
             none_votes[n_none] = v
@@ -1064,7 +1071,7 @@ def _criteria(vote_crit, vote_value, vote_conf, vote_hit, vote_place, none_votes
 @njit(cache=True)
 def _analyse(codes, folded, word, bounds, alphabet, delta, node_key, dict_link, key_info, payloads, confidences,
              exact, context, context_bounds, breaks, break_bounds, post_breaks, post_break_bounds, numbers, weights,
-             by_word, by_bounds, agent_words, agent_bounds, speaker_breaks, speaker_bounds):
+             by_word, by_bounds, agent_words, agent_bounds, speaker_blockers, speaker_bounds):
     """The rule layer over the texts ``bounds`` delimits in ``codes`` (and their folded form):
     hits, criteria with evidence, sectors and sponsors, end to end with per-text bounds."""
     n_texts = bounds.shape[0] - 1
@@ -1091,7 +1098,7 @@ def _analyse(codes, folded, word, bounds, alphabet, delta, node_key, dict_link, 
         (hit_start, hit_end, negated, vote_crit, vote_value, vote_conf, vote_hit, vote_place,
          none_votes) = _cast_votes(raw, kept, live, posts, folded, lo, payloads, confidences, breaks, break_bounds,
                                    post_breaks, post_break_bounds, numbers, weights, by_word, by_bounds, agent_words,
-                                   agent_bounds, speaker_breaks, speaker_bounds)
+                                   agent_bounds, speaker_blockers, speaker_bounds)
         (values, confidences_out, scratch, slot_lo, slot_hi, text_sectors, text_scores,
          sponsor) = _criteria(vote_crit, vote_value, vote_conf, vote_hit, vote_place, none_votes, hit_start, hit_end,
                               weights)

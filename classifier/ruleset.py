@@ -46,8 +46,9 @@ CUE_VALUES = {
     # make the agency an insider's employer where an insider cue is near. They vote for no criterion.
     "victim_asset": ("owner-follows", "owner-precedes", "staff-of", "insider-act", "attack-object"),
     # Phrases that make an agency the source of the report ("the NSA warned", "according to the
-    # FSB"), not an actor (RuleEngine._speakers). They vote for no criterion.
-    "speaker": ("verb-follows", "source-precedes"),
+    # FSB"), not an actor (RuleEngine._speakers), and phrases that hide such a verb where it tells
+    # of the agency itself ("said it had hacked"). They vote for no criterion.
+    "speaker": ("verb-follows", "source-precedes", "not-a-report"),
 }
 CONDITION_KEYS = {
     "state_involvement": bool, "signals": list, "actor_type": list, "motive": list,

@@ -537,7 +537,7 @@ def test_an_agency_that_acts_stays_a_state_actor_beside_a_victims_asset(layer, t
 @pytest.mark.parametrize("text", [
     "The NSA warned that ransomware gangs are exploiting Citrix gateways at hospitals.",
     "GCHQ's NCSC said a criminal gang had encrypted the college's servers.",
-    "The NSA, FBI and CISA urged banks to patch after criminals exploited a VPN flaw.",
+    "The NSA and the FBI urged banks to patch after criminals exploited a VPN flaw.",
     "According to Ukraine's security service, a local gang sold stolen card data on a forum.",
     "The FSB has warned that phishing kits sold on Telegram target Russian bank customers.",
 ])
@@ -553,8 +553,14 @@ def test_an_agency_that_tells_of_the_incident_is_no_state_actor(layer, text):
 @pytest.mark.parametrize("text", [
     # The agency speaks, the GRU acts.
     "The NSA and the FBI said Russian GRU hackers used a new Linux malware called Drovorub.",
-    # The verb is too far from the GRU: its subject is the NSA.
-    "GRU hackers, the NSA and FBI said, broke into the ministry's mail servers.",
+    # A comma between the agency and the verb or "according to": the verb tells of another.
+    "The GRU, officials said, broke into the ministry's mail servers.",
+    "According to the FBI, the GRU broke into the ministry's mail servers.",
+    # The verb tells of the agency itself.
+    "Iran's IRGC said it had hacked the ministry's website.",
+    "FSB hackers said to be behind the breach of the ministry stole its mail.",
+    # Verbs that as often tell of the agency's own act are no reporting verbs.
+    "The GRU published emails stolen from the ministry.",
     # Too far from the verb: the verb belongs to the actors.
     "FSB officers and their hired hackers later said nothing as they wiped the ministry's servers.",
     # The agency's own act is no report.

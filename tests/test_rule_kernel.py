@@ -166,13 +166,15 @@ def test_kernel_equals_engine_where_an_agency_employs_an_insider(engine):
 
 def test_kernel_equals_engine_where_agencies_speak(engine):
     """The speaker branch: a reporting verb after the agency (within the gap, beyond it, behind a
-    "by" or a clause break) and "according to" before it, beside enforcement and victims."""
+    comma, "by" or a clause break, hidden in "said it") and "according to" before it, beside enforcement and victims."""
     cases = [
         "The NSA warned that ransomware gangs are exploiting Citrix gateways at hospitals.",
         "GCHQ's NCSC said a criminal gang had encrypted the college's servers.",
         "The NSA and the FBI said Russian GRU hackers used a new Linux malware called Drovorub.",
         "The GRU, the NSA said, broke into the ministry's mail servers.",
         "GRU hackers, the NSA and FBI said, broke into the ministry's mail servers.",
+        "Iran's IRGC said it had hacked the ministry; the FSB said that it saw nothing; the SVR is said to.",
+        "According to the FBI, the GRU did it; the NSA and the FBI warned banks.",
         "According to Ukraine's security service, a gang sold card data; the FSB arrested two.",
         "The FSB on a quiet Tuesday morning announced nothing; the SVR was blamed by the NSA.",
         "According to the long-named regional security service of Ukraine, the GRU did it.",
