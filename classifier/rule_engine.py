@@ -447,8 +447,9 @@ class RuleEngine:
         Ukraine's security service": the agency tells of the incident, it does not take part in
         it, so its vote leaves the count. A reporting verb starts at most SPEAKER_GAP_CHARS after
         the agency, or "according to" ends at most that far before it, in the same clause and
-        with no "by" between. Verbs of the agency's own act ("claimed", "hacked") are
-        not reporting verbs.
+        with no comma or "by" between (SPEAKER_BLOCKERS). Only verbs of speech are reporting
+        verbs ("published", "announced" as often tell of the agency's own act), and phrases such
+        as "said it had" (value "not-a-report") hide the verb inside them.
         """
         phrases = votes.get("speaker")
         if not phrases or not agency_votes:

@@ -861,7 +861,7 @@ def _cast_votes(raw, kept, live, posts, folded, lo, payloads, confidences, break
             vote_hit[n_votes], vote_place[n_votes] = h, 0
             n_votes += 1
     # RuleEngine._enforcers: the State agencies that cues name and that carry out an enforcement
-    # action against crime leave the count (criterion -3).
+    # action against crime leave the count (criterion SET_ASIDE_ENFORCER).
     enforcement = crime = offender_state_signal = assets = insider = speaker = False
     for v in range(n_votes):
         assets |= vote_crit[v] == 8
