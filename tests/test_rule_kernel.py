@@ -166,7 +166,8 @@ def test_kernel_equals_engine_where_an_agency_employs_an_insider(engine):
 
 def test_kernel_equals_engine_where_agencies_speak(engine):
     """The speaker branch: a reporting verb after the agency (within the gap, beyond it, behind a
-    comma, "by" or a clause break, hidden in "said it") and "according to" before it, beside enforcement and victims."""
+    comma, "by" or a clause break, hidden in "said it") and "according to" before it, beside
+    enforcement and victims."""
     cases = [
         "The NSA warned that ransomware gangs are exploiting Citrix gateways at hospitals.",
         "GCHQ's NCSC said a criminal gang had encrypted the college's servers.",
