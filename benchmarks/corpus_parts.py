@@ -24,7 +24,8 @@ import pandas as pd
 
 from classifier import training
 from classifier.api import RuleLayer
-from classifier.combiner import stack
+from classifier.combiner import defer_to_text, stack
+from classifier.criteria_table import ACTOR
 from classifier.evaluation import bootstrap_intervals, format_interval, label_metrics
 from classifier.ruleset import ROUTES, load_rules
 
@@ -44,10 +45,16 @@ def part_range(spec: str) -> set[str]:
 
 def out_of_fold_routes(corpus: pd.DataFrame) -> np.ndarray:
     texts, routes, groups = corpus["text"].tolist(), corpus["route"].to_numpy(), corpus["group_id"].to_numpy()
-    *_, rule_rows = RuleLayer(load_rules(ROOT / "rules")).rule_rows(texts)
-    text_proba, head_proba = training.oof_text_proba(texts, routes, groups, criteria=training.criterion_targets(corpus))
+    rules = load_rules(ROOT / "rules")
+    table, _, rule_rows = RuleLayer(rules).rule_rows(texts)
+    criteria = training.criterion_targets(corpus)
+    text_proba, head_proba = training.oof_text_proba(texts, routes, groups, criteria=criteria)
     classes, combined = training.oof_combined_proba(stack(text_proba, rule_rows, head_proba), routes, groups)
-    return np.asarray(classes)[combined.argmax(axis=1)]
+    # Where the rules and the text model agree on crime, the classifier takes the text model's reading.
+    agreed = training.agreed_in_folds(training.rule_routes(rule_rows), table.values[:, ACTOR] == table.code("criminal"),
+                                      text_proba, head_proba, list(criteria), classes,
+                                      rules.decision["agreed_crime_cascade_below"])
+    return np.asarray(classes)[defer_to_text(combined, text_proba, agreed).argmax(axis=1)]
 
 
 def breakdown(corpus: pd.DataFrame, predicted: np.ndarray, keys: pd.Series) -> list[dict]:

@@ -15,10 +15,10 @@ from typing import NamedTuple
 import numpy as np
 
 from .combiner import (
-    Decision, cascade_reading_doubt, decide, held_back_because, mostly_latin, no_reason_doubt, rule_features, stack,
-    state_link_doubt, state_reading_doubt,
+    Decision, agreed_crime, cascade_reading_doubt, decide, defer_to_text, held_back_because, mostly_latin,
+    no_reason_doubt, rule_features, stack, state_link_doubt, state_reading_doubt,
 )
-from .criteria_table import CASCADE, SIGNAL_SLOTS, SPONSORSHIP, CriteriaTable
+from .criteria_table import ACTOR, CASCADE, SIGNAL_SLOTS, SPONSORSHIP, CriteriaTable
 from .model_store import TrainedModel, load_model
 from .policy import RoutingPolicy, RuleDecision, RuleVerdicts
 from .priors import PriorsError, at_least, reweight, training_shares
@@ -111,20 +111,28 @@ class Classifier(RuleLayer):
         return training_shares(self.model.manifest, self.model.classes)
 
     def route_probabilities(self, texts: list[str]) -> np.ndarray:
-        """The combiner's probabilities (columns in ``model.classes`` order) for the non-empty
-        texts, at the training corpus's route shares: what ``priors.estimate_shares`` reads."""
+        """The combined probabilities (columns in ``model.classes`` order) for the non-empty
+        texts, at the training corpus's route shares: what ``priors.estimate_shares`` reads. They
+        are the combiner's, or the text model's where the two layers agree on crime
+        (``combiner.agreed_crime``)."""
         live_texts = [t for t in texts if isinstance(t, str) and t.strip()]
         if not live_texts:
             return np.zeros((0, len(self.model.classes)))
-        return self._read(live_texts)[-1]
+        return self._read(live_texts).combined
 
-    def _read(self, live_texts: list[str]):
+    def _read(self, live_texts: list[str]) -> "_Reading":
         """The rule layer's table and verdicts, the text model's route and criterion-head
-        probabilities, and the combiner's probabilities at the corpus's route shares."""
+        probabilities, and the combined probabilities at the corpus's route shares."""
         table, verdicts, rows = self.rule_rows(live_texts)
         text_proba, head_proba = self.model.text_model.predict_all(live_texts)
-        combined = self.model.combiner.predict_proba(stack(text_proba, rows, head_proba))
-        return table, verdicts, text_proba, head_proba, combined
+        combiner_proba = self.model.combiner.predict_proba(stack(text_proba, rows, head_proba))
+        heads = self.model.text_model.heads_
+        agreed = agreed_crime(verdicts.routes, table.values[:, ACTOR] == table.code("criminal"), text_proba,
+                              self.model.classes,
+                              head_proba[:, heads.index("cascading_effects")] if "cascading_effects" in heads else None,
+                              self.rules.decision["agreed_crime_cascade_below"])
+        return _Reading(table, verdicts, text_proba, head_proba, combiner_proba, agreed,
+                        defer_to_text(combiner_proba, text_proba, agreed))
 
     # -- classification ------------------------------------------------------------------------
 
@@ -164,7 +172,7 @@ class Classifier(RuleLayer):
         live_texts = [texts[i] for i in live]
         if not live:
             return self.rule_rows(live_texts)[0], judged
-        table, verdicts, text_proba, head_proba, combined = self._read(live_texts)
+        table, verdicts, text_proba, head_proba, combiner_proba, agreed, combined = self._read(live_texts)
         classes, thresholds = self.model.classes, self.rules.decision
         if self.priors is not None:
             combined = reweight(combined, self.training_shares, [self.priors[c] for c in classes])
@@ -209,7 +217,15 @@ class Classifier(RuleLayer):
                 no_reason_doubt(verdict.route, reason))))
             if doubt:
                 verdict = replace(verdict, review=True)
-            judgement = _Judgement(j, rule, verdict, reason, model_route, text_row, combined_row, head_row, doubt)
+            set_aside = ""
+            if agreed[j] and verdict.route == "cybercrime":
+                own = int(np.argmax(combiner_proba[j]))
+                if classes[own] != "cybercrime":
+                    set_aside = (f"The combined classifier, adding up the text model's criterion readings, would "
+                                 f"say {classes[own]} ({combiner_proba[j, own]:.2f}); with a criminal actor named "
+                                 f"and no cascading effects read, the reading both layers share is kept.")
+            judgement = _Judgement(j, rule, verdict, reason, model_route, text_row, combined_row, head_row, doubt,
+                                   set_aside=set_aside)
             explanation = self._explain(judgement, table)
             if len(live_texts[j]) > MAX_MODEL_CHARS:
                 # The two layers read different text: say so, since their verdicts may then differ.
@@ -295,7 +311,7 @@ class Classifier(RuleLayer):
                           f"model's own route reading is {j.model_route} ({model_p:.2f})")
             agree += "."
         elif rule.route == j.model_route:
-            agree = f"Rules ({rule.explain}) and text model agree."
+            agree = f"Rules ({rule.explain}) and text model agree." + (f" {j.set_aside}" if j.set_aside else "")
             if route not in (rule.route, "undetermined"):
                 agree = (f"Rules ({rule.explain}) and text model ({model_p:.2f}) both say {rule.route}, but the "
                          f"combined classifier, weighing their evidence with the text model's criterion "
@@ -369,6 +385,19 @@ class _Judgement(NamedTuple):
     heads: list[float]   # the text model's criterion heads, in TextModel.heads_ order
     doubt: str = ""      # why readings put the route in doubt (state_reading_, cascade_reading_, state_link_doubt)
     explanation: str = ""
+    set_aside: str = ""  # the combiner's other route, set aside for the layers' agreed one (agreed_crime)
+
+
+class _Reading(NamedTuple):
+    """What ``Classifier._read`` finds for the non-empty texts, row for row."""
+
+    table: CriteriaTable
+    verdicts: RuleVerdicts
+    text_proba: np.ndarray
+    head_proba: np.ndarray
+    combiner_proba: np.ndarray  # the combiner's own
+    agreed: np.ndarray          # bool: where the text model's reading is taken (combiner.agreed_crime)
+    combined: np.ndarray        # the probabilities decided on, before any re-weighting to route shares
 
 
 @lru_cache(maxsize=1)

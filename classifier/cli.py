@@ -325,6 +325,7 @@ def train(csv_path, output_dir, cv, rules_dir):
     """Train the text model and combiner on a labelled CSV (columns text, route, group_id)."""
     from . import training
     from .api import RuleLayer
+    from .criteria_table import ACTOR
     from .model_store import default_model_dir, save_model
     from .ruleset import RuleFileError, load_rules
 
@@ -335,7 +336,7 @@ def train(csv_path, output_dir, cv, rules_dir):
     except (training.CorpusError, RuleFileError) as exc:
         _fail(str(exc))
     texts, routes, groups = frame["text"].tolist(), frame["route"].to_numpy(), frame["group_id"].to_numpy()
-    *_, rows = RuleLayer(rules).rule_rows(texts)
+    table, _, rows = RuleLayer(rules).rule_rows(texts)
     click.echo(f"training on {len(texts)} descriptions in {len(set(groups))} incident groups", err=True)
     if not all(column in frame.columns for column in training.CRITERION_COLUMNS):
         click.echo(f"no criterion heads: {csv_path} lacks one of the columns "
@@ -344,7 +345,9 @@ def train(csv_path, output_dir, cv, rules_dir):
         click.echo("no criterion head for " + ", ".join(h for h in training.CRITERION_HEADS if h not in criteria)
                    + f": every row of {csv_path} has the same value", err=True)
     try:
-        model = training.fit(texts, routes, groups, rows, cross_validate=cv, criteria=criteria)
+        model = training.fit(texts, routes, groups, rows, cross_validate=cv, criteria=criteria,
+                             criminal_actor=table.values[:, ACTOR] == table.code("criminal"),
+                             agreed_crime_cascade_below=rules.decision["agreed_crime_cascade_below"])
     except ValueError as exc:
         _fail(f"{csv_path}: {exc}")
     model.manifest |= {

@@ -57,7 +57,8 @@ CONDITION_KEYS = {
 }
 ROLES = ("state-crime", "criminal-proxy", "hacktivist-front", "disguise")
 # Keys of routing.toml's [decision] that may be left out, with their defaults.
-OPTIONAL_DECISION = {"review_state_reading": 0.5}
+# (agreed_crime_cascade_below: 0 turns combiner.agreed_crime off, as before the key existed.)
+OPTIONAL_DECISION = {"review_state_reading": 0.5, "agreed_crime_cascade_below": 0.0}
 RULE_FILES = ("criteria.toml", "sectors.toml", "gazetteer.toml", "routing.toml", "processes.toml")
 
 

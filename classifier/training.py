@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupKFold
 
-from .combiner import RULE_FEATURES, Combiner, stack
+from .combiner import RULE_FEATURES, Combiner, agreed_crime, defer_to_text, stack
 from .evaluation import label_metrics, own_group_ids, route_metrics
 from .model_store import TrainedModel
 from .ruleset import ACTOR_TYPES, ALL_ROUTES, CASCADING, MOTIVES, ROUTES, SPONSORSHIP, STATE_ACTOR_TYPES, STATE_LINKS
@@ -158,12 +158,16 @@ def oof_combined_proba(stacked: np.ndarray, routes: np.ndarray, groups: np.ndarr
 
 def fit(texts: list[str], routes, groups, rule_rows: np.ndarray, text_C: float = TEXT_C,
         combiner_C: float = COMBINER_C, cross_validate: bool = False,
-        criteria: dict[str, np.ndarray] | None = None) -> TrainedModel:
+        criteria: dict[str, np.ndarray] | None = None, criminal_actor: np.ndarray | None = None,
+        agreed_crime_cascade_below: float = 0.0) -> TrainedModel:
     """Fit the text model (with a criterion head per entry of ``criteria``, see
     ``criterion_targets``) on everything, and the combiner on out-of-fold text probabilities.
 
     With ``cross_validate``, the manifest also gets grouped cross-validated metrics. They reuse
-    the out-of-fold text probabilities (same folds; see ``oof_combined_proba``).
+    the out-of-fold text probabilities (same folds; see ``oof_combined_proba``), and take the
+    text model's where the rules name a criminal actor (``criminal_actor``, one bool per text)
+    and the two layers agree on crime, as the classifier does (``combiner.agreed_crime``, with
+    routing.toml's ``agreed_crime_cascade_below``).
     """
     routes, groups = np.asarray(routes), np.asarray(groups)
     oof, oof_heads = oof_text_proba(texts, routes, groups, FOLDS, text_C, criteria)
@@ -176,10 +180,13 @@ def fit(texts: list[str], routes, groups, rule_rows: np.ndarray, text_C: float =
                          {"training_data": {"routes": {r: int((routes == r).sum()) for r in sorted(set(routes))}}})
     if cross_validate:
         classes, combined = oof_combined_proba(stacked, routes, groups, FOLDS, combiner_C)
-        rules_only = np.where(rule_rows[:, _rule_route_columns()].max(axis=1) > 0,
-                              np.asarray(ALL_ROUTES)[rule_rows[:, _rule_route_columns()].argmax(axis=1)], "undetermined")
+        rules_only = rule_routes(rule_rows)
+        agreed = agreed_in_folds(rules_only, criminal_actor, oof, oof_heads, list(criteria or {}), classes,
+                                 agreed_crime_cascade_below)
+        combined = defer_to_text(combined, oof, agreed)
         model.manifest["cross_validation"] = {
             "folds": FOLDS, "grouped_by": "group_id",
+            "agreed_crime": {"cascade_below": agreed_crime_cascade_below, "rows": int(agreed.sum())},
             "combined": route_metrics(routes, combined, classes),
             "text_model": route_metrics(routes, oof, classes),
             "rules_only": label_metrics(routes, rules_only, list(ALL_ROUTES)),
@@ -187,8 +194,21 @@ def fit(texts: list[str], routes, groups, rule_rows: np.ndarray, text_C: float =
     return model
 
 
-def _rule_route_columns() -> list[int]:
-    return [RULE_FEATURES.index(f"rule_route={r}") for r in ALL_ROUTES]
+def agreed_in_folds(rules_only: np.ndarray, criminal_actor: np.ndarray | None, oof: np.ndarray, oof_heads: np.ndarray,
+                    head_names: list[str], classes: list[str], cascade_below: float) -> np.ndarray:
+    """``combiner.agreed_crime`` on out-of-fold readings: where cross-validation takes the text
+    model's probabilities, as the classifier would. None for ``criminal_actor``: nowhere."""
+    if criminal_actor is None or "cascading_effects" not in head_names:
+        return np.zeros(len(oof), dtype=bool)
+    return agreed_crime(rules_only, criminal_actor, oof, classes,
+                        oof_heads[:, head_names.index("cascading_effects")], cascade_below)
+
+
+def rule_routes(rule_rows: np.ndarray) -> np.ndarray:
+    """The rule layer's route of each text, read back from its combiner features (``rule_features``)."""
+    columns = [RULE_FEATURES.index(f"rule_route={r}") for r in ALL_ROUTES]
+    return np.where(rule_rows[:, columns].max(axis=1) > 0,
+                    np.asarray(ALL_ROUTES)[rule_rows[:, columns].argmax(axis=1)], "undetermined")
 
 
 def holdout_mask(groups, fraction: float) -> np.ndarray:

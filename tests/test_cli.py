@@ -474,3 +474,21 @@ def test_evaluate_holdout_names_the_file_row_of_a_bad_criteria_value(runner, tmp
     assert result.exit_code == 0, result.output
     assert f"no criterion heads: {path}: row {bad + 2}, column 'motive': 'greed'" in result.output
     assert "held out" in result.output
+
+
+def test_train_cross_validates_as_the_classifier_decides(runner, tmp_path, small_corpus, rules_dir):
+    """The manifest's CV takes the text model's reading where the rules and it agree on crime
+    (routing.toml's agreed_crime_cascade_below), and says on how many rows; at 0 it never does."""
+    import shutil
+
+    copy = tmp_path / "rules"
+    shutil.copytree(rules_dir, copy, ignore=shutil.ignore_patterns("__*"))
+    routing = copy / "routing.toml"
+    routing.write_text(routing.read_text().replace("agreed_crime_cascade_below = 0.2", "agreed_crime_cascade_below = 0", 1))
+    agreed = {}
+    for name, rules in (("packaged", rules_dir), ("off", copy)):
+        result = runner.invoke(main, ["train", str(small_corpus), "-o", str(tmp_path / name), "--rules", str(rules)])
+        assert result.exit_code == 0, result.output
+        agreed[name] = json.loads((tmp_path / name / "manifest.json").read_text())["cross_validation"]["agreed_crime"]
+    assert agreed["packaged"]["cascade_below"] == 0.2 and agreed["packaged"]["rows"] > 0
+    assert agreed["off"] == {"cascade_below": 0.0, "rows": 0}

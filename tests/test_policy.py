@@ -395,3 +395,75 @@ def test_an_intersection_route_without_a_nameable_reason_is_flagged(classifier, 
     result = classifier.classify(text)
     assert result.route == "intersection" and result.intersection_reason is None and result.review
     assert "no intersection reason can be named" in result.explanation
+
+
+@pytest.mark.parametrize("rule_route, criminal, text_proba, cascade, below, agreed", [
+    ("cybercrime", True, [0.6, 0.1, 0.3], 0.05, 0.2, True),
+    ("cybercrime", False, [0.6, 0.1, 0.3], 0.05, 0.2, False),    # no criminal actor named
+    ("undetermined", True, [0.6, 0.1, 0.3], 0.05, 0.2, False),   # the rules do not say crime
+    ("cybercrime", True, [0.3, 0.1, 0.6], 0.05, 0.2, False),     # the text model reads intersection
+    ("cybercrime", True, [0.6, 0.1, 0.3], 0.25, 0.2, False),     # a cascade is read
+    ("cybercrime", True, [0.6, 0.1, 0.3], 0.05, 0.0, False),     # turned off in routing.toml
+])
+def test_agreed_crime(rule_route, criminal, text_proba, cascade, below, agreed):
+    import numpy as np
+
+    from classifier.combiner import agreed_crime, defer_to_text
+
+    classes = ["cybercrime", "international-security", "intersection"]
+    text = np.array([text_proba])
+    mask = agreed_crime([rule_route], np.array([criminal]), text, classes, np.array([cascade]), below)
+    assert mask.tolist() == [agreed]
+    combined = np.array([[0.2, 0.1, 0.7]])
+    assert defer_to_text(combined, text, mask).tolist() == (text if agreed else combined).tolist()
+    # A model without a cascade head never defers.
+    assert not agreed_crime([rule_route], np.array([criminal]), text, classes, None, below).any()
+
+
+# Told in a vendor's words, a criminal group reads as a State to the State-involvement head (about
+# 0.7 with the shipped model), and the combiner adds that to a financial reading.
+VENDOR_CRIME = ("Security researchers describe TA505 as a prolific actor whose intelligence-gathering "
+                "campaigns deliver banking trojans and ransomware for profit.")
+
+
+def test_the_combiner_is_set_aside_where_rules_and_text_model_agree_on_crime(rules_dir, tmp_path):
+    """With agreed_crime_cascade_below at 0 in a copy of routing.toml, the combiner's own route
+    (intersection) is the result; with the packaged value, the crime reading both layers share."""
+    from classifier.api import Classifier
+
+    copy = tmp_path / "rules"
+    shutil.copytree(rules_dir, copy, ignore=shutil.ignore_patterns("__*"))
+    routing = copy / "routing.toml"
+    assert "agreed_crime_cascade_below = 0.2" in routing.read_text()
+    routing.write_text(routing.read_text().replace("agreed_crime_cascade_below = 0.2", "agreed_crime_cascade_below = 0", 1))
+    before = Classifier(rules=copy).classify(VENDOR_CRIME)
+    after = Classifier(rules=rules_dir).classify(VENDOR_CRIME)
+    assert before.rule_route == after.rule_route == "cybercrime"
+    assert before.model_route == after.model_route == "cybercrime"
+    assert before.route == "intersection" and "would say" not in before.explanation
+    assert after.route == "cybercrime"
+    assert after.probabilities == after.model_probabilities
+    assert after.confidence == pytest.approx(after.model_probabilities["cybercrime"])
+    assert "would say intersection" in after.explanation and "the reading both layers share is kept" in after.explanation
+    # The State reading that the route leaves out still asks for review.
+    assert after.review and "the text model reads State involvement" in after.explanation
+    row = Classifier(rules=rules_dir).classify_rows([VENDOR_CRIME])[0]
+    assert row["route"] == "cybercrime" and row["explanation"] == after.explanation
+
+
+def test_route_shares_re_weight_the_agreed_reading_like_any_other(rules_dir):
+    """The text model's reading, once taken, is what route shares (priors) re-weight: at the
+    corpus's own shares nothing changes, at a State-heavy feed's the odds move by Bayes' rule."""
+    from classifier.api import Classifier
+
+    plain = Classifier(rules=rules_dir)
+    corpus = dict(zip(plain.model.classes, plain.training_shares.tolist()))
+    before = plain.classify(VENDOR_CRIME)
+    same = Classifier(rules=rules_dir, priors=corpus).classify(VENDOR_CRIME)
+    assert same.route == before.route == "cybercrime"
+    assert same.probabilities == pytest.approx(before.probabilities)
+    state_feed = Classifier(rules=rules_dir, priors={"cybercrime": 0.05, "international-security": 0.9,
+                                                     "intersection": 0.05}).classify(VENDOR_CRIME)
+    odds = state_feed.probabilities["cybercrime"] / state_feed.probabilities["intersection"]
+    assert odds == pytest.approx(before.probabilities["cybercrime"] / before.probabilities["intersection"]
+                                 * corpus["intersection"] / corpus["cybercrime"], rel=1e-3)
