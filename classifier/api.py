@@ -191,6 +191,7 @@ class Classifier(RuleLayer):
         rules_no_state_link = (table.values[:, SPONSORSHIP] == table.code("none")).tolist()
         likely_reasons = None
         on_topic = self.policy.on_topic(table).tolist()
+        incident_denied = self.policy.denies_incident(table).tolist()
         # Words counted up to the minimum only (split stops there): a long text costs no more.
         minimum = thresholds.get("min_words", 0)
         words = [len(text.split(None, minimum)) for text in live_texts] if minimum else None
@@ -199,7 +200,7 @@ class Classifier(RuleLayer):
                                                                   combined.tolist())):
             rule = verdicts[j]
             held_back = held_back_because(None if words is None else words[j], minimum,
-                                          mostly_latin(live_texts[j]), on_topic[j])
+                                          mostly_latin(live_texts[j]), on_topic[j], incident_denied[j])
             verdict = decide(classes, combined_row, text_row, rule, thresholds, held_back)
             reason = None
             if verdict.route == "intersection":

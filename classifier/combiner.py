@@ -149,18 +149,25 @@ TOO_FEW_WORDS = "fewer than the"
 OFF_TOPIC = ("the text tells of no cyber act, actor, victim or State: the rules found no evidence "
              "and no word of routing.toml's [topic] list occurs")
 NOT_LATIN = "most of its letters are not Latin: the tool reads English only (translate it first)"
+# Why a text that denies the incident is not routed (the no-incident cue of rules/criteria.toml).
+NO_INCIDENT = ("the text says no cyber attack took place and names no attacker or State, so there is "
+               "no incident to route")
 
 
-def held_back_because(words: int | None, min_words: int, latin: bool, on_topic: bool) -> str:
+def held_back_because(words: int | None, min_words: int, latin: bool, on_topic: bool,
+                      incident_denied: bool = False) -> str:
     """Why a text is not routed whatever the probabilities say, or "": a script other than Latin
     (whose words need not be spaced: Chinese is one "word" to a split), fewer ``words`` than
-    ``min_words`` (None: not counted), or nothing to route (``RoutingPolicy.on_topic``). The
-    first that applies is given."""
+    ``min_words`` (None: not counted), a text that says no cyber attack took place and names no
+    attacker (``RoutingPolicy.denies_incident``), or nothing to route (``RoutingPolicy.on_topic``).
+    The first that applies is given."""
     if not latin:
         return NOT_LATIN
     if words is not None and words < min_words:
         plural = "s" if words != 1 else ""
         return f"the description has {words} word{plural}, {TOO_FEW_WORDS} {min_words} needed to decide"
+    if incident_denied:
+        return NO_INCIDENT
     return "" if on_topic else OFF_TOPIC
 
 

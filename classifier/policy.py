@@ -141,6 +141,13 @@ class RoutingPolicy:
             found[row] = bool(self._topic_matcher.matches(table.texts[row]))
         return found
 
+    def denies_incident(self, table: CriteriaTable) -> np.ndarray:
+        """Rows whose text says no cyber attack took place (the ``no-incident`` signal) and that
+        name no attacker and no State: nothing to route. A text that also names one ("not a
+        cyberattack, but Chinese-linked intruders had probed the grid") is routed as usual."""
+        return (table.has_signal("no-incident") & (table.values[:, ACTOR] == table.code("unknown"))
+                & ~table.state_involvement)
+
     @cached_property
     def _topic_matcher(self) -> PhraseMatcher | None:
         words = self.rules.topic_words

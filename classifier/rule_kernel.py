@@ -49,25 +49,25 @@ KIND, CRIT, VALUE, NEGATABLE, SHADOWS, PLACE, STOPPED, SPONSORSHIP, MOTIVE, PROX
 # PSEUDO: a pseudo-trigger ("no doubt"); POST: a post-trigger ("was not behind")
 CUE, ACTOR, NEGATION, PSEUDO, POST = 0, 1, 2, 3, 4
 # A text's result has the slots of criteria_table.SLOTS: the five criteria (critical_infrastructure's
-# values are listed apart) and the three signals.
+# values are listed apart) and the four signals.
 # Values the kernel needs to know by name: they take the first codes, in this order (other
 # values, such as sector ids and motives, get codes as the rule files name them).
 NAMED_VALUES = ("unknown", "none", "confirmed", "suspected", "state", "state-sponsored", "criminal",
                 "hacktivist", "insider", "yes", "no", "criminal-disguise", "criminal-proxy", "enforcement",
                 "financial", "owner-follows", "owner-precedes", "staff-of", "insider-act", "attack-object",
-                "verb-follows", "source-precedes")
+                "verb-follows", "source-precedes", "no-incident")
 (V_UNKNOWN, V_NONE, V_CONFIRMED, V_SUSPECTED, V_STATE, V_SPONSORED, V_CRIMINAL, V_HACKTIVIST, V_INSIDER,
  V_YES, V_NO, V_DISGUISE, V_PROXY, V_ENFORCEMENT, V_FINANCIAL, V_OWNER_FOLLOWS,
  V_OWNER_PRECEDES, V_STAFF_OF, V_INSIDER_ACT, V_ATTACK_OBJECT, V_VERB_FOLLOWS,
- V_SOURCE_PRECEDES) = range(len(NAMED_VALUES))
+ V_SOURCE_PRECEDES, V_NO_INCIDENT) = range(len(NAMED_VALUES))
 SPEAKER = CRITERION_CODES["speaker"]
 # The codes an agency vote gets when it leaves the actor count: as enforcer, as victim, as the
 # source of the report (RuleEngine._enforcers, _victims, _speakers).
 SET_ASIDE_ENFORCER, SET_ASIDE_VICTIM, SET_ASIDE_SPEAKER = -3, -4, -5
 # Indices into CompiledRules.numbers.
 N_SPEAKER_GAP = 6
-N_SLOTS = 8   # len(criteria_table.SLOTS), as a compile-time constant
-SIGNAL_VALUES = (V_DISGUISE, V_PROXY, V_ENFORCEMENT)   # the signal slots 5, 6 and 7, in SLOTS order
+N_SLOTS = 9   # len(criteria_table.SLOTS), as a compile-time constant
+SIGNAL_VALUES = (V_DISGUISE, V_PROXY, V_ENFORCEMENT, V_NO_INCIDENT)   # the signal slots 5 to 8, in SLOTS order
 assert len(SLOTS) == N_SLOTS and SLOTS[5:] == tuple(NAMED_VALUES[v] for v in SIGNAL_VALUES)
 _CONTEXT_CHARS = 40   # as RuleEngine._has_context
 ANY = -2   # "any value" for _pick
@@ -1061,10 +1061,11 @@ def _criteria(vote_crit, vote_value, vote_conf, vote_hit, vote_place, none_votes
             end_at = at
         slot_lo[slot], slot_hi[slot], at = at, end_at, end_at
 
-    slot_values = np.array([actor_value, sponsorship_value, -1, cascade_value, motive_value, signal_values[0],
-                            signal_values[1], signal_values[2]], dtype=np.int64)
-    slot_conf = np.array([actor_conf, sponsorship_conf, sector_conf, cascade_conf, motive_conf, signal_conf[0],
-                          signal_conf[1], signal_conf[2]])
+    slot_values = np.empty(N_SLOTS, dtype=np.int64)
+    slot_conf = np.empty(N_SLOTS)
+    slot_values[:5] = np.array([actor_value, sponsorship_value, -1, cascade_value, motive_value], dtype=np.int64)
+    slot_conf[:5] = np.array([actor_conf, sponsorship_conf, sector_conf, cascade_conf, motive_conf])
+    slot_values[5:], slot_conf[5:] = signal_values, signal_conf
     return slot_values, slot_conf, scratch, slot_lo, slot_hi, sectors[:n_sectors], sector_scores[:n_sectors], sponsor
 
 

@@ -57,10 +57,10 @@ def _labels_agree(criterion: str, value: str, label_row: dict) -> bool | None:
     if criterion == "signal" and value == "enforcement" and "route" in label_row:
         # Enforcement sets the agencies it names aside as enforcers: right where the case is crime.
         return label_row["route"] == "cybercrime"
-    if criterion == "signal" and "intersection_reason" in label_row:
-        wanted = {"criminal-disguise": "state-operation-disguised-as-crime",
-                  "criminal-proxy": "criminal-proxy-of-state"}[value]
-        return label_row["intersection_reason"] == wanted
+    reasons = {"criminal-disguise": "state-operation-disguised-as-crime", "criminal-proxy": "criminal-proxy-of-state"}
+    if criterion == "signal" and value in reasons and "intersection_reason" in label_row:
+        return label_row["intersection_reason"] == reasons[value]
+    # The no-incident signal: every labelled row tells of an incident, so there is no label to check.
     return None
 
 
@@ -141,7 +141,10 @@ def rule_report(layer: RuleLayer, frame, text_column: str = "text") -> dict:
     n = len(frame)
     # Texts that routing.toml's [topic] holds back: an analyst trimming the list sees what it costs.
     texts = [t for t in frame[text_column].tolist() if isinstance(t, str) and t.strip()]
-    held_back = int((~layer.policy.on_topic(layer.engine.analyse_table(texts))).sum()) if texts else 0
+    # And texts that say no attack took place (RoutingPolicy.denies_incident).
+    table = layer.engine.analyse_table(texts) if texts else None
+    held_back = int((~layer.policy.on_topic(table)).sum()) if texts else 0
+    denied = int(layer.policy.denies_incident(table).sum()) if texts else 0
     return {
         "texts": n,
         "rules": [s.row(n) for s in stats.values() if s.fired or not s.rule.startswith("actor.")],
@@ -151,6 +154,7 @@ def rule_report(layer: RuleLayer, frame, text_column: str = "text") -> dict:
                     for e in routing.values()],
         "actors_never_fired": sum(1 for s in stats.values() if s.rule.startswith("actor.") and not s.fired),
         "held_back_by_topic": held_back,
+        "held_back_as_no_incident": denied,
         "label_recall": recall.rows(),
     }
 
@@ -169,6 +173,8 @@ def format_report(report: dict) -> str:
     lines.append(f"\n{report['actors_never_fired']} gazetteer actors never fired on these texts (not listed).")
     lines.append(f"{report['held_back_by_topic']} of the {report['texts']} texts tell of nothing to route "
                  f"(no rule evidence and no word of routing.toml's [topic]): undetermined.")
+    lines.append(f"{report['held_back_as_no_incident']} of the {report['texts']} texts say no cyber attack took place "
+                 f"and name no attacker or State (the no-incident signal): undetermined.")
     if report["label_recall"]:
         lines += ["", "what the rule layer finds of each labelled value (recall)",
                   f"{'criterion':<26}{'value':<26}{'labelled':>9}{'found':>9}{'recall':>9}"]

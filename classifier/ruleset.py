@@ -30,7 +30,9 @@ MOTIVES = ("financial", "espionage", "sabotage", "influence", "ideological", "un
 CASCADING = ("yes", "no")
 # "enforcement": an action of police, prosecutors or a State agency against the offenders
 # (takedown, seizure, arrests, a bounty); it makes the agencies named beside it enforcers.
-SIGNALS = ("criminal-disguise", "criminal-proxy", "enforcement")
+# "no-incident": the text says no cyber attack took place ("no cyber attack was involved"); with
+# no attacker named, the classifier does not route it (RoutingPolicy.denies_incident).
+SIGNALS = ("criminal-disguise", "criminal-proxy", "enforcement", "no-incident")
 CRITERIA = ("actor_type", "state_sponsorship", "critical_infrastructure", "cascading_effects", "motive")
 
 # Which values a cue may vote for, per criterion it names.

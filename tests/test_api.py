@@ -135,6 +135,32 @@ def test_text_about_nothing_to_route_is_undetermined(text):
     assert f"the text model leans to {result.model_route}" in result.explanation
 
 
+@pytest.mark.parametrize("text", [
+    "A software bug caused a nationwide outage of airline check-in systems; no cyber attack was involved.",
+    "Officials said the blackout that stopped the city's trams was caused by human error, not a cyberattack.",
+    "The port's cranes stopped for a day; the operator ruled out a cyber attack and blamed a faulty update.",
+])
+def test_text_that_says_no_attack_took_place_is_undetermined(text):
+    """Before the no-incident signal, the first went to intersection with high confidence."""
+    result = classify(text)
+    assert (result.route, result.confidence, result.review) == ("undetermined", 0.0, True)
+    assert result.explanation.startswith("Undetermined: the text says no cyber attack took place")
+    assert "no-incident" in result.signals
+    row = Classifier().classify_rows([text])[0]
+    assert row["route"] == "undetermined" and row["explanation"] == result.explanation
+
+
+@pytest.mark.parametrize("text", [
+    # an attacker named beside the denial: routed as usual
+    "The first outage was not a cyberattack, but in March the LockBit gang encrypted the council's servers.",
+    "The minister said the blackout was human error, not a cyberattack, though Chinese-linked intruders probed the grid.",
+    # a denial of something else is no denial of the incident
+    "Ransomware hit the hospital; there was no evidence that patient data was stolen.",
+])
+def test_a_denial_beside_an_attacker_or_of_something_else_is_routed(text):
+    assert classify(text).route != "undetermined"
+
+
 @pytest.mark.parametrize("text, words", [("ransomware", 1), ("GRU", 1), ("Election meddling", 2)])
 def test_a_description_of_fewer_words_than_the_minimum_is_undetermined(text, words):
     result = classify(text)

@@ -276,6 +276,17 @@ def test_rules_check_counts_the_texts_the_topic_list_holds_back(runner, tmp_path
     assert "2 of the 3 texts tell of nothing to route" in runner.invoke(main, ["rules", "check", str(src)]).output
 
 
+def test_rules_check_counts_the_texts_that_deny_an_incident(runner, tmp_path):
+    src = tmp_path / "denials.csv"
+    _write_csv(src, ["text"], [["A software bug took the airline's check-in offline; no cyber attack was involved."],
+                               ["The blackout was not a cyberattack, but Chinese-linked intruders had probed the grid."],
+                               ["A gang hacked a bakery's till."]])
+    result = runner.invoke(main, ["rules", "check", str(src), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["held_back_as_no_incident"] == 1
+    assert "1 of the 3 texts say no cyber attack took place" in runner.invoke(main, ["rules", "check", str(src)]).output
+
+
 COMPARED = [["A ransomware gang encrypted a dental practice's records.", "Cybercrime"],
             ["Hackers hit the government of a small town.", "cybercrime"],
             ["GRU officers wiped a grid operator's servers.", "international-security"]]

@@ -185,6 +185,19 @@ def test_kernel_equals_engine_where_agencies_speak(engine):
     _assert_same(engine, cases * (KERNEL_MIN_TEXTS // len(cases) + 1))
 
 
+def test_kernel_equals_engine_where_a_text_denies_the_attack(engine):
+    """The fourth signal slot: a denial of an attack (not negatable itself), beside other signals,
+    a named actor, and a negation trigger before it."""
+    cases = [
+        "A software bug caused a nationwide outage of airline check-in systems; no cyber attack was involved.",
+        "The blackout was not a cyberattack, but Chinese-linked intruders had probed the grid.",
+        "Police arrested two men; the outage was not caused by hackers.",
+        "Not a cyber incident: the wiper posing as ransomware was a drill, and no cyberattacks followed.",
+        "Officials never said it was not the result of a cyber attack by the GRU.",
+    ]
+    _assert_same(engine, cases * (KERNEL_MIN_TEXTS // len(cases) + 1))
+
+
 def run_bounds_checked():
     """The equality checks above, in a process where numba checks every index."""
     from classifier.api import RuleLayer
