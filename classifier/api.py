@@ -18,7 +18,7 @@ from .combiner import (
     Decision, agreed_crime, cascade_reading_doubt, decide, defer_to_text, held_back_because, mostly_latin,
     no_reason_doubt, rule_features, stack, state_link_doubt, state_reading_doubt,
 )
-from .criteria_table import ACTOR, CASCADE, SIGNAL_SLOTS, SPONSORSHIP, CriteriaTable
+from .criteria_table import CASCADE, SIGNAL_SLOTS, SPONSORSHIP, CriteriaTable
 from .model_store import TrainedModel, load_model
 from .policy import RoutingPolicy, RuleDecision, RuleVerdicts
 from .priors import PriorsError, at_least, reweight, training_shares
@@ -126,11 +126,8 @@ class Classifier(RuleLayer):
         table, verdicts, rows = self.rule_rows(live_texts)
         text_proba, head_proba = self.model.text_model.predict_all(live_texts)
         combiner_proba = self.model.combiner.predict_proba(stack(text_proba, rows, head_proba))
-        heads = self.model.text_model.heads_
-        agreed = agreed_crime(verdicts.routes, table.values[:, ACTOR] == table.code("criminal"), text_proba,
-                              self.model.classes,
-                              head_proba[:, heads.index("cascading_effects")] if "cascading_effects" in heads else None,
-                              self.rules.decision["agreed_crime_cascade_below"])
+        agreed = agreed_crime(verdicts.routes, table.criminal_actor, text_proba, self.model.classes, head_proba,
+                              self.model.text_model.heads_, self.rules.decision["agreed_crime_cascade_below"])
         return _Reading(table, verdicts, text_proba, head_proba, combiner_proba, agreed,
                         defer_to_text(combiner_proba, text_proba, agreed))
 
@@ -192,6 +189,7 @@ class Classifier(RuleLayer):
         likely_reasons = None
         on_topic = self.policy.on_topic(table).tolist()
         incident_denied = self.policy.denies_incident(table).tolist()
+        agreed_list = agreed.tolist()
         # Words counted up to the minimum only (split stops there): a long text costs no more.
         minimum = thresholds.get("min_words", 0)
         words = [len(text.split(None, minimum)) for text in live_texts] if minimum else None
@@ -219,7 +217,7 @@ class Classifier(RuleLayer):
             if doubt:
                 verdict = replace(verdict, review=True)
             set_aside = ""
-            if agreed[j] and verdict.route == "cybercrime":
+            if agreed_list[j] and verdict.route == "cybercrime":
                 own = int(np.argmax(combiner_proba[j]))
                 if classes[own] != "cybercrime":
                     set_aside = (f"The combined classifier, adding up the text model's criterion readings, would "

@@ -325,7 +325,6 @@ def train(csv_path, output_dir, cv, rules_dir):
     """Train the text model and combiner on a labelled CSV (columns text, route, group_id)."""
     from . import training
     from .api import RuleLayer
-    from .criteria_table import ACTOR
     from .model_store import default_model_dir, save_model
     from .ruleset import RuleFileError, load_rules
 
@@ -346,7 +345,7 @@ def train(csv_path, output_dir, cv, rules_dir):
                    + f": every row of {csv_path} has the same value", err=True)
     try:
         model = training.fit(texts, routes, groups, rows, cross_validate=cv, criteria=criteria,
-                             criminal_actor=table.values[:, ACTOR] == table.code("criminal"),
+                             criminal_actor=table.criminal_actor,
                              agreed_crime_cascade_below=rules.decision["agreed_crime_cascade_below"])
     except ValueError as exc:
         _fail(f"{csv_path}: {exc}")

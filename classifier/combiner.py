@@ -62,14 +62,15 @@ def stack(text_proba: np.ndarray, rule_rows: np.ndarray, head_proba: np.ndarray 
     return np.hstack([np.log(np.clip(text_proba, 1e-6, 1.0)), np.log(np.clip(both, 1e-6, 1.0)), rule_rows])
 
 
-def agreed_crime(rule_routes, criminal_actor: np.ndarray, text_proba: np.ndarray, classes: list[str],
-                 cascade_head: np.ndarray | None, cascade_below: float) -> np.ndarray:
+def agreed_crime(rule_routes, criminal_actor: np.ndarray | None, text_proba: np.ndarray, classes: list[str],
+                 head_proba: np.ndarray, head_names: list[str], cascade_below: float) -> np.ndarray:
     """Where the combiner's reading is set aside for the text model's: one bool per text.
 
-    The rule layer names a criminal actor (``criminal_actor``) and routes cybercrime, the text
-    model's own most probable route is cybercrime too, and its cascading-effects head reads
-    less than ``cascade_below`` (routing.toml's ``agreed_crime_cascade_below``; 0 turns this
-    off, as does a model without that head). The combiner can still land elsewhere there,
+    The rule layer names a criminal actor (``criminal_actor``, ``CriteriaTable.criminal_actor``;
+    None: nowhere) and routes cybercrime, the text model's own most probable route is cybercrime
+    too, and its cascading-effects head (the column of ``head_proba`` that ``head_names`` names)
+    reads less than ``cascade_below`` (routing.toml's ``agreed_crime_cascade_below``; 0 turns
+    this off, as does a model without that head). The combiner can still land elsewhere there,
     because it adds up the criterion heads: on threat-group profiles written in a vendor's
     register ("researchers", "campaign", "intelligence") the State-involvement head reads 0.3 to
     0.7 for criminal groups, and with a financial reading that makes "a State actor in crime"
@@ -77,11 +78,13 @@ def agreed_crime(rule_routes, criminal_actor: np.ndarray, text_proba: np.ndarray
     on anything the two layers found. On the corpus the combiner's own route there was right
     about as often as not (grouped CV: see item 34).
     """
-    if cascade_head is None or cascade_below <= 0.0 or len(text_proba) == 0 or "cybercrime" not in classes:
+    if (criminal_actor is None or "cascading_effects" not in head_names or cascade_below <= 0.0
+            or len(text_proba) == 0 or "cybercrime" not in classes):
         return np.zeros(len(text_proba), dtype=bool)
     crime = list(classes).index("cybercrime")
+    cascade_head = np.asarray(head_proba)[:, list(head_names).index("cascading_effects")]
     return (np.asarray(criminal_actor, dtype=bool) & (np.asarray(rule_routes) == "cybercrime")
-            & (np.argmax(text_proba, axis=1) == crime) & (np.asarray(cascade_head) < cascade_below))
+            & (np.argmax(text_proba, axis=1) == crime) & (cascade_head < cascade_below))
 
 
 def defer_to_text(combined: np.ndarray, text_proba: np.ndarray, agreed: np.ndarray) -> np.ndarray:

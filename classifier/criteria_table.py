@@ -135,6 +135,11 @@ class CriteriaTable:
         return self.value_in(ACTOR, STATE_ACTOR_TYPES) | self.value_in(SPONSORSHIP, STATE_LINKS)
 
     @cached_property
+    def criminal_actor(self) -> np.ndarray:
+        """Rows whose actor the rules read as criminal (what ``combiner.agreed_crime`` asks)."""
+        return self.values[:, ACTOR] == self.code("criminal")
+
+    @cached_property
     def stated_motive(self) -> np.ndarray:
         """``Analysis.stated_motive`` per row, as codes."""
         return np.where(self.motive_presumed, self.code("unknown"), self.values[:, MOTIVE])

@@ -181,8 +181,8 @@ def fit(texts: list[str], routes, groups, rule_rows: np.ndarray, text_C: float =
     if cross_validate:
         classes, combined = oof_combined_proba(stacked, routes, groups, FOLDS, combiner_C)
         rules_only = rule_routes(rule_rows)
-        agreed = agreed_in_folds(rules_only, criminal_actor, oof, oof_heads, list(criteria or {}), classes,
-                                 agreed_crime_cascade_below)
+        agreed = agreed_crime(rules_only, criminal_actor, oof, classes, oof_heads, list(criteria or {}),
+                              agreed_crime_cascade_below)
         combined = defer_to_text(combined, oof, agreed)
         model.manifest["cross_validation"] = {
             "folds": FOLDS, "grouped_by": "group_id",
@@ -192,16 +192,6 @@ def fit(texts: list[str], routes, groups, rule_rows: np.ndarray, text_C: float =
             "rules_only": label_metrics(routes, rules_only, list(ALL_ROUTES)),
         }
     return model
-
-
-def agreed_in_folds(rules_only: np.ndarray, criminal_actor: np.ndarray | None, oof: np.ndarray, oof_heads: np.ndarray,
-                    head_names: list[str], classes: list[str], cascade_below: float) -> np.ndarray:
-    """``combiner.agreed_crime`` on out-of-fold readings: where cross-validation takes the text
-    model's probabilities, as the classifier would. None for ``criminal_actor``: nowhere."""
-    if criminal_actor is None or "cascading_effects" not in head_names:
-        return np.zeros(len(oof), dtype=bool)
-    return agreed_crime(rules_only, criminal_actor, oof, classes,
-                        oof_heads[:, head_names.index("cascading_effects")], cascade_below)
 
 
 def rule_routes(rule_rows: np.ndarray) -> np.ndarray:

@@ -412,12 +412,14 @@ def test_agreed_crime(rule_route, criminal, text_proba, cascade, below, agreed):
 
     classes = ["cybercrime", "international-security", "intersection"]
     text = np.array([text_proba])
-    mask = agreed_crime([rule_route], np.array([criminal]), text, classes, np.array([cascade]), below)
+    heads, names = np.array([[0.9, cascade]]), ["state_involvement", "cascading_effects"]
+    mask = agreed_crime([rule_route], np.array([criminal]), text, classes, heads, names, below)
     assert mask.tolist() == [agreed]
     combined = np.array([[0.2, 0.1, 0.7]])
     assert defer_to_text(combined, text, mask).tolist() == (text if agreed else combined).tolist()
-    # A model without a cascade head never defers.
-    assert not agreed_crime([rule_route], np.array([criminal]), text, classes, None, below).any()
+    # A model without a cascade head never defers, nor does a caller that has no criminal-actor reading.
+    assert not agreed_crime([rule_route], np.array([criminal]), text, classes, heads[:, :1], names[:1], below).any()
+    assert not agreed_crime([rule_route], None, text, classes, heads, names, below).any()
 
 
 # Told in a vendor's words, a criminal group reads as a State to the State-involvement head (about
