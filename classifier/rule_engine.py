@@ -179,6 +179,8 @@ class RuleEngine:
             for alias in actor.aliases:
                 stopped = alias.lower() in stoplist
                 entries.append((alias, ("actor", actor, stopped, GAZETTEER_RULE_PREFIX + actor.name), stopped))
+        for phrase in rules.stop_names:
+            entries.append((phrase, ("name", phrase, "", ""), False))
         for trigger in rules.negation_triggers:
             entries.append((trigger, ("negation", trigger, "", ""), False))
         for phrase in rules.pseudo_triggers:
@@ -202,7 +204,8 @@ class RuleEngine:
                 continue  # an ordinary word ("Play", "Royal") without a context word nearby
             else:
                 cue_matches.append(match)
-        cue_matches = self._drop_shadowed(cue_matches)
+        # An everyday name ("Royal Mail") hides the alias inside it, and then has done its work.
+        cue_matches = [m for m in self._drop_shadowed(cue_matches) if m.payload[0] != "name"]
         # A trigger inside a pseudo-trigger ("no" in "no doubt") negates nothing, and one inside
         # a post-trigger ("not" in "was not behind") negates only what comes before it.
         phrases = [m for m in triggers if m.payload[2]]
@@ -232,7 +235,7 @@ class RuleEngine:
     @staticmethod
     def _criterion_of(match: Match) -> str:
         kind, item, _, _ = match.payload
-        return "actor" if kind == "actor" else item.criterion
+        return kind if kind in ("actor", "name") else item.criterion
 
     def _drop_shadowed(self, matches: list[Match]) -> list[Match]:
         """A longer match hides the matches inside it that it shadows ("no evidence of State
@@ -260,6 +263,8 @@ class RuleEngine:
         kind, item, _, _ = match.payload
         if kind == "actor":
             return ("actor", "actor_type", "state_link", "sector")
+        if kind == "name":
+            return ("actor",)
         return item.shadows
 
     def _negated(self, folded: str, match: Match, triggers: PositionIndex, posts: PositionIndex) -> bool:

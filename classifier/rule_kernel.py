@@ -42,12 +42,13 @@ _INTS, _FLOATS, _INT = types.int64[::1], types.float64[::1], types.int64
 
 # Criterion codes of a cue (the bit of a shadows mask); an actor match has its own.
 CRITERION_CODES = {"actor_type": 0, "state_link": 1, "attribution": 2, "cascading_effects": 3, "motive": 4,
-                   "signal": 5, "sector": 6, "actor": 7, "victim_asset": 8, "speaker": 9}
+                   "signal": 5, "sector": 6, "actor": 7, "victim_asset": 8, "speaker": 9, "name": 10}
 _ACTOR_SHADOWS = ("actor", "actor_type", "state_link", "sector")   # as RuleEngine._shadows
 # Columns of the payload table.
 KIND, CRIT, VALUE, NEGATABLE, SHADOWS, PLACE, STOPPED, SPONSORSHIP, MOTIVE, PROXY, EXACT_LO, EXACT_HI = range(12)
-# PSEUDO: a pseudo-trigger ("no doubt"); POST: a post-trigger ("was not behind")
-CUE, ACTOR, NEGATION, PSEUDO, POST = 0, 1, 2, 3, 4
+# NAME: an everyday name holding an alias ("Royal Mail"); PSEUDO: a pseudo-trigger ("no doubt");
+# POST: a post-trigger ("was not behind"). The triggers' kinds come last (_keep_matches).
+CUE, ACTOR, NAME, NEGATION, PSEUDO, POST = 0, 1, 2, 3, 4, 5
 # A text's result has the slots of criteria_table.SLOTS: the five criteria (critical_infrastructure's
 # values are listed apart) and the four signals.
 # Values the kernel needs to know by name: they take the first codes, in this order (other
@@ -130,6 +131,8 @@ class CompiledRules:
                     row[SPONSORSHIP] = code(value_code, self.values, item.state_link_from_name)
                     row[MOTIVE] = code(value_code, self.values, item.motive)
                     row[PROXY] = item.proxy_from_name
+                elif kind == "name":
+                    row[KIND], row[CRIT], row[SHADOWS] = NAME, CRITERION_CODES["name"], _mask(("actor",))
                 else:
                     row[KIND], row[CRIT] = {PSEUDO_MARK: PSEUDO, POST_MARK: POST}.get(extra, NEGATION), -1
                 self.rule_ids.append(rule_id)
@@ -674,7 +677,13 @@ def _keep_matches(raw, n_raw, folded, word, lo, hi, payloads, context, context_b
         covering[n_cov] = r
         n_cov += 1
         reach = max(reach, end)
-    return kept[:n_kept], trig[:n_trig]
+    # An everyday name ("Royal Mail") hides the alias inside it, and then has done its work.
+    n_named = 0
+    for j in range(n_kept):
+        if payloads[raw[kept[j], 2], KIND] != NAME:
+            kept[n_named] = kept[j]
+            n_named += 1
+    return kept[:n_named], trig[:n_trig]
 
 
 @njit(cache=True)

@@ -150,6 +150,9 @@ class RuleSet:
     actors: list[Actor]
     stoplist: frozenset[str]
     stop_context: frozenset[str]
+    # Everyday names that hold an actor's alias ("Royal Mail", "Google Play"): the alias inside
+    # one is part of that name, never an actor.
+    stop_names: tuple[str, ...]
     negation_triggers: tuple[str, ...]
     # Phrases that hold a trigger but negate nothing ("no doubt", "not only").
     pseudo_triggers: tuple[str, ...]
@@ -341,8 +344,10 @@ def _load_sectors(path: Path):
 def _load_gazetteer(path: Path):
     data = _read(path)
     stop = data.get("stoplist", {})
+    _check_unknown_keys(path, stop, {"aliases", "context", "names"}, "stoplist")
     stoplist = frozenset(_strings(path, stop, "aliases", "stoplist", default=()))
     context = frozenset(c.lower() for c in _strings(path, stop, "context", "stoplist", default=()))
+    names = _strings(path, stop, "names", "stoplist", default=())
     actors, seen = [], {}
     for index, table in enumerate(_need(path, data, "actor", list)):
         rule = table.get("name", f"actor #{index + 1}") if isinstance(table, dict) else f"actor #{index + 1}"
@@ -369,7 +374,17 @@ def _load_gazetteer(path: Path):
         actors.append(Actor(name=name, aliases=aliases, actor_type=actor_type,
                             sponsor=table.get("sponsor", ""), sponsorship=sponsorship, motive=motive,
                             roles=roles))
-    return [_with_spelling_variants(actor, seen, stoplist) for actor in actors], stoplist, context
+    for phrase in names:
+        # A name that holds no alias shadows nothing: most likely a typo, or the actor is gone.
+        if not any(normalise(word) in seen for word in _alias_candidates(phrase)):
+            raise RuleFileError(path, f"{phrase!r} holds no actor's alias, so it hides nothing", "stoplist", "names")
+    return [_with_spelling_variants(actor, seen, stoplist) for actor in actors], stoplist, context, names
+
+
+def _alias_candidates(phrase: str) -> list[str]:
+    """Every run of whole words in ``phrase`` ("Royal Mail" -> "Royal", "Royal Mail", "Mail")."""
+    words = phrase.split()
+    return [" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)]
 
 
 def _with_spelling_variants(actor: "Actor", seen: dict[str, str], stoplist: frozenset[str]) -> "Actor":
@@ -473,11 +488,11 @@ def load_rules(directory: Path | str | None = None) -> RuleSet:
         raise RuleFileError(directory, "rules directory not found")
     cues, (triggers, pseudo, post, post_breaks), window, breaks = _load_criteria(directory / "criteria.toml")
     sectors, sector_info = _load_sectors(directory / "sectors.toml")
-    actors, stoplist, stop_context = _load_gazetteer(directory / "gazetteer.toml")
+    actors, stoplist, stop_context, stop_names = _load_gazetteer(directory / "gazetteer.toml")
     routing_rules, decision, topic_words = _load_routing(directory / "routing.toml")
     processes, labels, norms = _load_processes(directory / "processes.toml")
     return RuleSet(directory=directory, cues=cues, sectors=sectors, actors=actors, stoplist=stoplist,
-                   stop_context=stop_context, negation_triggers=triggers, pseudo_triggers=pseudo,
+                   stop_context=stop_context, stop_names=stop_names, negation_triggers=triggers, pseudo_triggers=pseudo,
                    post_triggers=post, post_breaks=post_breaks,
                    negation_window=window,
                    clause_breaks=breaks, routing_rules=routing_rules, decision=decision, topic_words=topic_words,

@@ -108,6 +108,23 @@ def test_stoplisted_alias_needs_context(layer):
     assert crit(layer, "The Play ransomware gang leaked the files.", "actor_type").value == "criminal"
 
 
+@pytest.mark.parametrize("text", [
+    "LockBit ransomware hit Royal Mail, halting parcel exports abroad.",
+    "The Royal Navy said hackers had defaced its recruitment site.",
+    "Banking malware hid in Google Play apps that mimicked a bank's own.",
+])
+def test_alias_inside_an_everyday_name_is_no_actor(layer, text):
+    """gazetteer.toml's [stoplist].names: the context words ("ransomware", "hackers", "malware")
+    stand near, yet "Royal" and "Play" there are parts of other names."""
+    evidence = crit(layer, text, "actor_type").evidence
+    assert not any(e.rule in ("actor.Royal", "actor.Play") for e in evidence)
+
+
+def test_alias_beside_an_everyday_name_still_counts(layer):
+    c = crit(layer, "The Royal ransomware gang, not Royal Mail's staff, encrypted the servers.", "actor_type")
+    assert [e.text for e in c.evidence if e.rule == "actor.Royal"] == ["Royal"]
+
+
 def test_stoplisted_alias_in_capitals_is_a_name(layer):
     """Microsoft writes its element names in capitals; a context word is still needed."""
     c = crit(layer, "The hacker group POLONIUM broke into an Israeli firm.", "actor_type")

@@ -198,6 +198,17 @@ def test_kernel_equals_engine_where_a_text_denies_the_attack(engine):
     _assert_same(engine, cases * (KERNEL_MIN_TEXTS // len(cases) + 1))
 
 
+def test_kernel_equals_engine_where_an_everyday_name_holds_an_alias(engine):
+    """[stoplist].names: the name hides the alias inside it and nothing else."""
+    cases = [
+        "LockBit ransomware hit Royal Mail; the Royal ransomware gang was not involved.",
+        "Banking malware in Google Play apps; the Play ransomware crew leaked files.",
+        "Royal Road RTF exploits were used by APT groups against the Royal Navy.",
+        "royal mail ransomware Royal Mail ROYAL MAIL Royal",
+    ]
+    _assert_same(engine, cases * (KERNEL_MIN_TEXTS // len(cases) + 1))
+
+
 def run_bounds_checked():
     """The equality checks above, in a process where numba checks every index."""
     from classifier.api import RuleLayer

@@ -53,8 +53,12 @@ def test_invalid_toml_is_reported(rules_copy):
      r"presumed-state-espionage, key 'when.state_sponsorship': 'unkown' is not one of confirmed, suspected, none, unknown"),
     ("sectors.toml", 'id = "health"\n', 'id = "health"\nnegateable = true\n',
      r"sectors.toml, rule health, key 'negateable': unknown key"),
+    ("gazetteer.toml", '"Royal Mail", ', '"Royal Mail", "Her Majesty\'s Post Office", ',
+     r"gazetteer.toml, rule stoplist, key 'names': \"Her Majesty's Post Office\" holds no actor's alias"),
+    ("gazetteer.toml", "names = [", "name = [", r"gazetteer.toml, rule stoplist, key 'name': unknown key"),
 ], ids=["confidence out of range", "unknown negation key", "unknown condition", "decision threshold out of range", "unknown topic key",
-        "blank topic word", "fractional word count", "misspelt sponsorship value", "misspelt sector key"])
+        "blank topic word", "fractional word count", "misspelt sponsorship value", "misspelt sector key",
+        "name holding no alias", "misspelt stoplist key"])
 def test_bad_edit_is_refused_by_name(rules_copy, file, old, new, message):
     path = rules_copy / file
     text = path.read_text()
