@@ -44,6 +44,12 @@ def _assert_same(engine, texts):
     assert table.analyses == expected
 
 
+def _assert_same_on_cases(engine, cases):
+    """``_assert_same`` on a few hand-written texts, repeated up to the batch size from which the
+    compiled layer serves."""
+    _assert_same(engine, cases * (KERNEL_MIN_TEXTS // len(cases) + 1))
+
+
 def _cells(table):
     """A table's content by value names, row by row (its codes differ with the vocabulary)."""
     return [([table.value(row, slot) if table.values[row, slot] >= 0 or slot == 2 else None
@@ -120,7 +126,7 @@ def test_kernel_equals_engine_where_enforcement_sets_agencies_aside(engine):
         "Estonia's security police arrested a man who spied for the GRU for money.",
         "Chinese state security officers detained an activist and installed spyware on his phone.",
     ]
-    _assert_same(engine, cases * (KERNEL_MIN_TEXTS // len(cases) + 1))
+    _assert_same_on_cases(engine, cases)
 
 
 def test_kernel_equals_engine_where_agencies_are_victims(engine):
@@ -144,7 +150,7 @@ def test_kernel_equals_engine_where_agencies_are_victims(engine):
         "The power grid was attacked and the GRU later claimed it, as the FSB watched.",
         "Criminals stole the files of a caterer for the FSB; a crew leaked emails of a contractor for the NSA.",
     ]
-    _assert_same(engine, cases * (KERNEL_MIN_TEXTS // len(cases) + 1))
+    _assert_same_on_cases(engine, cases)
 
 
 def test_kernel_equals_engine_where_an_agency_employs_an_insider(engine):
@@ -161,7 +167,7 @@ def test_kernel_equals_engine_where_an_agency_employs_an_insider(engine):
         "Edward Snowden, an NSA contractor, leaked classified documents to journalists.",
         "The NSA analyst; then someone leaked classified files.",
     ]
-    _assert_same(engine, cases * (KERNEL_MIN_TEXTS // len(cases) + 1))
+    _assert_same_on_cases(engine, cases)
 
 
 def test_kernel_equals_engine_where_agencies_speak(engine):
@@ -182,7 +188,7 @@ def test_kernel_equals_engine_where_agencies_speak(engine):
         "The website of the FSB went down, the FSB said; according to the NSA, hacktivists did it.",
         "The NSA. Said nothing. According to: the GRU.",
     ]
-    _assert_same(engine, cases * (KERNEL_MIN_TEXTS // len(cases) + 1))
+    _assert_same_on_cases(engine, cases)
 
 
 def test_kernel_equals_engine_where_a_text_denies_the_attack(engine):
@@ -195,7 +201,7 @@ def test_kernel_equals_engine_where_a_text_denies_the_attack(engine):
         "Not a cyber incident: the wiper posing as ransomware was a drill, and no cyberattacks followed.",
         "Officials never said it was not the result of a cyber attack by the GRU.",
     ]
-    _assert_same(engine, cases * (KERNEL_MIN_TEXTS // len(cases) + 1))
+    _assert_same_on_cases(engine, cases)
 
 
 def test_kernel_equals_engine_where_an_everyday_name_holds_an_alias(engine):
@@ -206,7 +212,7 @@ def test_kernel_equals_engine_where_an_everyday_name_holds_an_alias(engine):
         "Royal Road RTF exploits were used by APT groups against the Royal Navy.",
         "royal mail ransomware Royal Mail ROYAL MAIL Royal",
     ]
-    _assert_same(engine, cases * (KERNEL_MIN_TEXTS // len(cases) + 1))
+    _assert_same_on_cases(engine, cases)
 
 
 def run_bounds_checked():
