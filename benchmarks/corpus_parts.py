@@ -24,7 +24,6 @@ import pandas as pd
 
 from classifier import training
 from classifier.api import RuleLayer
-from classifier.combiner import agreed_crime, defer_to_text, stack
 from classifier.evaluation import bootstrap_intervals, format_interval, label_metrics
 from classifier.ruleset import ROUTES, load_rules
 
@@ -48,11 +47,9 @@ def out_of_fold_routes(corpus: pd.DataFrame) -> np.ndarray:
     table, _, rule_rows = RuleLayer(rules).rule_rows(texts)
     criteria = training.criterion_targets(corpus)
     text_proba, head_proba = training.oof_text_proba(texts, routes, groups, criteria=criteria)
-    classes, combined = training.oof_combined_proba(stack(text_proba, rule_rows, head_proba), routes, groups)
-    # Where the rules and the text model agree on crime, the classifier takes the text model's reading.
-    agreed = agreed_crime(training.rule_routes(rule_rows), table.criminal_actor, text_proba, classes, head_proba,
-                          list(criteria), rules.decision["agreed_crime_cascade_below"])
-    return np.asarray(classes)[defer_to_text(combined, text_proba, agreed).argmax(axis=1)]
+    classes, decided, _ = training.oof_decided_proba(text_proba, head_proba, rule_rows, routes, groups, list(criteria),
+                                                     table.criminal_actor, rules.decision["agreed_crime_cascade_below"])
+    return np.asarray(classes)[decided.argmax(axis=1)]
 
 
 def breakdown(corpus: pd.DataFrame, predicted: np.ndarray, keys: pd.Series) -> list[dict]:

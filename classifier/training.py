@@ -156,6 +156,20 @@ def oof_combined_proba(stacked: np.ndarray, routes: np.ndarray, groups: np.ndarr
     return classes, combined
 
 
+def oof_decided_proba(text_proba: np.ndarray, head_proba: np.ndarray, rule_rows: np.ndarray, routes: np.ndarray,
+                      groups: np.ndarray, head_names: list[str], criminal_actor: np.ndarray | None,
+                      cascade_below: float, combiner_C: float = COMBINER_C) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The out-of-fold probabilities decided on as the classifier decides, from the out-of-fold
+    text and head probabilities (``oof_text_proba``): the combiner's (``oof_combined_proba``), or
+    the text model's where the two layers agree on crime (``combiner.agreed_crime``). Returns the
+    classes, the probabilities and the agreed rows; the manifest's CV and
+    benchmarks/corpus_parts.py both score these."""
+    classes, combined = oof_combined_proba(stack(text_proba, rule_rows, head_proba), routes, groups, FOLDS, combiner_C)
+    agreed = agreed_crime(rule_routes(rule_rows), criminal_actor, text_proba, classes, head_proba, head_names,
+                          cascade_below)
+    return classes, defer_to_text(combined, text_proba, agreed), agreed
+
+
 def fit(texts: list[str], routes, groups, rule_rows: np.ndarray, text_C: float = TEXT_C,
         combiner_C: float = COMBINER_C, cross_validate: bool = False,
         criteria: dict[str, np.ndarray] | None = None, criminal_actor: np.ndarray | None = None,
@@ -179,11 +193,9 @@ def fit(texts: list[str], routes, groups, rule_rows: np.ndarray, text_C: float =
     model = TrainedModel(text_model, combiner,
                          {"training_data": {"routes": {r: int((routes == r).sum()) for r in sorted(set(routes))}}})
     if cross_validate:
-        classes, combined = oof_combined_proba(stacked, routes, groups, FOLDS, combiner_C)
+        classes, combined, agreed = oof_decided_proba(oof, oof_heads, rule_rows, routes, groups, list(criteria or {}),
+                                                      criminal_actor, agreed_crime_cascade_below, combiner_C)
         rules_only = rule_routes(rule_rows)
-        agreed = agreed_crime(rules_only, criminal_actor, oof, classes, oof_heads, list(criteria or {}),
-                              agreed_crime_cascade_below)
-        combined = defer_to_text(combined, oof, agreed)
         model.manifest["cross_validation"] = {
             "folds": FOLDS, "grouped_by": "group_id",
             "agreed_crime": {"cascade_below": agreed_crime_cascade_below, "rows": int(agreed.sum())},
