@@ -190,6 +190,8 @@ class Classifier(RuleLayer):
         on_topic = self.policy.on_topic(table).tolist()
         incident_denied = self.policy.denies_incident(table).tolist()
         agreed_list = agreed.tolist()
+        # The combiner's own route, for the explanation of a row where the text model's reading is kept.
+        combiner_best = combiner_proba.argmax(axis=1).tolist()
         # Words counted up to the minimum only (split stops there): a long text costs no more.
         minimum = thresholds.get("min_words", 0)
         words = [len(text.split(None, minimum)) for text in live_texts] if minimum else None
@@ -218,7 +220,7 @@ class Classifier(RuleLayer):
                 verdict = replace(verdict, review=True)
             set_aside = ""
             if agreed_list[j] and verdict.route == "cybercrime":
-                own = int(np.argmax(combiner_proba[j]))
+                own = combiner_best[j]
                 if classes[own] != "cybercrime":
                     set_aside = (f"The combined classifier, adding up the text model's criterion readings, would "
                                  f"say {classes[own]} ({combiner_proba[j, own]:.2f}); with a criminal actor named "
