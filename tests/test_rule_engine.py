@@ -30,6 +30,25 @@ def test_actor_type_positive(layer, text, expected):
     assert c.evidence and spans_exact(text, c)
 
 
+@pytest.mark.parametrize("text", [
+    "Sacked control-room technician sabotages a hydropower plant's SCADA from home.",
+    "A fired IT worker wiped the dental chain's scheduling servers with an admin password nobody revoked.",
+    "Police detained a former developer over the $20m taken from the exchange's hot wallet.",
+    "A bank teller drained dormant accounts through shadow mobile-wallet links.",
+    "The administrator was told his contract would not be renewed; four nights later the order system went dark.",
+])
+def test_staff_told_by_their_job_or_how_they_left_are_insiders(layer, text):
+    c = crit(layer, text, "actor_type")
+    assert c.value == "insider"
+    assert c.evidence and spans_exact(text, c)
+
+
+def test_an_executive_let_go_after_a_breach_is_no_insider_on_that_word_alone(layer):
+    """Only a fired or dismissed member of staff is an insider cue, not the bare verb."""
+    c = crit(layer, "The chief executive was fired after the ransomware gang leaked customer data.", "actor_type")
+    assert c.value == "criminal"
+
+
 def test_actor_type_unknown_without_cues(layer):
     c = crit(layer, "The company's website was unavailable on Tuesday morning.", "actor_type")
     assert c.value == "unknown" and not c.evidence
@@ -421,6 +440,15 @@ def test_state_tasking_alone_is_not_a_criminal_proxy(layer):
         "A ransomware gang acting on behalf of the Iranian government encrypted a port operator's systems.")
     assert "criminal-proxy" in analysis.signals
     assert decision.reason == "criminal-proxy-of-state"
+    # A State's own group "tasked by" its government is a State operation, not a proxy.
+    analysis, decision = layer.analyse(
+        "Kimsuky, a North Korean State-sponsored actor, is most likely tasked by the regime with gathering "
+        "intelligence on foreign policy.")
+    assert "criminal-proxy" not in analysis.signals
+    assert decision.route == "international-security"
+    analysis, decision = layer.analyse(
+        "The Evil Corp gang was tasked by Russian intelligence to hit NATO targets while running ransomware.")
+    assert "criminal-proxy" in analysis.signals
 
 
 def test_a_criminal_groups_state_ties_come_from_the_text_not_its_name(layer):
