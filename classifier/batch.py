@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import gc
+import gzip
 import io
 import os
 import re
@@ -57,9 +58,13 @@ class BatchSummary:
         self.undecodable_lines, self.first_undecodable_line = reader.undecodable_lines()
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+
+
 def open_input(path: str, encoding: str | None = None) -> TextIO:
-    """A text handle on ``path`` ("-" = stdin): UTF-8 (BOM skipped) unless a UTF-16 BOM or
-    ``encoding`` says otherwise; undecodable bytes are kept (surrogateescape). Errors name the path."""
+    """A text handle on ``path`` ("-" = stdin), gunzipped when it starts with gzip's magic bytes:
+    UTF-8 (BOM skipped) unless a UTF-16 BOM or ``encoding`` says otherwise; undecodable bytes are
+    kept (surrogateescape). Errors name the path."""
     if path == "-":
         raw = sys.stdin.buffer
     else:
@@ -71,6 +76,8 @@ def open_input(path: str, encoding: str | None = None) -> TextIO:
             raise BatchInputError(f"{path}: is a directory, not a CSV file") from None
         except PermissionError:
             raise BatchInputError(f"{path}: permission denied") from None
+    if hasattr(raw, "peek") and raw.peek(2)[:2] == GZIP_MAGIC:   # a .csv.gz, or a gzip stream on stdin
+        raw = io.BufferedReader(gzip.GzipFile(fileobj=raw))
     if encoding is None:
         start = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
         encoding = "utf-16" if start in (b"\xff\xfe", b"\xfe\xff") else ENCODING
@@ -83,6 +90,17 @@ def open_input(path: str, encoding: str | None = None) -> TextIO:
 # Delimiters recognised in a header line when none is given: Excel writes ";" where the decimal
 # separator is a comma, and tab-separated exports are common.
 DELIMITERS = (",", ";", "\t", "|")
+
+
+@contextmanager
+def undecodable_as_error(source: str, encoding: str):
+    """Turn the decoding errors that surrogateescape does not absorb (a UTF-16 file without a
+    byte-order mark, one cut off mid-character) into an error naming the file."""
+    try:
+        yield
+    except UnicodeError as exc:
+        raise BatchInputError(f"{source}: cannot be read as {encoding} ({getattr(exc, 'reason', exc)}); "
+                              f"name the file's encoding with --encoding") from None
 
 
 def sniff_delimiter(header_line: str) -> str:
@@ -105,8 +123,9 @@ class _Lines:
     such a row; its lines are kept (``take``) to say how many were merged.
     """
 
-    def __init__(self, handle: TextIO, first: str):
+    def __init__(self, handle: TextIO, first: str, source: str):
         self._lines = chain([first], handle) if first else handle
+        self._source, self._encoding = source, handle.encoding
         self.current: list[str] = []
         self.exhausted = False
         # Lines holding bytes that are not valid in the encoding (kept as surrogate escapes),
@@ -114,6 +133,11 @@ class _Lines:
         self.undecodable, self.first_undecodable = 0, 0
 
     def __iter__(self):
+        with undecodable_as_error(self._source, self._encoding):
+            yield from self._numbered()
+        self.exhausted = True
+
+    def _numbered(self):
         for number, line in enumerate(self._lines, start=1):
             # NUL bytes (binary junk) would stop the csv module; they become U+FFFD instead.
             line = line.replace("\0", "\ufffd")
@@ -122,7 +146,6 @@ class _Lines:
                 self.first_undecodable = self.first_undecodable or number
             self.current.append(line)
             yield line
-        self.exhausted = True
 
     def take(self) -> list[str]:
         taken, self.current = self.current, []
@@ -187,11 +210,12 @@ def check_row_lines(raw: list[str], exhausted: bool, last_line: int, source: str
 def open_csv(handle: TextIO, source: str, text_column: str, delimiter: str | None = None):
     """A csv reader over ``handle``, its header, checked to hold ``text_column`` once, and the
     delimiter (``delimiter``, or the one the header line uses: see ``sniff_delimiter``)."""
-    first = handle.readline()
+    with undecodable_as_error(source, handle.encoding):
+        first = handle.readline()
     if not first:
         raise BatchInputError(f"{source}: the file is empty (no header row)")
     delimiter = delimiter or sniff_delimiter(first)
-    lines = _Lines(handle, first)
+    lines = _Lines(handle, first, source)
     reader = csv.reader(lines, delimiter=delimiter)
     try:
         columns = next(reader)
@@ -430,22 +454,36 @@ def _cell(value) -> str:
 
 
 class atomic_output:
-    """Write to a temporary file beside the destination; rename it into place on success only."""
+    """Write to a temporary file beside the destination; rename it into place on success only.
+
+    A symlink is followed (the file it points to is replaced, the link kept), and a destination
+    that exists but is no regular file (a named pipe, /dev/null, a terminal) is written to
+    directly, since renaming over it would replace the device with a file.
+    """
 
     def __init__(self, destination: str):
         self.destination = destination
+        self.tmp = None
 
     def __enter__(self) -> TextIO:
         if self.destination == "-":
             self.handle = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", errors=ERRORS, newline="",
                                            write_through=True)
             return self.handle
-        target = Path(self.destination)
-        if not target.parent.exists():
-            raise BatchInputError(f"{self.destination}: the directory {str(target.parent)!r} does not exist")
-        if target.is_dir():
+        given = Path(self.destination)
+        if given.is_dir():
             raise BatchInputError(f"{self.destination}: is a directory")
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+        try:
+            if given.exists() and not given.is_file():
+                self.handle = open(given, "w", encoding="utf-8", errors=ERRORS, newline="")
+                return self.handle
+            target = Path(os.path.realpath(given))
+            if not target.parent.exists():
+                raise BatchInputError(f"{self.destination}: the directory {str(target.parent)!r} does not exist")
+            fd, self.tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+        except OSError as error:
+            raise BatchInputError(f"{self.destination}: cannot write there ({error.strerror or error})") from None
+        self.target = target
         self.handle = open(fd, "w", encoding="utf-8", errors=ERRORS, newline="")
         return self.handle
 
@@ -455,10 +493,12 @@ class atomic_output:
             self.handle.detach()
             return
         self.handle.close()
+        if self.tmp is None:   # written in place (a special file)
+            return
         if exc_type is None:
             umask = os.umask(0)
             os.umask(umask)
             os.chmod(self.tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
-            os.replace(self.tmp, self.destination)
+            os.replace(self.tmp, self.target)
         else:
             os.unlink(self.tmp)

@@ -137,7 +137,7 @@ def batch(input_path, output_path, text_column, delimiter, chunk_size, workers, 
 
     if "-" not in (input_path, output_path) and Path(output_path).exists() and Path(output_path).resolve() == Path(input_path).resolve():
         _fail(f"{output_path}: the output would replace the input; write to another file")
-    input_format = _input_format(input_path, input_format)
+    input_format = _input_format(input_path, input_format, encoding)
     output_format_chosen = output_format is None
     if output_format is None:
         suffix = Path(output_path).suffix.lower() if output_path != "-" else ""
@@ -179,7 +179,7 @@ def batch(input_path, output_path, text_column, delimiter, chunk_size, workers, 
     _echo_summary(chosen_format, summary.rows, "row", output_path, summary.review, summary.errors)
 
 
-def _input_format(input_path: str, input_format: str | None) -> str:
+def _input_format(input_path: str, input_format: str | None, encoding: str | None = None) -> str:
     """The format to read INPUT in: the one given, or the one its name or content shows (said on
     stderr). A missing file or an unreadable .json is refused."""
     from .formats import FormatError, detect_format
@@ -188,7 +188,7 @@ def _input_format(input_path: str, input_format: str | None) -> str:
         _fail(f"{input_path}: file not found")
     if input_format is None:
         try:
-            input_format, why = detect_format(input_path)
+            input_format, why = detect_format(input_path, encoding)
         except FormatError as exc:
             _fail(str(exc))
         click.echo(f"reading {input_path} as {input_format} ({why})", err=True)
@@ -277,7 +277,7 @@ def priors(input_path, text_column, input_format, encoding, delimiter, as_json, 
     from .formats import FormatError, read_records
     from .priors import PriorsError, at_least, estimate_shares, format_shares
 
-    input_format = _input_format(input_path, input_format)
+    input_format = _input_format(input_path, input_format, encoding)
     classifier = _classifier(rules_dir, model_dir)
     stdin = sys.stdin if input_path == "-" else None
     chunks, texts, unreadable = [], [], 0
@@ -363,24 +363,47 @@ def train(csv_path, output_dir, cv, rules_dir):
     click.echo(f"model written to {target}", err=True)
 
 
-def _read_any(path: Path, text_column: str, label_column: str | None):
-    """A labelled CSV or JSON-lines file as a DataFrame of strings."""
+def _read_any(path: Path, text_column: str, label_column: str | None, encoding: str | None = None,
+              delimiter: str | None = None, input_format: str | None = None):
+    """A labelled CSV or JSON-lines FILE ("-" = stdin, read as CSV) as a DataFrame of strings,
+    read as `batch` reads it: delimiter from the header line, UTF-8 unless a byte-order mark or
+    ``encoding`` says otherwise, gzip by its magic bytes. Rows that cannot be read (too many or
+    too few fields, a line that is not JSON, no text) are left out and said so, naming the first."""
     import pandas as pd
 
+    from .batch import BatchInputError
+    from .formats import FormatError, read_records
+
+    name = str(path)
+    if name != "-" and not Path(name).exists():
+        _fail(f"{name}: file not found")
+    suffix = Path(name.removesuffix(".gz")).suffix.lower()
+    fmt = input_format or ("jsonl" if suffix in (".jsonl", ".ndjson", ".json") else "csv")
+    rows, problems = [], []
     try:
-        if path.suffix.lower() in (".jsonl", ".ndjson") or path.name.endswith(".jsonl.gz"):
-            frame = pd.read_json(path, lines=True, dtype=False)
-        else:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        _fail(f"{path}: file not found")
-    except (ValueError, UnicodeDecodeError) as exc:
-        _fail(f"{path}: cannot be read ({exc})")
-    for column in filter(None, (text_column, label_column)):
+        for record in read_records(name, fmt, text_column, sys.stdin if name == "-" else None, encoding, delimiter):
+            if record.error:
+                problems.append(record.error)
+            else:
+                rows.append({key: _as_cell(value) for key, value in record.fields.items()})
+    except (FormatError, BatchInputError) as exc:
+        _fail(str(exc))
+    if problems:
+        click.echo(f"note: {name}: left out {len(problems)} row{'s' if len(problems) > 1 else ''} that cannot be "
+                   f"read or hold no text (first: {problems[0]})", err=True)
+    frame = pd.DataFrame(rows) if rows else pd.DataFrame(columns=[c for c in (text_column, label_column) if c])
+    frame = frame.fillna("")   # keys that some JSON records lack
+    for column in filter(None, (label_column,)):
         if column not in frame.columns:
-            _fail(f"{path}: column {column!r} not found; columns are: {', '.join(map(str, frame.columns))}")
-    frame[text_column] = frame[text_column].fillna("").astype(str)
+            _fail(f"{name}: column {column!r} not found; columns are: {', '.join(map(str, frame.columns))}")
     return frame
+
+
+def _as_cell(value) -> str:
+    """A JSON value as the string a CSV cell would hold."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 @main.command()
@@ -392,12 +415,18 @@ def _read_any(path: Path, text_column: str, label_column: str | None):
               help="Retrain on the other incident groups and evaluate on this share of groups (needs group_id).")
 @click.option("--exclude-rule", "exclude_rules", multiple=True,
               help="Skip rows whose route_rule column starts with this (e.g. a contestable label rule). Repeatable.")
+@click.option("--input-format", type=click.Choice(["csv", "jsonl"]), default=None,
+              help="Input format (default: JSON lines for .jsonl, .ndjson and .json, else CSV; stdin is CSV).")
+@click.option("--encoding", default=None, help="Input encoding (default: UTF-8, or UTF-16 by its byte-order mark).")
+@click.option("--delimiter", default=None, type=click.Choice([",", ";", "tab", "|"]),
+              help="CSV delimiter (default: the one the header line uses).")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @PRIORS_OPTION
 @RULES_OPTION
 @MODEL_OPTION
-def evaluate(path, text_column, label_column, holdout, exclude_rules, as_json, priors_spec, rules_dir, model_dir):
-    """Measure routes against a labelled CSV or JSON-lines FILE.
+def evaluate(path, text_column, label_column, holdout, exclude_rules, input_format, encoding, delimiter, as_json,
+             priors_spec, rules_dir, model_dir):
+    """Measure routes against a labelled CSV or JSON-lines FILE ("-" reads stdin).
 
     Prints precision, recall and F1 per route, the confusion matrix and calibration (ECE) of the
     combined classifier, beside rules-only, text-only and majority-class baselines; and the
@@ -410,7 +439,8 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, as_json, p
     from .evaluation import bootstrap_intervals, format_interval, format_metrics, label_metrics, route_metrics
     from .ruleset import ROUTES
 
-    frame = _read_any(path, text_column, label_column)
+    frame = _read_any(path, text_column, label_column, encoding, "\t" if delimiter == "tab" else delimiter,
+                      input_format)
     if "group_id" in frame.columns:
         frame["group_id"] = training.fill_group_ids(frame)
     # "Intersection" or " cybercrime " mean a route; other values (unknown, blank) are skipped, and said so.
@@ -418,7 +448,8 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, as_json, p
     others = frame.loc[~frame[label_column].isin(ROUTES), label_column].value_counts()
     if len(others):
         shown = ", ".join(f"{value!r} ({count})" for value, count in others.head(5).items())
-        click.echo(f"note: {path}: skipped {others.sum()} rows whose {label_column!r} is not a route: {shown}"
+        click.echo(f"note: {path}: skipped {others.sum()} row{'s' if others.sum() > 1 else ''} whose "
+                   f"{label_column!r} is not a route: {shown}"
                    + (" ..." if len(others) > 5 else ""), err=True)
     frame = frame[frame[label_column].isin(ROUTES)]
     if exclude_rules:
@@ -426,7 +457,7 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, as_json, p
             _fail(f"{path}: --exclude-rule needs a route_rule column (the label rule of each row); "
                   f"columns are: {', '.join(map(str, frame.columns))}")
         frame = frame[~frame["route_rule"].astype(str).str.startswith(tuple(exclude_rules))]
-    skipped_note = f"{len(frame)} labelled rows"
+    skipped_note = f"{len(frame)} labelled row{'' if len(frame) == 1 else 's'}"
     if holdout:
         if "group_id" not in frame.columns:
             _fail(f"{path}: --holdout needs a group_id column so paraphrases stay on one side")
@@ -492,8 +523,9 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, as_json, p
         valid = [_is_criterion_value(name, label, classifier.rules) for label in labels]
         if not all(valid):
             bad = sorted({label for label, ok in zip(labels, valid) if not ok})
-            click.echo(f"note: {path}: {valid.count(False)} rows left out of {name} accuracy, whose value is "
-                       f"not one of the criterion's: {', '.join(map(repr, bad[:5]))}", err=True)
+            left_out = valid.count(False)
+            click.echo(f"note: {path}: {left_out} row{'s' if left_out > 1 else ''} left out of {name} accuracy, "
+                       f"whose value is not one of the criterion's: {', '.join(map(repr, bad[:5]))}", err=True)
         pairs = [(p, t) for p, t, ok in zip(predicted, labels, valid) if ok]
         if pairs:
             report["criteria"][name] = round(float(np.mean([p == t for p, t in pairs])), 4)

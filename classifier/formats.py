@@ -15,6 +15,8 @@ bundle of ``note`` objects, one per classified object, pointing at it).
 from __future__ import annotations
 
 import csv
+import gzip
+import io
 import json
 import uuid
 from dataclasses import dataclass, field, replace
@@ -48,20 +50,28 @@ class Record:
 
 # -- detection --------------------------------------------------------------------------------
 
-def detect_format(path: str) -> tuple[str, str]:
-    """(format, why) from the file's extension and, for .json, its content."""
+# Files whose bytes the CSV reader would take for a header of junk.
+UNREADABLE_SUFFIXES = (".xlsx", ".xls", ".xlsm", ".ods", ".parquet", ".feather", ".zip", ".bz2", ".xz", ".7z")
+
+
+def detect_format(path: str, encoding: str | None = None) -> tuple[str, str]:
+    """(format, why) from the file's extension and, for .json, its content (read in ``encoding``)."""
     if path == "-":
         return "csv", "stdin is read as CSV unless --input-format says otherwise"
     p = Path(path)
     if p.is_dir():
         return "veris", "a directory is read as VERIS incidents (*.json)"
     suffix = p.suffix.lower()
+    if suffix == ".gz":   # read through gzip (batch.open_input, _open_text): the format is the inner name's
+        suffix = Path(p.stem).suffix.lower()
+    if suffix in UNREADABLE_SUFFIXES:
+        raise FormatError(f"{path}: a {suffix} file cannot be read; save it as CSV (or JSON lines) first")
     if suffix in (".csv", ".tsv", ".txt"):
         return "csv", f"extension {suffix}"
     if suffix in (".jsonl", ".ndjson"):
         return "jsonl", f"extension {suffix}"
     if suffix == ".json":
-        data = _load_json(p)
+        data = _load_json(p, encoding)
         kind = _json_kind(data)
         if kind:
             return kind, f"extension .json, content looks like {kind}"
@@ -84,16 +94,39 @@ def _json_kind(data) -> str | None:
     return None
 
 
-def _load_json(path: Path):
+def _open_text(path, encoding: str | None, errors: str = "strict") -> TextIO:
+    """A text handle on the file ``path`` (gunzipped when it starts with gzip's magic bytes) in
+    ``encoding`` (default UTF-8, BOM skipped); errors name it."""
+    from .batch import GZIP_MAGIC
+
     try:
-        with open(path, encoding="utf-8-sig") as handle:
-            return json.load(handle)
+        with open(path, "rb") as probe:
+            gzipped = probe.read(2) == GZIP_MAGIC
+        return (gzip.open if gzipped else open)(path, "rt", encoding=encoding or "utf-8-sig", errors=errors)
     except FileNotFoundError:
         raise FormatError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise FormatError(f"{path}: is a directory (only VERIS input reads a directory of incidents)") from None
+    except PermissionError:
+        raise FormatError(f"{path}: permission denied") from None
+    except LookupError:
+        raise FormatError(f"unknown encoding {encoding!r}") from None
+
+
+def _not_decodable(path, encoding: str | None, exc: UnicodeError) -> FormatError:
+    where = f" at byte {exc.start}" if isinstance(exc, UnicodeDecodeError) else ""
+    return FormatError(f"{path}: not {encoding or 'UTF-8'} ({getattr(exc, 'reason', exc)}{where}); "
+                       f"name the file's encoding with --encoding")
+
+
+def _load_json(path: Path, encoding: str | None = None):
+    try:
+        with _open_text(path, encoding) as handle:
+            return json.load(handle)
     except json.JSONDecodeError as exc:
         raise FormatError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
-    except UnicodeDecodeError as exc:
-        raise FormatError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except UnicodeError as exc:
+        raise _not_decodable(path, encoding, exc) from None
 
 
 # -- readers ----------------------------------------------------------------------------------
@@ -104,36 +137,41 @@ def read_records(path: str, fmt: str, text_column: str = "text", stdin: TextIO |
     when given, learns the delimiter, the encoding and the lines with undecodable bytes."""
     if fmt == "csv":
         yield from _read_csv(path, text_column, encoding, delimiter, reading)
-    elif fmt == "jsonl":
-        yield from _read_jsonl(path, text_column, stdin)
+        return
+    if path == "-" and encoding:
+        stdin = io.TextIOWrapper(stdin.buffer, encoding=encoding, errors="surrogateescape")
+    if fmt == "jsonl":
+        yield from _read_jsonl(path, text_column, stdin, encoding)
     elif fmt == "stix":
-        yield from _read_stix(path, stdin)
+        yield from _read_stix(path, stdin, encoding)
     elif fmt == "veris":
-        yield from _read_veris(path, stdin)
+        yield from _read_veris(path, stdin, encoding)
     elif fmt == "misp":
-        yield from _read_misp(path, stdin)
+        yield from _read_misp(path, stdin, encoding)
     else:
         raise FormatError(f"unknown input format {fmt!r} (one of {', '.join(INPUT_FORMATS)})")
 
 
-def _lines(path: str, stdin):
-    if path == "-":
-        yield from stdin
-        return
+def _lines(path: str, stdin, encoding: str | None = None):
     try:
-        with open(path, encoding="utf-8-sig", errors="surrogateescape") as handle:
+        if path == "-":
+            yield from stdin
+            return
+        with _open_text(path, encoding, "surrogateescape") as handle:
             yield from handle
-    except FileNotFoundError:
-        raise FormatError(f"{path}: file not found") from None
+    except UnicodeError as exc:   # what surrogateescape does not absorb: UTF-16 without a BOM
+        raise _not_decodable("stdin" if path == "-" else path, encoding, exc) from None
 
 
-def _whole_json(path: str, stdin):
+def _whole_json(path: str, stdin, encoding: str | None = None):
     if path != "-":
-        return _load_json(Path(path))
+        return _load_json(Path(path), encoding)
     try:
         return json.loads(stdin.read())
     except json.JSONDecodeError as exc:
         raise FormatError(f"stdin: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except UnicodeError as exc:
+        raise _not_decodable("stdin", encoding, exc) from None
 
 
 def _read_csv(path, text_column, encoding=None, delimiter=None, reading=None):
@@ -157,9 +195,9 @@ def _read_csv(path, text_column, encoding=None, delimiter=None, reading=None):
             handle.close()
 
 
-def _json_lines(path, stdin):
+def _json_lines(path, stdin, encoding=None):
     """(line number, object) per non-blank line; the object is a FormatError when the line is not JSON."""
-    for number, line in enumerate(_lines(path, stdin), start=1):
+    for number, line in enumerate(_lines(path, stdin, encoding), start=1):
         if line.strip():
             try:
                 yield number, json.loads(line)
@@ -167,9 +205,9 @@ def _json_lines(path, stdin):
                 yield number, FormatError(f"line {number}: not valid JSON ({exc.msg})")
 
 
-def _read_jsonl(path, text_column, stdin):
+def _read_jsonl(path, text_column, stdin, encoding=None):
     first = True
-    for number, obj in _json_lines(path, stdin):
+    for number, obj in _json_lines(path, stdin, encoding):
         if isinstance(obj, FormatError):
             yield Record({"line": number}, "", str(obj), placeholder=True)
             continue
@@ -193,11 +231,11 @@ def _read_jsonl(path, text_column, stdin):
         yield Record(obj, text)
 
 
-def _read_stix(path, stdin):
+def _read_stix(path, stdin, encoding=None):
     import stix2
     from stix2.exceptions import STIXError
 
-    bundle = _whole_json(path, stdin)
+    bundle = _whole_json(path, stdin, encoding)
     if not isinstance(bundle, dict) or bundle.get("type") != "bundle":
         raise FormatError(f"{path}: not a STIX bundle (no top-level \"type\": \"bundle\")")
     objects = bundle.get("objects")
@@ -222,7 +260,7 @@ def _read_stix(path, stdin):
         yield Record(fields, text, None, obj)
 
 
-def _veris_incidents(path, stdin):
+def _veris_incidents(path, stdin, encoding=None):
     """(where, incident) pairs from a file, a list, a directory or JSON lines."""
     p = Path(path) if path != "-" else None
     if p is not None and p.is_dir():
@@ -231,21 +269,21 @@ def _veris_incidents(path, stdin):
             raise FormatError(f"{path}: is a directory with no VERIS incidents (*.json) in it")
         for file in files:
             try:
-                yield file.name, _load_json(file)
+                yield file.name, _load_json(file, encoding)
             except FormatError as exc:
                 yield file.name, exc
         return
     if p is not None and p.suffix.lower() in (".jsonl", ".ndjson"):
-        for number, incident in _json_lines(path, stdin):
+        for number, incident in _json_lines(path, stdin, encoding):
             yield f"line {number}", incident
         return
-    data = _whole_json(path, stdin)
+    data = _whole_json(path, stdin, encoding)
     for index, incident in enumerate(data if isinstance(data, list) else [data]):
         yield (f"incident {index + 1}" if isinstance(data, list) else Path(path).name), incident
 
 
-def _read_veris(path, stdin):
-    for where, incident in _veris_incidents(path, stdin):
+def _read_veris(path, stdin, encoding=None):
+    for where, incident in _veris_incidents(path, stdin, encoding):
         if isinstance(incident, Exception):
             yield Record({"source": where}, "", str(incident), placeholder=True)
             continue
@@ -268,8 +306,8 @@ def _read_veris(path, stdin):
         yield Record(fields, summary)
 
 
-def _read_misp(path, stdin):
-    data = _whole_json(path, stdin)
+def _read_misp(path, stdin, encoding=None):
+    data = _whole_json(path, stdin, encoding)
     if isinstance(data, dict) and isinstance(data.get("response"), list):
         data = data["response"]
     events = data if isinstance(data, list) else [data]

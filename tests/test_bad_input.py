@@ -304,3 +304,131 @@ def test_a_spreadsheet_or_compressed_output_name_is_refused_not_filled_with_csv(
     assert result.exit_code == 1
     assert f"{name}: {name[name.rindex('.'):]} is not written here; write .csv" in result.output
     assert not (tmp_path / name).exists()
+
+
+# -- where the output goes, and inputs read in another encoding or compressed -----------------
+
+GOOD = b"id,text\n1,A ransomware gang encrypted a dental practice's records.\n2,GRU officers hacked a ministry.\n"
+
+
+def test_output_through_a_symlink_replaces_the_file_it_points_to_and_keeps_the_link(tmp_path):
+    src, real, link = tmp_path / "in.csv", tmp_path / "real.csv", tmp_path / "link.csv"
+    src.write_bytes(GOOD)
+    real.write_text("old\n")
+    link.symlink_to(real)
+    result = CliRunner().invoke(main, ["batch", str(src), "-o", str(link), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink()
+    assert len(list(csv.DictReader(io.StringIO(real.read_text())))) == 2
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="needs named pipes")
+def test_output_to_a_named_pipe_is_written_into_the_pipe(tmp_path):
+    """Renaming a finished temporary file over a pipe (or /dev/null) would replace the device
+    with a file and leave the reader waiting: such a destination is written directly."""
+    import os
+    import threading
+
+    src, pipe = tmp_path / "in.csv", tmp_path / "pipe"
+    src.write_bytes(GOOD)
+    os.mkfifo(pipe)
+    received = []
+    # A daemon thread: should the pipe be replaced by a file, its open() would wait for ever.
+    reader = threading.Thread(target=lambda: received.append(open(pipe, encoding="utf-8").read()), daemon=True)
+    reader.start()
+    result = CliRunner().invoke(main, ["batch", str(src), "-o", str(pipe), "--workers", "1"])
+    reader.join(timeout=30)
+    assert result.exit_code == 0, result.output
+    assert not pipe.is_file()   # still a pipe
+    assert received and len(list(csv.DictReader(io.StringIO(received[0])))) == 2
+
+
+@pytest.mark.skipif(not __import__("pathlib").Path("/proc/self").exists(), reason="needs /proc")
+def test_an_output_path_that_cannot_be_created_is_one_line_not_a_traceback(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_bytes(GOOD)
+    result = CliRunner().invoke(main, ["batch", str(src), "-o", "/proc/routed.csv"])
+    assert result.exit_code == 1
+    assert "Error: /proc/routed.csv: cannot write there" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_wrong_encoding_that_cannot_decode_the_file_names_it(tmp_path):
+    """UTF-16 without a byte-order mark is the one decoding error that surrogateescape does not absorb."""
+    result, rows = run_batch(tmp_path, GOOD, "--encoding", "utf-16")
+    assert result.exit_code == 1 and rows is None
+    assert "in.csv: cannot be read as utf-16" in result.output and "--encoding" in result.output
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b'{"text": "A gang hit a shop."}\n')
+    result = CliRunner().invoke(main, ["batch", str(src), "-o", str(tmp_path / "o.jsonl"), "--encoding", "utf-16"])
+    assert result.exit_code == 1 and "in.jsonl: not utf-16" in result.output
+
+
+def test_encoding_applies_to_json_input_too(tmp_path):
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_bytes('{"id": 1, "text": "A ransomware gang hit the Café Nord chain."}\n'.encode("cp1252"))
+    result = CliRunner().invoke(main, ["batch", str(src), "-o", str(out), "--encoding", "cp1252"])
+    assert result.exit_code == 0, result.output
+    import json
+    assert json.loads(out.read_text(encoding="utf-8"))["input"]["text"].endswith("Café Nord chain.")
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "stix", "misp"])
+def test_a_directory_is_refused_by_name_for_formats_that_read_files(tmp_path, fmt):
+    result = CliRunner().invoke(main, ["batch", str(tmp_path), "-o", str(tmp_path / "o.csv"), "--input-format", fmt])
+    assert result.exit_code == 1
+    assert "is a directory (only VERIS input reads a directory of incidents)" in result.output
+
+
+def test_gzipped_csv_is_read_and_a_spreadsheet_is_refused(tmp_path):
+    import gzip
+
+    src, out = tmp_path / "in.csv.gz", tmp_path / "out.csv"
+    src.write_bytes(gzip.compress(GOOD))
+    result = CliRunner().invoke(main, ["batch", str(src), "-o", str(out), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert [row["id"] for row in csv.DictReader(io.StringIO(out.read_text()))] == ["1", "2"]
+    sheet = tmp_path / "in.xlsx"
+    sheet.write_bytes(b"PK\x03\x04 not a csv")
+    result = CliRunner().invoke(main, ["batch", str(sheet), "-o", str(out)])
+    assert result.exit_code == 1 and "in.xlsx: a .xlsx file cannot be read; save it as CSV" in result.output
+
+
+# -- evaluate reads files as batch does -------------------------------------------------------
+
+LABELLED = [("A ransomware gang encrypted a dental practice's records.", "cybercrime"),
+            ("GRU officers hacked the foreign ministry's mail servers.", "international-security"),
+            ("A North Korean State-backed group stole crypto from an exchange.", "intersection")]
+
+
+def test_evaluate_reads_semicolons_stdin_gzip_and_names_unreadable_lines(tmp_path):
+    import gzip
+    import json
+
+    runner = CliRunner()
+    semi = "text;route\n" + "".join(f"{t};{r}\n" for t, r in LABELLED)
+    for args, data in [(["-"], semi), (["-", "--delimiter", ";"], semi)]:
+        result = runner.invoke(main, ["evaluate", *args, "--json"], input=data)
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["combined"]["n"] == 3
+    gz = tmp_path / "labelled.csv.gz"
+    gz.write_bytes(gzip.compress(semi.encode()))
+    result = runner.invoke(main, ["evaluate", str(gz), "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["combined"]["n"] == 3
+    lines = [json.dumps({"text": t, "route": r}) for t, r in LABELLED]
+    lines.insert(2, "{not json")
+    result = runner.invoke(main, ["evaluate", "-", "--input-format", "jsonl", "--json"], input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["combined"]["n"] == 3
+    assert "left out 1 row that cannot be read or hold no text (first: line 3: not valid JSON" in result.stderr
+
+
+def test_evaluate_names_a_ragged_row_instead_of_shifting_the_columns(tmp_path):
+    src = tmp_path / "labelled.csv"
+    src.write_text("text,route\n" + f"{LABELLED[0][0]},cybercrime,extra\n"
+                   + "".join(f"{t},{r}\n" for t, r in LABELLED[1:]))
+    result = CliRunner().invoke(main, ["evaluate", str(src)])
+    assert result.exit_code == 0, result.output
+    assert "left out 1 row that cannot be read or hold no text (first: row 2: has 3 fields, the header has 2" \
+        in result.stderr
+    assert "2 labelled rows" in result.stdout

@@ -215,8 +215,8 @@ def test_evaluate_reads_labels_in_any_case_and_names_what_it_skips(runner, tmp_p
     ])
     result = runner.invoke(main, ["evaluate", str(src), "--json"])
     assert result.exit_code == 0, result.output
-    assert "skipped 1 rows whose 'route' is not a route: 'unknown' (1)" in result.stderr
-    assert "1 rows left out of motive accuracy, whose value is not one of the criterion's: 'greed'" in result.stderr
+    assert "skipped 1 row whose 'route' is not a route: 'unknown' (1)" in result.stderr
+    assert "1 row left out of motive accuracy, whose value is not one of the criterion's: 'greed'" in result.stderr
     report = json.loads(result.stdout)
     assert report["rows"] == "3 labelled rows" and report["combined"]["accuracy"] == 1.0
     # All right: every resample's macro-F1 is 1, even one that happens to lack a route.
