@@ -158,7 +158,10 @@ class Classifier(RuleLayer):
         measurable share of the time.
         """
         table, judged = self._judge(texts)
-        return [self._row(j, table) if j else dict(self._empty_row) for j in judged]
+        return [self._row(j, table) if j else self._unread_row(t) for t, j in zip(texts, judged)]
+
+    def _unread_row(self, value) -> dict[str, object]:
+        return self._unread_result(value).to_row() if _not_text(value) else dict(self._empty_row)
 
     def _judge(self, texts: list[str]) -> tuple[CriteriaTable, list["_Judgement | None"]]:
         """Rules, text model, combiner and decision for each text; None for an empty text. The
@@ -343,8 +346,16 @@ class Classifier(RuleLayer):
 
         from .batch import output_header
 
+        if isinstance(frame, pd.Series):   # a column on its own: its name, if any, names the text column
+            text_column = text_column if frame.name is None else frame.name
+            frame = frame.to_frame(text_column)
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(f"classify_frame takes a pandas DataFrame or Series, not {type(frame).__name__}")
         if text_column not in frame.columns:
             raise KeyError(f"column {text_column!r} not found; columns are: {', '.join(map(str, frame.columns))}")
+        if list(frame.columns).count(text_column) > 1:
+            raise ValueError(f"column {text_column!r} appears {list(frame.columns).count(text_column)} times; "
+                             "rename all but one")
         texts = frame[text_column].tolist()
         rows = []
         for label, value, row in zip(frame.index, texts, self.classify_rows(texts)):
@@ -356,11 +367,20 @@ class Classifier(RuleLayer):
             rows.append(row)
         # The columns named, so that an empty frame gets them too.
         added = pd.DataFrame(rows, index=frame.index, columns=list(CSV_COLUMNS))
+        added = added.astype({c: RESULT_DTYPES.get(c, str) for c in CSV_COLUMNS})
         header, _ = output_header([str(c) for c in frame.columns])
-        out = frame.rename(columns={c: new for c, new in zip(frame.columns, header) if str(c) != new})
+        out = frame.copy()
+        if any(str(c) != new for c, new in zip(frame.columns, header)):
+            # By position, not by name: two columns of one name ("route", "route") get two new names.
+            out.columns = [new if str(c) != new else c for c, new in zip(frame.columns, header)]
         for column in added.columns:
             out[column] = added[column]
         return out
+
+
+# The result columns of classify_frame that are not text (the others are str), typed so even for
+# an empty frame.
+RESULT_DTYPES = {"confidence": "float64", "review": "bool"}
 
 
 def _not_text(value) -> str | None:

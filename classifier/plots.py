@@ -126,10 +126,12 @@ def calibration_curve(correct, confidence, bins: int = 10, ax=None):
 
 def route_share_over_time(frame: pd.DataFrame, date_column: str = "date", freq: str = "YE", ax=None):
     """Stacked share of routes per period (year by default) of ``date_column``."""
-    dates = pd.to_datetime(frame[date_column], errors="coerce")
+    dates = pd.to_datetime(frame[date_column], errors="coerce", format="mixed")
     data = frame.assign(_period=dates.dt.to_period(freq.rstrip("E") or "Y")).dropna(subset=["_period"])
     table = pd.crosstab(data["_period"], data["route"], normalize="index")
     table.index = table.index.astype(str)  # categorical labels, not a date axis
+    if table.empty:
+        raise ValueError(f"no row has a readable date in column {date_column!r}: nothing to plot")
     return _stacked(table, "Route share over time", ax)
 
 
@@ -138,6 +140,8 @@ def route_share_by_sector(frame: pd.DataFrame, ax=None):
     exploded = frame.assign(sector=frame["critical_infrastructure"].fillna("").astype(str).str.split(";")).explode("sector")
     exploded = exploded[exploded["sector"] != ""]
     table = pd.crosstab(exploded["sector"], exploded["route"], normalize="index")
+    if table.empty:
+        raise ValueError("no row names a critical-infrastructure sector: nothing to plot")
     return _stacked(table, "Route share by sector", ax, horizontal=True)
 
 
@@ -158,21 +162,31 @@ def _stacked(table: pd.DataFrame, title: str, ax, horizontal: bool = False):
 
 
 def style_routed(frame: pd.DataFrame, columns=None):
-    """A pandas Styler for a routed frame: route cells coloured, confidence as a bar, review flagged."""
+    """A pandas Styler for a routed frame: route cells coloured, confidence as a bar, review flagged.
+
+    Cell text is HTML-escaped: descriptions come from feeds, and a ``<script>`` in one must show
+    as text, not run in the notebook. A frame whose index repeats is shown with its index as a
+    column (pandas' Styler cannot colour cells under a repeated label)."""
     _need("jinja2")   # pandas' Styler renders with it
+    if not frame.columns.is_unique:
+        raise ValueError("the frame has repeated column names: "
+                         f"{sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})}; rename them first")
     columns = columns or [c for c in ("route", "confidence", "intersection_reason", "actor_type",
                                       "state_sponsorship", "critical_infrastructure", "motive", "review")
                           if c in frame.columns]
     shown = frame[[c for c in frame.columns if c not in columns and c not in ("explanation", "processes", "error")][:2]
                   + columns]
+    if not shown.index.is_unique:
+        shown = shown.reset_index()
 
     def colour(route):
         c = ROUTE_COLOURS.get(route)
         return f"background-color: {c}; color: white" if c else ""
 
-    styler = shown.style.map(colour, subset=["route"]) if "route" in shown else shown.style
+    styler = shown.style.format(escape="html")
+    styler = styler.map(colour, subset=["route"]) if "route" in shown else styler
     if "confidence" in shown:
-        styler = styler.bar(subset=["confidence"], vmin=0, vmax=1, color="#cfc6e6").format({"confidence": "{:.2f}"})
+        styler = styler.bar(subset=["confidence"], vmin=0, vmax=1, color="#cfc6e6").format("{:.2f}", subset=["confidence"])
     if "review" in shown:
         styler = styler.map(lambda v: "color: #b00; font-weight: bold" if v in (True, "true") else "", subset=["review"])
     return styler

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 
 from .result import Result
+from .rule_engine import MAX_EVIDENCE
 from .ruleset import CRITERIA
 
 # One colour per criterion (Okabe-Ito palette, readable by colour-blind readers).
@@ -76,9 +77,9 @@ def highlight_html(text: str, spans: list[tuple[int, int, str, str]]) -> str:
         active = [s for s in active if s[1] > left] + starts.get(left, [])
         piece = html.escape(text[left:right])
         if active:
-            _, _, criterion, rule = active[0]
-            names = sorted({a[2] for a in active})
-            title = html.escape(f"{', '.join(names)}: {rule}")
+            criterion = active[0][2]
+            # Each criterion the piece is evidence for, with the rule that found it there.
+            title = html.escape("; ".join(sorted({f"{a[2]}: {a[3]}" for a in active})))
             colour = COLOURS.get(criterion, "#cccccc")
             out.append(f'<mark style="background:{colour}55;border-bottom:2px solid {colour};padding:0 1px" '
                        f'title="{title}">{piece}</mark>')
@@ -87,10 +88,19 @@ def highlight_html(text: str, spans: list[tuple[int, int, str, str]]) -> str:
     return "".join(out)
 
 
+def _evidence_list(evidence) -> str:
+    shown = "; ".join(e.text for e in evidence[:MAX_EVIDENCE])
+    return shown + (f" (+{len(evidence) - MAX_EVIDENCE} more)" if len(evidence) > MAX_EVIDENCE else "")
+
+
 def result_html(result: Result) -> str:
-    """The notebook view: route, confidence bar, text with evidence highlighted, criteria table."""
-    spans = [(e.start, e.end, name, e.rule) for name in CRITERIA for e in result.criteria[name].evidence]
-    spans += [(e.start, e.end, "signals", e.rule) for s in result.signals.values() for e in s.evidence]
+    """The notebook view: route, confidence bar, text with evidence highlighted, criteria table.
+
+    As in the JSON form, each criterion shows at most MAX_EVIDENCE spans (a pasted report can
+    hold thousands, and the page would grow to many times the text)."""
+    spans = [(e.start, e.end, name, e.rule) for name in CRITERIA
+             for e in result.criteria[name].evidence[:MAX_EVIDENCE]]
+    spans += [(e.start, e.end, "signals", e.rule) for s in result.signals.values() for e in s.evidence[:MAX_EVIDENCE]]
     colour = ROUTE_COLOURS.get(result.route, "#777777")
     reason = f" &middot; {html.escape(result.intersection_reason)}" if result.intersection_reason else ""
     review = ' <span style="color:#b00;font-weight:bold">&#9873; review</span>' if result.review else ""
@@ -101,7 +111,7 @@ def result_html(result: Result) -> str:
     rows = "".join(
         f"<tr><td>{html.escape(name)}</td><td><b>{html.escape(_value(result.criteria[name].value))}</b></td>"
         f"<td>{result.criteria[name].confidence:.2f}</td>"
-        f"<td>{html.escape('; '.join(e.text for e in result.criteria[name].evidence))}</td></tr>"
+        f"<td>{html.escape(_evidence_list(result.criteria[name].evidence))}</td></tr>"
         for name in CRITERIA)
     probs = " ".join(f"{html.escape(k)} {v:.2f}" for k, v in result.probabilities.items())
     lists = ""
@@ -118,7 +128,7 @@ def result_html(result: Result) -> str:
         f'<div style="font-size:0.9em;color:#555">confidence {result.confidence:.2f} &middot; {probs} &middot; '
         f"rules: {html.escape(result.rule_route)} &middot; model: {html.escape(result.model_route)}"
         + (f" (reads {html.escape(_heads(result.model_criteria))})" if result.model_criteria else "") + "</div>"
-        f'<p style="line-height:1.6">{highlight_html(result.text, spans)}</p>'
+        f'<p style="line-height:1.6;white-space:pre-wrap">{highlight_html(result.text, spans)}</p>'
         f'<div style="font-size:0.85em">{legend}</div>'
         '<table style="font-size:0.9em;margin-top:6px"><tr><th>criterion</th><th>value</th><th>conf.</th>'
         f"<th>evidence</th></tr>{rows}</table>"

@@ -202,6 +202,10 @@ def test_a_value_that_is_not_text_is_named_as_such():
 def test_an_empty_frame_gets_the_result_columns():
     out = classify_frame(pd.DataFrame({"text": []}))
     assert len(out) == 0 and list(out.columns) == ["text", *CSV_COLUMNS]
+    # Typed as for a frame with rows, so that code written on one works on the other.
+    full = classify_frame(pd.DataFrame({"text": ["A ransomware gang hit a bakery's tills."]}))
+    assert out.dtypes[list(CSV_COLUMNS)].equals(full.dtypes[list(CSV_COLUMNS)])
+    assert out["confidence"].dtype == "float64" and out["review"].dtype == bool
 
 
 def test_empty_text_is_undetermined_not_an_exception():
@@ -240,6 +244,41 @@ def test_classify_frame_keeps_an_analysts_route_column():
     assert list(frame.columns) == ["text", "route", "error"]  # the caller's frame is untouched
 
 
+def test_classify_frame_renames_two_input_columns_of_one_result_name_apart():
+    """As `batch` does: route, route -> route_input, route_input_ (a rename by name gave both one name)."""
+    frame = pd.DataFrame([["A ransomware gang hit a bakery's tills.", "a", "b"]], columns=["text", "route", "route"])
+    routed = classify_frame(frame)
+    assert list(routed.columns[:3]) == ["text", "route_input", "route_input_"]
+    assert routed.iloc[0, 1:3].tolist() == ["a", "b"] and routed.loc[0, "route"] == "cybercrime"
+
+
+def test_classify_frame_takes_a_series_and_refuses_what_it_cannot_read():
+    series = pd.Series(["A ransomware gang encrypted a dental practice's files."], name="description", index=["x"])
+    routed = classify_frame(series)
+    assert list(routed.columns[:2]) == ["description", "route"] and routed.loc["x", "route"] == "cybercrime"
+    assert classify_frame(series.rename(None)).columns[0] == "text"
+    with pytest.raises(ValueError, match="column 'text' appears 2 times"):
+        classify_frame(pd.DataFrame([["a b c", "d e f"]], columns=["text", "text"]))
+    with pytest.raises(TypeError, match="takes a pandas DataFrame or Series, not list"):
+        classify_frame(["A gang hit a shop."])
+
+
+def test_html_keeps_line_breaks_names_each_criterions_rule_and_caps_evidence():
+    from classifier.rule_engine import MAX_EVIDENCE
+
+    result = classify("A ransomware gang encrypted the clinic's records.\n\nThe gang demanded bitcoin.")
+    html = result._repr_html_()
+    assert "white-space:pre-wrap" in html
+    # "ransomware gang" is evidence for the actor and for the motive, each found by its own rule.
+    title = next(t for t in html.split('title="')[1:] if t.startswith("actor_type"))
+    title = title.split('"')[0]
+    assert "motive: motive.financial" in title and "actor_type: actor.criminal.group" in title
+    paste = "A ransomware gang encrypted a clinic's records. " * (MAX_EVIDENCE + 20)
+    html = classify(paste)._repr_html_()
+    assert html.count("<mark") < 3 * (MAX_EVIDENCE + 20)
+    assert "(+20 more)" in html or "more)" in html
+
+
 def test_classify_frame_missing_column_lists_columns():
     with pytest.raises(KeyError, match="columns are: a, b"):
         classify_frame(pd.DataFrame({"a": [1], "b": [2]}), text_column="text")
@@ -250,7 +289,7 @@ def test_batch_rows_equal_the_results_rows():
     from classifier.api import default_classifier
 
     corpus = pd.read_csv("datasets/incidents.csv", dtype=str, keep_default_na=False)
-    texts = corpus.text.tolist()[::7] + ["", "   ", None, "x"]
+    texts = corpus.text.tolist()[::7] + ["", "   ", None, 42, "x"]
     classifier = default_classifier()
     rows = classifier.classify_rows(texts)
     assert rows == [r.to_row() for r in classifier.classify_many(texts)]

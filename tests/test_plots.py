@@ -61,6 +61,27 @@ def test_style_routed_renders_html(routed):
     assert "background-color: #0072B2" in html
 
 
+def test_style_routed_escapes_the_text_it_shows(routed):
+    """A description from a feed is text: markup in it must show, not run in the notebook."""
+    routed = routed.assign(text=['<script>alert("x")</script> & a gang', "b", "c", "d", "e"])[["text", *routed.columns]]
+    html = plots.style_routed(routed).to_html()
+    assert "<script>alert" not in html and "&lt;script&gt;alert" in html
+
+
+def test_style_routed_shows_a_frame_whose_index_repeats_and_refuses_repeated_columns(routed):
+    html = plots.style_routed(routed.set_axis(["a", "a", "b", "b", "c"])).to_html()
+    assert "background-color: #0072B2" in html
+    with pytest.raises(ValueError, match="repeated column names"):
+        plots.style_routed(routed.set_axis(["route", "route", *routed.columns[2:]], axis=1))
+
+
+def test_a_plot_of_nothing_says_so(routed):
+    with pytest.raises(ValueError, match="no row has a readable date"):
+        plots.route_share_over_time(routed.assign(date="not a date"))
+    with pytest.raises(ValueError, match="no row names a critical-infrastructure sector"):
+        plots.route_share_by_sector(routed.assign(critical_infrastructure=""))
+
+
 def test_a_missing_plotting_library_names_the_install_line(routed, monkeypatch):
     import importlib.util
 

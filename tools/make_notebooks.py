@@ -3,10 +3,18 @@ so they are committed with real outputs. Usage: python tools/make_notebooks.py""
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
 md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+# The training corpus's route shares, as the text below states them.
+CORPUS_SHARES = pd.read_csv(ROOT / "datasets" / "incidents.csv", usecols=["route"])["route"].value_counts(normalize=True)
+
+
+def _pct(route: str) -> str:
+    return f"{round(CORPUS_SHARES[route] * 100)} %"
+
 
 QUICKSTART = [
     md("# cyberroute quickstart\n\nScore a few incident descriptions, look at the evidence behind each "
@@ -119,8 +127,9 @@ BATCH = [
     md("## Flagged for review\n\nLow confidence, rules and model in conflict, or rules silent:"),
     code("review = routed[routed.review.astype(str).str.lower() == 'true']\n"
          "review[[TEXT_COLUMN, 'route', 'confidence', 'explanation']]"),
-    md("## A feed unlike the training corpus\n\nThe model learnt its probabilities on a corpus that is 46 % "
-       "cybercrime, 28 % international security and 26 % intersection. A tracker of State operations or a "
+    md("## A feed unlike the training corpus\n\nThe model learnt its probabilities on a corpus that is "
+       f"{_pct('cybercrime')} cybercrime, {_pct('international-security')} international "
+       f"security and {_pct('intersection')} intersection. A tracker of State operations or a "
        "police feed has another mix. `estimate_shares` reads the mix from the texts alone (no labels), and a "
        "`Classifier` built with those shares as `priors` re-weights every result to them "
        "(`cyberroute priors FILE` and `--priors` on the command line). On a file of a few dozen rows, such as "
