@@ -8,6 +8,7 @@ which file, row and column); 2 the command line itself is wrong (click's usage e
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -72,28 +73,90 @@ def main():
 @RULES_OPTION
 @MODEL_OPTION
 def score(texts, as_json, whole, priors_spec, rules_dir, model_dir):
-    """Score descriptions given as TEXT arguments, or read from stdin when there are none.
+    """Score descriptions given as TEXT arguments, or read from stdin when there are none (or "-").
+
+    From stdin, one description per line, each result printed as soon as its line is read (so
+    `tail -f feed.txt | cyberroute score --json` follows a feed); lines that arrive together are
+    classified together.
 
     \b
     cyberroute score "Spies tied to a foreign intelligence service read a ministry's email."
     echo "A gang encrypted a dental chain's records." | cyberroute score --json
     """
-    if not texts:
+    if texts in ((), ("-",)):
         if sys.stdin is None or sys.stdin.isatty():
             raise click.UsageError("give a description as an argument, or pipe descriptions on stdin")
-        data = sys.stdin.read()
-        texts = [data] if whole else [line for line in data.splitlines() if line.strip()]
-        if not texts:
-            _fail("stdin held no description")
-    classifier = _classifier(rules_dir, model_dir, priors_spec)
-    results = classifier.classify_many(list(texts))
-    for i, result in enumerate(results):
-        if as_json:
-            click.echo(result.to_json())
-        else:
-            if i:
-                click.echo()
-            click.echo(str(result))
+        batches = _stdin_batches(sys.stdin, whole)
+    else:
+        batches = iter([list(texts)])
+    classifier = None
+    printed = 0
+    for batch in batches:
+        if classifier is None:   # loaded once the first line has come
+            classifier = _classifier(rules_dir, model_dir, priors_spec)
+        for result in classifier.classify_many(batch):
+            if as_json:
+                click.echo(result.to_json())
+            else:
+                click.echo(("\n" if printed else "") + str(result))
+            printed += 1
+        sys.stdout.flush()
+    if not printed:
+        _fail("stdin held no description")
+
+
+# Lines from stdin classified at once, at most: enough for the compiled kernels, small enough to
+# print a first result soon.
+STDIN_BATCH = 512
+
+
+def _stdin_batches(stream, whole: bool):
+    """Non-blank stdin lines (byte-order mark dropped) in batches: whatever has arrived when the
+    pipe has nothing more to give right now, or STDIN_BATCH lines. With ``whole``, all of stdin
+    as one description (none if it is blank)."""
+    import select
+
+    try:
+        fd = stream.fileno()
+        select.select([fd], [], [], 0)
+    except (AttributeError, OSError, ValueError):   # no file descriptor (a test runner's stdin)
+        fd = None
+    if whole or fd is None:
+        data = stream.read().removeprefix("\ufeff")
+        lines = [data] if whole else data.splitlines()
+        lines = [line for line in lines if line.strip()]
+        for start in range(0, len(lines), STDIN_BATCH):
+            yield lines[start:start + STDIN_BATCH]
+        return
+    encoding = stream.encoding or "utf-8"
+    pending, tail, lines_read = [], b"", 0
+
+    def take(raws):
+        nonlocal lines_read
+        for raw in raws:
+            line = raw.decode(encoding, "surrogateescape").rstrip("\r")
+            line = line.removeprefix("\ufeff") if lines_read == 0 else line
+            lines_read += 1
+            if line.strip():
+                pending.append(line)
+
+    while True:
+        # Wait for input while no line waits; once lines wait, take only what has already come.
+        if not select.select([fd], [], [], 0 if pending else None)[0]:
+            yield pending
+            pending = []
+            continue
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:   # end of input; the last line may lack its newline
+            take([tail])
+            if pending:
+                yield pending
+            return
+        *complete, tail = (tail + chunk).split(b"\n")
+        take(complete)
+        if len(pending) >= STDIN_BATCH:
+            yield pending
+            pending = []
 
 
 @main.command()

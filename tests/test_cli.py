@@ -50,6 +50,42 @@ def test_score_without_input_is_a_usage_error(runner):
     assert result.exit_code == 1 and "stdin held no description" in result.output
 
 
+def test_score_dash_reads_stdin_and_a_byte_order_mark_moves_no_offset(runner):
+    result = runner.invoke(main, ["score", "-", "--json"], input="\ufeffA gang stole card numbers from a shop.\n")
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output)
+    assert record["route"] == "cybercrime"
+    assert record["criteria"]["actor_type"]["evidence"][0] == {
+        "start": 2, "end": 6, "text": "gang", "rule": "actor.criminal.group"}
+    # Blank stdin is no description, read whole or by line.
+    result = runner.invoke(main, ["score", "--whole"], input="  \n")
+    assert result.exit_code == 1 and "stdin held no description" in result.output
+
+
+def test_score_prints_each_line_of_a_pipe_before_the_pipe_closes():
+    """`tail -f feed | cyberroute score --json` must follow the feed: the result of a line comes
+    while stdin is still open (it used to wait for the end of input)."""
+    import threading
+
+    proc = subprocess.Popen([sys.executable, "-m", "classifier", "score", "--json"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    lines = []
+    try:
+        proc.stdin.write(b"\xef\xbb\xbfA ransomware gang encrypted a dental practice's records.\n")
+        proc.stdin.flush()
+        reader = threading.Thread(target=lambda: lines.append(proc.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout=120)
+        assert lines and json.loads(lines[0])["route"] == "cybercrime"   # stdin still open
+        proc.stdin.write(b"GRU officers hacked the foreign ministry's mail servers and read diplomats' email")
+        proc.stdin.close()   # the last line has no newline
+        rest = proc.stdout.read().decode().splitlines()
+        assert [json.loads(line)["route"] for line in rest] == ["international-security"]
+        assert proc.wait(timeout=60) == 0
+    finally:
+        proc.kill()
+
+
 def _write_csv(path, header, rows):
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
