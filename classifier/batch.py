@@ -16,11 +16,12 @@ import os
 import re
 import sys
 import tempfile
+from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain, islice
 from pathlib import Path
-from typing import Callable, Iterator, TextIO
+from typing import BinaryIO, Callable, Iterator, TextIO
 
 from .result import CSV_COLUMNS, not_classified
 from .text_model import compiled_kernel
@@ -61,10 +62,9 @@ class BatchSummary:
 GZIP_MAGIC = b"\x1f\x8b"
 
 
-def open_input(path: str, encoding: str | None = None) -> TextIO:
-    """A text handle on ``path`` ("-" = stdin), gunzipped when it starts with gzip's magic bytes:
-    UTF-8 (BOM skipped) unless a UTF-16 BOM or ``encoding`` says otherwise; undecodable bytes are
-    kept (surrogateescape). Errors name the path."""
+def open_bytes(path: str, directory_note: str = "is a directory, not a CSV file") -> BinaryIO:
+    """The bytes of ``path`` ("-" = stdin), gunzipped when they start with gzip's magic bytes (a
+    .csv.gz, or a gzip stream on stdin). Errors name the path."""
     if path == "-":
         raw = sys.stdin.buffer
     else:
@@ -73,13 +73,21 @@ def open_input(path: str, encoding: str | None = None) -> TextIO:
         except FileNotFoundError:
             raise BatchInputError(f"{path}: file not found") from None
         except IsADirectoryError:
-            raise BatchInputError(f"{path}: is a directory, not a CSV file") from None
+            raise BatchInputError(f"{path}: {directory_note}") from None
         except PermissionError:
             raise BatchInputError(f"{path}: permission denied") from None
-    if hasattr(raw, "peek") and raw.peek(2)[:2] == GZIP_MAGIC:   # a .csv.gz, or a gzip stream on stdin
+    if hasattr(raw, "peek") and raw.peek(2)[:2] == GZIP_MAGIC:
         raw = io.BufferedReader(gzip.GzipFile(fileobj=raw))
+    return raw
+
+
+def open_input(path: str, encoding: str | None = None) -> TextIO:
+    """A text handle on ``path`` ("-" = stdin; see ``open_bytes``): UTF-8 (BOM skipped) unless a
+    UTF-16 BOM or ``encoding`` says otherwise; undecodable bytes are kept (surrogateescape)."""
+    raw = open_bytes(path)
     if encoding is None:
-        start = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
+        with undecodable_as_error(path, ENCODING):   # peeking reads: a gzip stream cut short fails here
+            start = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
         encoding = "utf-16" if start in (b"\xff\xfe", b"\xfe\xff") else ENCODING
     try:
         return io.TextIOWrapper(raw, encoding=encoding, errors=ERRORS, newline="")
@@ -95,12 +103,15 @@ DELIMITERS = (",", ";", "\t", "|")
 @contextmanager
 def undecodable_as_error(source: str, encoding: str):
     """Turn the decoding errors that surrogateescape does not absorb (a UTF-16 file without a
-    byte-order mark, one cut off mid-character) into an error naming the file."""
+    byte-order mark, one cut off mid-character), and a broken gzip stream, into an error naming
+    the file."""
     try:
         yield
     except UnicodeError as exc:
         raise BatchInputError(f"{source}: cannot be read as {encoding} ({getattr(exc, 'reason', exc)}); "
                               f"name the file's encoding with --encoding") from None
+    except (gzip.BadGzipFile, EOFError) as exc:   # starts like gzip, but is cut short or corrupt
+        raise BatchInputError(f"{source}: not a readable gzip file ({exc or 'cut short'})") from None
 
 
 def sniff_delimiter(header_line: str) -> str:
@@ -160,6 +171,7 @@ class _CheckedReader:
         # The line the row last returned starts on: a row number counts records (as a
         # spreadsheet does), which differs from the line once a quoted field spans lines.
         self.row_line = 0
+        self._ahead: deque[tuple[list[str], int]] = deque()   # rows read, with their lines, not yet returned
 
     @property
     def line_num(self) -> int:
@@ -177,12 +189,25 @@ class _CheckedReader:
         return self
 
     def __next__(self) -> list[str]:
+        if not self._ahead:
+            self._ahead.append(self._read())
+            # A blank line is a row (with an error: it has no fields) when a record follows it;
+            # blank lines at the end of the file, as editors leave them, are no rows.
+            while not self._ahead[-1][0]:
+                try:
+                    self._ahead.append(self._read())
+                except StopIteration:
+                    self._ahead.clear()
+                    raise
+        row, self.row_line = self._ahead.popleft()
+        return row
+
+    def _read(self) -> tuple[list[str], int]:
         start = self._reader.line_num + 1
         row = next(self._reader)
-        self.row_line = start
         check_row_lines(self._lines.take(), self._lines.exhausted, self._reader.line_num, self._source,
                         self._delimiter)
-        return row
+        return row, start
 
 
 def check_row_lines(raw: list[str], exhausted: bool, last_line: int, source: str, delimiter: str) -> None:

@@ -456,9 +456,8 @@ def _read_any(path: Path, text_column: str, label_column: str | None, encoding: 
                    f"read or hold no text (first: {problems[0]})", err=True)
     frame = pd.DataFrame(rows) if rows else pd.DataFrame(columns=[c for c in (text_column, label_column) if c])
     frame = frame.fillna("")   # keys that some JSON records lack
-    for column in filter(None, (label_column,)):
-        if column not in frame.columns:
-            _fail(f"{name}: column {column!r} not found; columns are: {', '.join(map(str, frame.columns))}")
+    if label_column and label_column not in frame.columns:
+        _fail(f"{name}: column {label_column!r} not found; columns are: {', '.join(map(str, frame.columns))}")
     return frame
 
 

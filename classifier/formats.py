@@ -97,19 +97,16 @@ def _json_kind(data) -> str | None:
 def _open_text(path, encoding: str | None, errors: str = "strict") -> TextIO:
     """A text handle on the file ``path`` (gunzipped when it starts with gzip's magic bytes) in
     ``encoding`` (default UTF-8, BOM skipped); errors name it."""
-    from .batch import GZIP_MAGIC
+    from .batch import BatchInputError, open_bytes
 
     try:
-        with open(path, "rb") as probe:
-            gzipped = probe.read(2) == GZIP_MAGIC
-        return (gzip.open if gzipped else open)(path, "rt", encoding=encoding or "utf-8-sig", errors=errors)
-    except FileNotFoundError:
-        raise FormatError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise FormatError(f"{path}: is a directory (only VERIS input reads a directory of incidents)") from None
-    except PermissionError:
-        raise FormatError(f"{path}: permission denied") from None
+        raw = open_bytes(str(path), "is a directory (only VERIS input reads a directory of incidents)")
+    except BatchInputError as exc:
+        raise FormatError(str(exc)) from None
+    try:
+        return io.TextIOWrapper(raw, encoding=encoding or "utf-8-sig", errors=errors)
     except LookupError:
+        raw.close()
         raise FormatError(f"unknown encoding {encoding!r}") from None
 
 
@@ -117,6 +114,10 @@ def _not_decodable(path, encoding: str | None, exc: UnicodeError) -> FormatError
     where = f" at byte {exc.start}" if isinstance(exc, UnicodeDecodeError) else ""
     return FormatError(f"{path}: not {encoding or 'UTF-8'} ({getattr(exc, 'reason', exc)}{where}); "
                        f"name the file's encoding with --encoding")
+
+
+# What reading a file that starts like gzip raises when it is cut short or corrupt.
+_BROKEN_GZIP = (gzip.BadGzipFile, EOFError)
 
 
 def _load_json(path: Path, encoding: str | None = None):
@@ -127,6 +128,8 @@ def _load_json(path: Path, encoding: str | None = None):
         raise FormatError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     except UnicodeError as exc:
         raise _not_decodable(path, encoding, exc) from None
+    except _BROKEN_GZIP as exc:
+        raise FormatError(f"{path}: not a readable gzip file ({exc or 'cut short'})") from None
 
 
 # -- readers ----------------------------------------------------------------------------------
@@ -161,6 +164,8 @@ def _lines(path: str, stdin, encoding: str | None = None):
             yield from handle
     except UnicodeError as exc:   # what surrogateescape does not absorb: UTF-16 without a BOM
         raise _not_decodable("stdin" if path == "-" else path, encoding, exc) from None
+    except _BROKEN_GZIP as exc:
+        raise FormatError(f"{path}: not a readable gzip file ({exc or 'cut short'})") from None
 
 
 def _whole_json(path: str, stdin, encoding: str | None = None):

@@ -388,6 +388,13 @@ def test_gzipped_csv_is_read_and_a_spreadsheet_is_refused(tmp_path):
     result = CliRunner().invoke(main, ["batch", str(src), "-o", str(out), "--workers", "1"])
     assert result.exit_code == 0, result.output
     assert [row["id"] for row in csv.DictReader(io.StringIO(out.read_text()))] == ["1", "2"]
+    src.write_bytes(gzip.compress(GOOD)[:-10])   # cut short
+    result = CliRunner().invoke(main, ["batch", str(src), "-o", str(out), "--workers", "1"])
+    assert result.exit_code == 1 and "in.csv.gz: not a readable gzip file" in result.output
+    lines = tmp_path / "in.jsonl.gz"
+    lines.write_bytes(gzip.compress(b'{"text": "A ransomware gang encrypted a clinic."}\n')[:30])
+    result = CliRunner().invoke(main, ["batch", str(lines), "-o", str(tmp_path / "o.jsonl")])
+    assert result.exit_code == 1 and "in.jsonl.gz: not a readable gzip file" in result.output
     sheet = tmp_path / "in.xlsx"
     sheet.write_bytes(b"PK\x03\x04 not a csv")
     result = CliRunner().invoke(main, ["batch", str(sheet), "-o", str(out)])
@@ -432,3 +439,14 @@ def test_evaluate_names_a_ragged_row_instead_of_shifting_the_columns(tmp_path):
     assert "left out 1 row that cannot be read or hold no text (first: row 2: has 3 fields, the header has 2" \
         in result.stderr
     assert "2 labelled rows" in result.stdout
+
+
+def test_blank_lines_at_the_end_are_no_rows_but_one_between_records_is(tmp_path):
+    """Editors leave blank lines at the end of a file: they are no records. A blank line between
+    records keeps its place, as a row with an error, so that rows stay aligned with the input."""
+    result, rows = run_batch(tmp_path, GOOD + b"\n\n")
+    assert result.exit_code == 0 and [r["id"] for r in rows] == ["1", "2"]
+    assert all(r["error"] == "" for r in rows) and "0 with errors" in result.output
+    result, rows = run_batch(tmp_path, GOOD.replace(b"\n2,", b"\n\n2,") + b"\n")
+    assert [r["id"] for r in rows] == ["1", "", "2"]
+    assert rows[1]["error"] == "row 3: has 0 fields, the header has 2" and rows[2]["error"] == ""
