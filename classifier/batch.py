@@ -249,6 +249,9 @@ def open_csv(handle: TextIO, source: str, text_column: str, delimiter: str | Non
     except csv.Error as exc:
         raise BatchInputError(f"{source}: line 1: {exc}") from None
     check_row_lines(lines.take(), lines.exhausted, reader.line_num, f"{source} (header)", delimiter)
+    if not any(c.strip() for c in columns):
+        raise BatchInputError(f"{source}: line 1 is blank; the header row (naming the {text_column!r} column) "
+                              f"must be the first line")
     if text_column not in columns and columns and columns[0].lstrip().startswith(("{", "[")):
         # JSON read as CSV: stdin has no extension to tell the format by.
         raise BatchInputError(f"{source}: the first line is JSON, not a CSV header; give --input-format jsonl "

@@ -175,7 +175,7 @@ def _stdin_batches(stream, whole: bool):
 @click.option("--escape-formulas/--no-escape-formulas", default=True, show_default=True,
               help="Prefix cells starting with = + - @ tab or CR (but not plain numbers such as -3.5) with an "
                    "apostrophe, so spreadsheets do not run them.")
-@click.option("--input-format", type=click.Choice(["csv", "jsonl", "stix", "veris", "misp"]), default=None,
+@click.option("--input-format", type=click.Choice(["csv", "jsonl", "json", "stix", "veris", "misp"]), default=None,
               help="Input format (default: from the extension; for .json, from the content).")
 @click.option("--output-format", type=click.Choice(["csv", "jsonl", "stix"]), default=None,
               help="Output format (default: from the extension: .jsonl, .json = STIX bundle, else CSV; "
@@ -314,7 +314,7 @@ def _batch_records(classifier, input_path, output_path, input_format, output_for
 @main.command()
 @click.argument("input_path", metavar="INPUT", type=str)
 @click.option("--text-column", default="text", show_default=True, help="Column holding the description.")
-@click.option("--input-format", type=click.Choice(["csv", "jsonl", "stix", "veris", "misp"]), default=None,
+@click.option("--input-format", type=click.Choice(["csv", "jsonl", "json", "stix", "veris", "misp"]), default=None,
               help="Input format (default: from the extension; for .json, from the content).")
 @click.option("--encoding", default=None, help="Input encoding (default: UTF-8, or UTF-16 by its byte-order mark).")
 @click.option("--delimiter", default=None, type=click.Choice([",", ";", "tab", "|"]),
@@ -441,7 +441,9 @@ def _read_any(path: Path, text_column: str, label_column: str | None, encoding: 
     if name != "-" and not Path(name).exists():
         _fail(f"{name}: file not found")
     suffix = Path(name.removesuffix(".gz")).suffix.lower()
-    fmt = input_format or ("jsonl" if suffix in (".jsonl", ".ndjson", ".json") else "csv")
+    fmt = input_format or ("jsonl" if suffix in (".jsonl", ".ndjson") else "csv")
+    if input_format is None and suffix == ".json":
+        fmt = "json" if _first_character(name) == "[" else "jsonl"
     rows, problems = [], []
     try:
         for record in read_records(name, fmt, text_column, sys.stdin if name == "-" else None, encoding, delimiter):
@@ -461,6 +463,21 @@ def _read_any(path: Path, text_column: str, label_column: str | None, encoding: 
     return frame
 
 
+def _first_character(path: str) -> str:
+    """The first character of a file that is not white space (or a byte-order mark)."""
+    from .batch import BatchInputError, open_input
+
+    try:
+        handle = open_input(path)
+    except BatchInputError as exc:
+        _fail(str(exc))
+    with handle:
+        while chunk := handle.read(4096):
+            if stripped := chunk.lstrip("\ufeff \t\r\n"):
+                return stripped[0]
+    return ""
+
+
 def _as_cell(value) -> str:
     """A JSON value as the string a CSV cell would hold."""
     if value is None:
@@ -477,8 +494,9 @@ def _as_cell(value) -> str:
               help="Retrain on the other incident groups and evaluate on this share of groups (needs group_id).")
 @click.option("--exclude-rule", "exclude_rules", multiple=True,
               help="Skip rows whose route_rule column starts with this (e.g. a contestable label rule). Repeatable.")
-@click.option("--input-format", type=click.Choice(["csv", "jsonl"]), default=None,
-              help="Input format (default: JSON lines for .jsonl, .ndjson and .json, else CSV; stdin is CSV).")
+@click.option("--input-format", type=click.Choice(["csv", "jsonl", "json"]), default=None,
+              help="Input format (default: JSON lines for .jsonl and .ndjson, a JSON array of records or JSON "
+                   "lines for .json by its first character, else CSV; stdin is CSV).")
 @click.option("--encoding", default=None, help="Input encoding (default: UTF-8, or UTF-16 by its byte-order mark).")
 @click.option("--delimiter", default=None, type=click.Choice([",", ";", "tab", "|"]),
               help="CSV delimiter (default: the one the header line uses).")

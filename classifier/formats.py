@@ -25,7 +25,7 @@ from typing import Iterator, TextIO
 
 from .result import CSV_COLUMNS, Result, not_classified
 
-INPUT_FORMATS = ("csv", "jsonl", "stix", "veris", "misp")
+INPUT_FORMATS = ("csv", "jsonl", "json", "stix", "veris", "misp")
 OUTPUT_FORMATS = ("csv", "jsonl", "stix")
 STIX_TYPES = ("incident", "report", "campaign", "intrusion-set", "threat-actor")
 MISP_TEXT_TYPES = ("text", "comment", "other", "threat-actor", "campaign-name")
@@ -74,9 +74,9 @@ def detect_format(path: str, encoding: str | None = None) -> tuple[str, str]:
         data = _load_json(p, encoding)
         kind = _json_kind(data)
         if kind:
-            return kind, f"extension .json, content looks like {kind}"
-        raise FormatError(f"{path}: a .json file that is not a STIX bundle, a MISP event or a VERIS incident; "
-                          f"give --input-format")
+            return kind, f"extension .json, content looks like {'an array of records' if kind == 'json' else kind}"
+        raise FormatError(f"{path}: a .json file that is not a STIX bundle, a MISP event, a VERIS incident or "
+                          f"an array of records; give --input-format")
     return "csv", f"extension {suffix or '(none)'} (read as CSV)"
 
 
@@ -91,6 +91,8 @@ def _json_kind(data) -> str | None:
     if candidates and all(isinstance(c, dict) and ("summary" in c or "incident_id" in c) and
                           ("action" in c or "actor" in c or "incident_id" in c) for c in candidates[:5]):
         return "veris"
+    if isinstance(data, list) and (not data or isinstance(data[0], dict)):
+        return "json"   # an array of records (one that is not an object gets an error record)
     return None
 
 
@@ -145,6 +147,8 @@ def read_records(path: str, fmt: str, text_column: str = "text", stdin: TextIO |
         stdin = io.TextIOWrapper(stdin.buffer, encoding=encoding, errors="surrogateescape")
     if fmt == "jsonl":
         yield from _read_jsonl(path, text_column, stdin, encoding)
+    elif fmt == "json":
+        yield from _read_json(path, text_column, stdin, encoding)
     elif fmt == "stix":
         yield from _read_stix(path, stdin, encoding)
     elif fmt == "veris":
@@ -211,27 +215,45 @@ def _json_lines(path, stdin, encoding=None):
 
 
 def _read_jsonl(path, text_column, stdin, encoding=None):
+    """One JSON object a line (JSON lines); an unreadable line is a record with an error."""
+    lines = _json_lines(path, stdin, encoding)
+    yield from _object_records(((f"line {n}", {"line": n}, obj) for n, obj in lines), path, text_column)
+
+
+def _read_json(path, text_column, stdin, encoding=None):
+    """A JSON array of objects, one record each (an API's or pandas' "records" export)."""
+    data = _whole_json(path, stdin, encoding)
+    if not isinstance(data, list):
+        raise FormatError(f"{'stdin' if path == '-' else path}: not a JSON array of records "
+                          f"(for one object a line, give --input-format jsonl)")
+    objects = ((f"record {i}", {"record": i}, obj) for i, obj in enumerate(data, start=1))
+    yield from _object_records(objects, path, text_column)
+
+
+def _object_records(objects, path, text_column):
+    """Records from (where, placeholder fields, object) triples: the object's text in
+    ``text_column``, or an error naming where the object is. The first object must have the key."""
     first = True
-    for number, obj in _json_lines(path, stdin, encoding):
+    for where, place, obj in objects:
         if isinstance(obj, FormatError):
-            yield Record({"line": number}, "", str(obj), placeholder=True)
+            yield Record(place, "", str(obj), placeholder=True)
             continue
         if not isinstance(obj, dict):
-            yield Record({"line": number}, "", f"line {number}: not a JSON object", placeholder=True)
+            yield Record(place, "", f"{where}: not a JSON object", placeholder=True)
             continue
         if first and text_column not in obj:
             # As for a CSV header without the column: the file most likely keeps its text elsewhere.
-            raise FormatError(f"{'stdin' if path == '-' else path}: line {number}: no key {text_column!r}; keys "
+            raise FormatError(f"{'stdin' if path == '-' else path}: {where}: no key {text_column!r}; keys "
                               f"are: {', '.join(map(repr, obj))} (choose one with --text-column)")
         first = False
         text = obj.get(text_column)
         if text_column in obj and text is not None and not isinstance(text, str):
             shown = json.dumps(text)[:40]
-            yield Record(obj, "", f"line {number}: key {text_column!r} holds {type(text).__name__} {shown}, not text")
+            yield Record(obj, "", f"{where}: key {text_column!r} holds {type(text).__name__} {shown}, not text")
             continue
         if not isinstance(text, str) or not text.strip():
             problem = "empty text" if text_column in obj and text is not None else "no text"
-            yield Record(obj, "", f"line {number}: {problem} in key {text_column!r}; keys are: {', '.join(obj)}")
+            yield Record(obj, "", f"{where}: {problem} in key {text_column!r}; keys are: {', '.join(obj)}")
             continue
         yield Record(obj, text)
 

@@ -450,3 +450,9 @@ def test_blank_lines_at_the_end_are_no_rows_but_one_between_records_is(tmp_path)
     result, rows = run_batch(tmp_path, GOOD.replace(b"\n2,", b"\n\n2,") + b"\n")
     assert [r["id"] for r in rows] == ["1", "", "2"]
     assert rows[1]["error"] == "row 3: has 0 fields, the header has 2" and rows[2]["error"] == ""
+
+
+def test_a_blank_first_line_is_named_not_listed_as_empty_columns(tmp_path):
+    result, rows = run_batch(tmp_path, b"\n" + GOOD)
+    assert result.exit_code == 1 and rows is None
+    assert "in.csv: line 1 is blank; the header row (naming the 'text' column) must be the first line" in result.output

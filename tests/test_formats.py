@@ -109,6 +109,33 @@ def test_jsonl_in_with_bad_lines(tmp_path):
     assert rows[3]["route"] == "international-security"
 
 
+def test_a_json_array_of_records_is_read_record_by_record(tmp_path):
+    """An API's or pandas' "records" export: one record an object, bad ones named by position."""
+    src, out = tmp_path / "in.json", tmp_path / "out.csv"
+    src.write_text(json.dumps([
+        {"id": 1, "text": "A gang encrypted a school district's servers.", "route": "cybercrime"},
+        {"id": 2, "text": 42},
+        "not an object",
+        {"id": 4, "text": "Chinese State-backed spies stole files from a ministry.", "route": "international-security"},
+    ]))
+    assert detect_format(str(src))[0] == "json"
+    result = run(src, "-o", out)
+    assert result.exit_code == 0, result.output
+    rows = read_csv(out)
+    assert [r["id"] for r in rows] == ["1", "2", "", "4"]
+    assert rows[1]["error"] == "record 2: key 'text' holds int 42, not text"
+    assert rows[2]["error"] == "record 3: not a JSON object"
+    assert [rows[0]["route"], rows[3]["route"]] == ["cybercrime", "international-security"]
+    # evaluate tells an array from JSON lines in a .json file by its first character.
+    result = CliRunner().invoke(main, ["evaluate", str(src), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["combined"]["n"] == 2
+    lines = tmp_path / "lines.json"
+    lines.write_text("\n".join(json.dumps(r) for r in json.loads(src.read_text())[::3]) + "\n")
+    result = CliRunner().invoke(main, ["evaluate", str(lines), "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["combined"]["n"] == 2
+
+
 def test_jsonl_fields_the_first_record_lacks_are_named_when_csv_cannot_hold_them(tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_text('{"id": 1, "text": "A gang encrypted a school district\'s servers."}\n'
