@@ -121,7 +121,7 @@ def sniff_delimiter(header_line: str) -> str:
     return best if counts[best] else ","
 
 
-_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")   # how surrogateescape keeps an undecodable byte
+ESCAPED_BYTE = re.compile("[\udc80-\udcff]")   # how surrogateescape keeps an undecodable byte
 
 
 class _Lines:
@@ -152,7 +152,7 @@ class _Lines:
         for number, line in enumerate(self._lines, start=1):
             # NUL bytes (binary junk) would stop the csv module; they become U+FFFD instead.
             line = line.replace("\0", "\ufffd")
-            if not line.isascii() and _ESCAPED_BYTE.search(line):
+            if not line.isascii() and ESCAPED_BYTE.search(line):
                 self.undecodable += 1
                 self.first_undecodable = self.first_undecodable or number
             self.current.append(line)

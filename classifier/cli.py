@@ -294,7 +294,7 @@ def _batch_records(classifier, input_path, output_path, input_format, output_for
     from .formats import FormatError, classify_records, make_writer, read_records
 
     stdin = sys.stdin if input_path == "-" else None
-    reading = BatchSummary()   # filled by the CSV reader
+    reading = BatchSummary()   # filled by the CSV and JSON-lines readers
     try:
         with atomic_output(output_path) as out:
             writer = make_writer(output_format, out, escape_formula if escape_formulas else str)

@@ -138,15 +138,16 @@ def _load_json(path: Path, encoding: str | None = None):
 
 def read_records(path: str, fmt: str, text_column: str = "text", stdin: TextIO | None = None,
                  encoding: str | None = None, delimiter: str | None = None, reading=None) -> Iterator[Record]:
-    """The records of ``path`` in format ``fmt``. For CSV, ``reading`` (a ``batch.BatchSummary``),
-    when given, learns the delimiter, the encoding and the lines with undecodable bytes."""
+    """The records of ``path`` in format ``fmt``. ``reading`` (a ``batch.BatchSummary``), when
+    given, learns the lines with undecodable bytes (CSV and JSON lines), and the delimiter and
+    encoding of a CSV."""
     if fmt == "csv":
         yield from _read_csv(path, text_column, encoding, delimiter, reading)
         return
     if path == "-" and encoding:
         stdin = io.TextIOWrapper(stdin.buffer, encoding=encoding, errors="surrogateescape")
     if fmt == "jsonl":
-        yield from _read_jsonl(path, text_column, stdin, encoding)
+        yield from _read_jsonl(path, text_column, stdin, encoding, reading)
     elif fmt == "json":
         yield from _read_json(path, text_column, stdin, encoding)
     elif fmt == "stix":
@@ -204,9 +205,16 @@ def _read_csv(path, text_column, encoding=None, delimiter=None, reading=None):
             handle.close()
 
 
-def _json_lines(path, stdin, encoding=None):
-    """(line number, object) per non-blank line; the object is a FormatError when the line is not JSON."""
+def _json_lines(path, stdin, encoding=None, reading=None):
+    """(line number, object) per non-blank line; the object is a FormatError when the line is not JSON.
+    ``reading``, when given, counts the lines holding bytes the encoding could not decode."""
+    from .batch import ESCAPED_BYTE
+
     for number, line in enumerate(_lines(path, stdin, encoding), start=1):
+        if reading is not None and not line.isascii() and ESCAPED_BYTE.search(line):
+            reading.undecodable_lines += 1
+            reading.first_undecodable_line = reading.first_undecodable_line or number
+            reading.encoding = encoding or "utf-8"
         if line.strip():
             try:
                 yield number, json.loads(line)
@@ -214,9 +222,9 @@ def _json_lines(path, stdin, encoding=None):
                 yield number, FormatError(f"line {number}: not valid JSON ({exc.msg})")
 
 
-def _read_jsonl(path, text_column, stdin, encoding=None):
+def _read_jsonl(path, text_column, stdin, encoding=None, reading=None):
     """One JSON object a line (JSON lines); an unreadable line is a record with an error."""
-    lines = _json_lines(path, stdin, encoding)
+    lines = _json_lines(path, stdin, encoding, reading)
     yield from _object_records(((f"line {n}", {"line": n}, obj) for n, obj in lines), path, text_column)
 
 

@@ -367,8 +367,11 @@ def test_a_wrong_encoding_that_cannot_decode_the_file_names_it(tmp_path):
 def test_encoding_applies_to_json_input_too(tmp_path):
     src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     src.write_bytes('{"id": 1, "text": "A ransomware gang hit the Café Nord chain."}\n'.encode("cp1252"))
+    result = CliRunner().invoke(main, ["batch", str(src), "-o", str(out)])
+    assert "warning: line 1 of " in result.stderr and "run again with --encoding cp1252" in result.stderr
     result = CliRunner().invoke(main, ["batch", str(src), "-o", str(out), "--encoding", "cp1252"])
     assert result.exit_code == 0, result.output
+    assert "warning" not in result.stderr
     import json
     assert json.loads(out.read_text(encoding="utf-8"))["input"]["text"].endswith("Café Nord chain.")
 
