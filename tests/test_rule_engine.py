@@ -43,10 +43,14 @@ def test_staff_told_by_their_job_or_how_they_left_are_insiders(layer, text):
     assert c.evidence and spans_exact(text, c)
 
 
-def test_an_executive_let_go_after_a_breach_is_no_insider_on_that_word_alone(layer):
-    """Only a fired or dismissed member of staff is an insider cue, not the bare verb."""
-    c = crit(layer, "The chief executive was fired after the ransomware gang leaked customer data.", "actor_type")
-    assert c.value == "criminal"
+@pytest.mark.parametrize("text", [
+    "The chief executive was fired after the ransomware gang leaked customer data.",
+    "The chief executive was sacked after the ransomware gang leaked customer data.",
+    "The retailer laid off 200 staff after a ransomware gang encrypted its tills.",
+])
+def test_staff_a_victim_lets_go_are_no_insiders_on_that_word_alone(layer, text):
+    """Only a fired, sacked or dismissed member of staff is an insider cue, not the bare verb."""
+    assert crit(layer, text, "actor_type").value == "criminal"
 
 
 def test_actor_type_unknown_without_cues(layer):
