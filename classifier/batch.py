@@ -66,19 +66,35 @@ def open_bytes(path: str, directory_note: str = "is a directory, not a CSV file"
     """The bytes of ``path`` ("-" = stdin), gunzipped when they start with gzip's magic bytes (a
     .csv.gz, or a gzip stream on stdin). Errors name the path."""
     if path == "-":
-        raw = sys.stdin.buffer
-    else:
-        try:
-            raw = open(path, "rb")
-        except FileNotFoundError:
-            raise BatchInputError(f"{path}: file not found") from None
-        except IsADirectoryError:
-            raise BatchInputError(f"{path}: {directory_note}") from None
-        except PermissionError:
-            raise BatchInputError(f"{path}: permission denied") from None
-    if hasattr(raw, "peek") and raw.peek(2)[:2] == GZIP_MAGIC:
-        raw = io.BufferedReader(gzip.GzipFile(fileobj=raw))
+        return gunzipped(sys.stdin.buffer)
+    try:
+        raw = open(path, "rb")
+    except FileNotFoundError:
+        raise BatchInputError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise BatchInputError(f"{path}: {directory_note}") from None
+    except PermissionError:
+        raise BatchInputError(f"{path}: permission denied") from None
+    if _starts_like_gzip(raw):
+        raw.close()
+        return io.BufferedReader(gzip.open(path, "rb"))   # which owns its file: closing it closes both
     return raw
+
+
+def gunzipped(raw: BinaryIO) -> BinaryIO:
+    """``raw``, read through gzip when it starts with gzip's magic bytes (stdin: not closed with it)."""
+    return io.BufferedReader(gzip.GzipFile(fileobj=raw)) if _starts_like_gzip(raw) else raw
+
+
+def _starts_like_gzip(raw: BinaryIO) -> bool:
+    if hasattr(raw, "peek"):   # a file, or stdin
+        return raw.peek(2)[:2] == GZIP_MAGIC
+    if raw.seekable():   # an in-memory stream (a test runner's stdin)
+        start = raw.tell()
+        head = raw.read(2)
+        raw.seek(start)
+        return head == GZIP_MAGIC
+    return False
 
 
 def open_input(path: str, encoding: str | None = None) -> TextIO:
@@ -100,6 +116,14 @@ def open_input(path: str, encoding: str | None = None) -> TextIO:
 DELIMITERS = (",", ";", "\t", "|")
 
 
+# What reading a stream that starts like gzip raises when it is cut short or corrupt.
+BROKEN_GZIP = (gzip.BadGzipFile, EOFError)
+
+
+def broken_gzip(source: str, exc: Exception) -> str:
+    return f"{source}: not a readable gzip file ({str(exc) or 'cut short'})"
+
+
 @contextmanager
 def undecodable_as_error(source: str, encoding: str):
     """Turn the decoding errors that surrogateescape does not absorb (a UTF-16 file without a
@@ -110,8 +134,8 @@ def undecodable_as_error(source: str, encoding: str):
     except UnicodeError as exc:
         raise BatchInputError(f"{source}: cannot be read as {encoding} ({getattr(exc, 'reason', exc)}); "
                               f"name the file's encoding with --encoding") from None
-    except (gzip.BadGzipFile, EOFError) as exc:   # starts like gzip, but is cut short or corrupt
-        raise BatchInputError(f"{source}: not a readable gzip file ({exc or 'cut short'})") from None
+    except BROKEN_GZIP as exc:
+        raise BatchInputError(broken_gzip(source, exc)) from None
 
 
 def sniff_delimiter(header_line: str) -> str:
@@ -481,22 +505,41 @@ def _cell(value) -> str:
     return str(value)
 
 
+def _descriptor(destination: str) -> int | None:
+    """The descriptor this process already has open that ``destination`` names ("-" and
+    /dev/stdout: 1, /dev/stderr: 2, /dev/fd/N and /proc/self/fd/N: N), or None."""
+    if destination in ("-", "/dev/stdout"):
+        return 1
+    if destination == "/dev/stderr":
+        return 2
+    named = re.fullmatch(r"/dev/fd/(\d+)|/proc/self/fd/(\d+)", destination)
+    return int(named[1] or named[2]) if named else None
+
+
 class atomic_output:
     """Write to a temporary file beside the destination; rename it into place on success only.
 
-    A symlink is followed (the file it points to is replaced, the link kept), and a destination
-    that exists but is no regular file (a named pipe, /dev/null, a terminal) is written to
-    directly, since renaming over it would replace the device with a file.
+    A symlink is followed (the file it points to is replaced, the link kept). A destination that
+    exists but is no regular file (a named pipe, /dev/null, a terminal), or that names one of the
+    process's open descriptors (``_descriptor``), is written to directly: renaming over it would
+    replace the device with a file, or the shell's redirection with a new file.
     """
 
     def __init__(self, destination: str):
         self.destination = destination
-        self.tmp = None
+        self.tmp = self.descriptor = None
 
     def __enter__(self) -> TextIO:
-        if self.destination == "-":
-            self.handle = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", errors=ERRORS, newline="",
-                                           write_through=True)
+        # Written through the descriptor, so that `-o /dev/stdout >> log.csv` appends as the shell
+        # set it up instead of replacing the log.
+        self.descriptor = _descriptor(self.destination)
+        if self.descriptor is not None:
+            try:
+                binary = {1: sys.stdout, 2: sys.stderr}[self.descriptor].buffer if self.descriptor in (1, 2) \
+                    else open(os.dup(self.descriptor), "wb")
+            except OSError as error:
+                raise BatchInputError(f"{self.destination}: cannot write there ({error.strerror or error})") from None
+            self.handle = io.TextIOWrapper(binary, encoding="utf-8", errors=ERRORS, newline="", write_through=True)
             return self.handle
         given = Path(self.destination)
         if given.is_dir():
@@ -516,11 +559,19 @@ class atomic_output:
         return self.handle
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if self.destination == "-":
+        if self.descriptor is not None:
             self.handle.flush()
-            self.handle.detach()
+            if self.descriptor in (1, 2):
+                self.handle.detach()   # stdout and stderr stay open for the messages that follow
+            else:
+                self.handle.close()   # our duplicate of the descriptor
             return
-        self.handle.close()
+        try:
+            self.handle.close()   # flushes: a full disk fails here
+        except OSError:
+            if self.tmp is not None:
+                os.unlink(self.tmp)
+            raise
         if self.tmp is None:   # written in place (a special file)
             return
         if exc_type is None:

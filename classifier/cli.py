@@ -7,6 +7,7 @@ which file, row and column); 2 the command line itself is wrong (click's usage e
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import sys
@@ -128,17 +129,17 @@ def _stdin_batches(stream, whole: bool):
         for start in range(0, len(lines), STDIN_BATCH):
             yield lines[start:start + STDIN_BATCH]
         return
-    encoding = stream.encoding or "utf-8"
-    pending, tail, lines_read = [], b"", 0
+    # Decoded as it comes (a character split between two reads waits for its other bytes) and cut
+    # into lines as str.splitlines cuts them, as the read-all path above does.
+    decoder = codecs.getincrementaldecoder(stream.encoding or "utf-8")("surrogateescape")
+    pending, partial, lines_read = [], [], 0   # lines to classify; the pieces of the line not yet ended
 
-    def take(raws):
+    def take(line: str) -> None:
         nonlocal lines_read
-        for raw in raws:
-            line = raw.decode(encoding, "surrogateescape").rstrip("\r")
-            line = line.removeprefix("\ufeff") if lines_read == 0 else line
-            lines_read += 1
-            if line.strip():
-                pending.append(line)
+        line = line.removeprefix("\ufeff") if lines_read == 0 else line
+        lines_read += 1
+        if line.strip():
+            pending.append(line)
 
     while True:
         # Wait for input while no line waits; once lines wait, take only what has already come.
@@ -147,13 +148,20 @@ def _stdin_batches(stream, whole: bool):
             pending = []
             continue
         chunk = os.read(fd, 1 << 16)
-        if not chunk:   # end of input; the last line may lack its newline
-            take([tail])
+        text = decoder.decode(chunk, final=not chunk)
+        for piece in text.splitlines(keepends=True):
+            body = piece.splitlines()[0]
+            if body == piece:   # no line break yet: the line goes on in the next read
+                partial.append(piece)
+                continue
+            take("".join(partial) + body)
+            partial = []
+        if not chunk:   # end of input; the last line may lack its line break
+            if partial:
+                take("".join(partial))
             if pending:
                 yield pending
             return
-        *complete, tail = (tail + chunk).split(b"\n")
-        take(complete)
         if len(pending) >= STDIN_BATCH:
             yield pending
             pending = []
@@ -236,10 +244,20 @@ def batch(input_path, output_path, text_column, delimiter, chunk_size, workers, 
                                    workers, encoding, escape_formulas, delimiter)
     except BatchInputError as exc:
         _fail(str(exc))
+    except BrokenPipeError:
+        raise
+    except OSError as exc:   # a full disk, /dev/full, an I/O error
+        _fail(_io_failure(exc, output_path))
     _echo_reading_notes(input_path, summary)
     for note in summary.renamed_columns:
         click.echo(f"note: input column renamed {note}", err=True)
     _echo_summary(chosen_format, summary.rows, "row", output_path, summary.review, summary.errors)
+
+
+def _io_failure(exc: OSError, output_path: str) -> str:
+    """The message for an I/O error met while classifying to ``output_path`` (nothing is left
+    half-written: the temporary file is removed)."""
+    return f"{exc.filename or output_path}: {exc.strerror or exc}; no output was written"
 
 
 def _input_format(input_path: str, input_format: str | None, encoding: str | None = None) -> str:
@@ -302,6 +320,10 @@ def _batch_records(classifier, input_path, output_path, input_format, output_for
             rows, errors, review = classify_records(classifier, records, writer, chunk_size)
     except (FormatError, BatchInputError) as exc:
         _fail(str(exc))
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        _fail(_io_failure(exc, output_path))
     _echo_reading_notes(input_path, reading)
     _echo_summary(chosen_format, rows, "record", output_path, review, errors)
     dropped = getattr(writer, "dropped", {})

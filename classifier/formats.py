@@ -15,7 +15,6 @@ bundle of ``note`` objects, one per classified object, pointing at it).
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
 import uuid
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator, TextIO
 
+from .batch import BROKEN_GZIP, broken_gzip
 from .result import CSV_COLUMNS, Result, not_classified
 
 INPUT_FORMATS = ("csv", "jsonl", "json", "stix", "veris", "misp")
@@ -118,10 +118,6 @@ def _not_decodable(path, encoding: str | None, exc: UnicodeError) -> FormatError
                        f"name the file's encoding with --encoding")
 
 
-# What reading a file that starts like gzip raises when it is cut short or corrupt.
-_BROKEN_GZIP = (gzip.BadGzipFile, EOFError)
-
-
 def _load_json(path: Path, encoding: str | None = None):
     try:
         with _open_text(path, encoding) as handle:
@@ -130,8 +126,8 @@ def _load_json(path: Path, encoding: str | None = None):
         raise FormatError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     except UnicodeError as exc:
         raise _not_decodable(path, encoding, exc) from None
-    except _BROKEN_GZIP as exc:
-        raise FormatError(f"{path}: not a readable gzip file ({exc or 'cut short'})") from None
+    except BROKEN_GZIP as exc:
+        raise FormatError(broken_gzip(path, exc)) from None
 
 
 # -- readers ----------------------------------------------------------------------------------
@@ -144,8 +140,10 @@ def read_records(path: str, fmt: str, text_column: str = "text", stdin: TextIO |
     if fmt == "csv":
         yield from _read_csv(path, text_column, encoding, delimiter, reading)
         return
-    if path == "-" and encoding:
-        stdin = io.TextIOWrapper(stdin.buffer, encoding=encoding, errors="surrogateescape")
+    if path == "-" and hasattr(stdin, "buffer"):   # read as a file is: gzip, a byte-order mark, the encoding
+        from .batch import gunzipped
+
+        stdin = io.TextIOWrapper(gunzipped(stdin.buffer), encoding=encoding or "utf-8-sig", errors="surrogateescape")
     if fmt == "jsonl":
         yield from _read_jsonl(path, text_column, stdin, encoding, reading)
     elif fmt == "json":
@@ -169,8 +167,8 @@ def _lines(path: str, stdin, encoding: str | None = None):
             yield from handle
     except UnicodeError as exc:   # what surrogateescape does not absorb: UTF-16 without a BOM
         raise _not_decodable("stdin" if path == "-" else path, encoding, exc) from None
-    except _BROKEN_GZIP as exc:
-        raise FormatError(f"{path}: not a readable gzip file ({exc or 'cut short'})") from None
+    except BROKEN_GZIP as exc:
+        raise FormatError(broken_gzip(path, exc)) from None
 
 
 def _whole_json(path: str, stdin, encoding: str | None = None):
@@ -193,9 +191,10 @@ def _read_csv(path, text_column, encoding=None, delimiter=None, reading=None):
     try:
         reader, header, _ = open_csv(handle, path, text_column, delimiter)
         at = header.index(text_column)
+        keys = _distinct(header)
         for number, row in enumerate(reader, start=2):
             problem = row_problem(row, number, len(header), at, text_column, reader.row_line)
-            yield Record(dict(zip(header, row)), "" if problem else row[at], problem or None)
+            yield Record(dict(zip(keys, row)), "" if problem else row[at], problem or None)
         if reading is not None:
             reading.note_reading(reader, handle)
     finally:
@@ -203,6 +202,21 @@ def _read_csv(path, text_column, encoding=None, delimiter=None, reading=None):
             handle.detach()
         else:
             handle.close()
+
+
+def _distinct(names: list[str]) -> list[str]:
+    """Column names made distinct as pandas makes them ("route", "route" -> "route", "route.1"),
+    so that a record keeps every column of a header that repeats one."""
+    seen: dict[str, int] = {}
+    distinct = []
+    for name in names:
+        candidate, count = name, seen.get(name, 0)
+        while candidate in seen:
+            count += 1
+            candidate = f"{name}.{count}"
+        seen[name], seen[candidate] = count, 0
+        distinct.append(candidate)
+    return distinct
 
 
 def _json_lines(path, stdin, encoding=None, reading=None):

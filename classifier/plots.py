@@ -165,8 +165,8 @@ def style_routed(frame: pd.DataFrame, columns=None):
     """A pandas Styler for a routed frame: route cells coloured, confidence as a bar, review flagged.
 
     Cell text is HTML-escaped: descriptions come from feeds, and a ``<script>`` in one must show
-    as text, not run in the notebook. A frame whose index repeats is shown with its index as a
-    column (pandas' Styler cannot colour cells under a repeated label)."""
+    as text, not run in the notebook. A frame whose index repeats is shown numbered by row
+    (pandas' Styler cannot colour cells under a repeated label)."""
     _need("jinja2")   # pandas' Styler renders with it
     if not frame.columns.is_unique:
         raise ValueError("the frame has repeated column names: "
@@ -177,7 +177,7 @@ def style_routed(frame: pd.DataFrame, columns=None):
     shown = frame[[c for c in frame.columns if c not in columns and c not in ("explanation", "processes", "error")][:2]
                   + columns]
     if not shown.index.is_unique:
-        shown = shown.reset_index()
+        shown = shown.set_axis(pd.RangeIndex(len(shown)))
 
     def colour(route):
         c = ROUTE_COLOURS.get(route)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -276,7 +277,7 @@ def test_html_keeps_line_breaks_names_each_criterions_rule_and_caps_evidence():
     paste = "A ransomware gang encrypted a clinic's records. " * (MAX_EVIDENCE + 20)
     html = classify(paste)._repr_html_()
     assert html.count("<mark") < 3 * (MAX_EVIDENCE + 20)
-    assert "(+20 more)" in html or "more)" in html
+    assert re.search(r"\(\+\d+ more\)", html)
 
 
 def test_classify_frame_missing_column_lists_columns():

@@ -459,3 +459,47 @@ def test_a_blank_first_line_is_named_not_listed_as_empty_columns(tmp_path):
     result, rows = run_batch(tmp_path, b"\n" + GOOD)
     assert result.exit_code == 1 and rows is None
     assert "in.csv: line 1 is blank; the header row (naming the 'text' column) must be the first line" in result.output
+
+
+def test_output_to_dev_stdout_appends_where_the_shell_redirected_it(tmp_path):
+    """`-o /dev/stdout >> log.csv` must append through the descriptor the shell opened; a
+    temporary file renamed into /dev/stdout's target replaced the log."""
+    import subprocess
+    import sys
+
+    src, log = tmp_path / "in.csv", tmp_path / "log.csv"
+    src.write_bytes(GOOD)
+    log.write_text("kept line\n")
+    with open(log, "a") as handle:
+        done = subprocess.run([sys.executable, "-m", "classifier", "batch", str(src), "-o", "/dev/stdout"],
+                              stdout=handle, stderr=subprocess.PIPE, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = log.read_text().splitlines()
+    assert lines[0] == "kept line" and lines[1].startswith("id,text,route") and len(lines) == 4
+
+
+@pytest.mark.skipif(not __import__("pathlib").Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_device_that_refuses_the_write_is_one_line_not_a_traceback(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_bytes(GOOD)
+    for args in (["-o", "/dev/full"], ["-o", "/dev/full", "--output-format", "jsonl"]):
+        result = CliRunner().invoke(main, ["batch", str(src), *args])
+        assert result.exit_code == 1 and "/dev/full: No space left on device" in result.output
+        assert "Traceback" not in result.output
+
+
+def test_gzip_and_a_repeated_column_on_the_ways_in_that_json_and_evaluate_take(tmp_path):
+    import gzip
+    import json
+
+    runner = CliRunner()
+    lines = gzip.compress(b'{"text": "A ransomware gang encrypted a dental practice\'s records."}\n')
+    result = runner.invoke(main, ["batch", "-", "--input-format", "jsonl", "-o", "-"], input=lines)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["route"] == "cybercrime"
+    # A header that repeats a column: the first copy is the label, as pandas read it before.
+    src = tmp_path / "labelled.csv"
+    src.write_text("text,route,route\n" + "".join(f"{t},{r},intersection\n" for t, r in LABELLED[:2]))
+    result = runner.invoke(main, ["evaluate", str(src), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["combined"]["accuracy"] == 1.0

@@ -86,6 +86,32 @@ def test_score_prints_each_line_of_a_pipe_before_the_pipe_closes():
         proc.kill()
 
 
+@pytest.mark.parametrize("data", [
+    "A gang hit a bank.\rGRU officers hacked a ministry.\r",
+    "A gang hit a bank.\r\n\r\nGRU officers hacked a ministry.",
+    "\ufeffA gang hit a bank.\u2028Spies read a ministry's mail.\n  \nLast line, no line break",
+    "Café owners paid a ransom — 5 000 €.\n" * 3000,   # many reads; characters split between them
+    "x" * 300_000,   # one long line, no line break
+])
+def test_score_cuts_a_pipe_into_the_lines_it_cuts_a_whole_read_into(data):
+    """From a real pipe (read as it comes) and from a test runner's stdin (read whole) the same
+    lines come out, in the same order."""
+    import io
+    import os
+    import threading
+
+    from classifier.cli import _stdin_batches
+
+    read_end, write_end = os.pipe()
+    writer = threading.Thread(target=lambda: (os.write(write_end, data.encode()), os.close(write_end)), daemon=True)
+    writer.start()
+    with io.open(read_end, encoding="utf-8") as stream:
+        piped = [line for batch in _stdin_batches(stream, whole=False) for line in batch]
+    writer.join(timeout=60)
+    whole = [line for batch in _stdin_batches(io.StringIO(data), whole=False) for line in batch]
+    assert piped == whole and whole == [line for line in data.removeprefix("\ufeff").splitlines() if line.strip()]
+
+
 def _write_csv(path, header, rows):
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)

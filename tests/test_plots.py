@@ -71,6 +71,9 @@ def test_style_routed_escapes_the_text_it_shows(routed):
 def test_style_routed_shows_a_frame_whose_index_repeats_and_refuses_repeated_columns(routed):
     html = plots.style_routed(routed.set_axis(["a", "a", "b", "b", "c"])).to_html()
     assert "background-color: #0072B2" in html
+    # ... also when the index is named like a column.
+    html = plots.style_routed(routed.set_axis(pd.Index(list("aabbc"), name="route"))).to_html()
+    assert "background-color: #0072B2" in html
     with pytest.raises(ValueError, match="repeated column names"):
         plots.style_routed(routed.set_axis(["route", "route", *routed.columns[2:]], axis=1))
 
