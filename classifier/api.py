@@ -340,7 +340,8 @@ class Classifier(RuleLayer):
         """Return a copy of ``frame`` with the result columns of `batch` added.
 
         As in `batch`, an input column whose name is a result column (an analyst's own ``route``
-        or ``error``) is kept under the name with ``_input`` added, not overwritten.
+        or ``error``) is kept under the name with ``_input`` added, not overwritten. A Series is
+        classified as one text column, named by the Series' name (``text_column`` when it has none).
         """
         import pandas as pd
 

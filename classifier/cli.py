@@ -465,7 +465,11 @@ def _read_any(path: Path, text_column: str, label_column: str | None, encoding: 
     suffix = Path(name.removesuffix(".gz")).suffix.lower()
     fmt = input_format or ("jsonl" if suffix in (".jsonl", ".ndjson") else "csv")
     if input_format is None and suffix == ".json":
-        fmt = "json" if _first_character(name) == "[" else "jsonl"
+        first = _first_character(name)
+        fmt = "json" if first == "[" else "jsonl"
+        if first == "{" and not _first_line_is_json(name):
+            _fail(f"{name}: one JSON object over several lines (a STIX bundle, a MISP event?), not JSON lines; "
+                  f"evaluate reads CSV, JSON lines or a JSON array of records")
     rows, problems = [], []
     try:
         for record in read_records(name, fmt, text_column, sys.stdin if name == "-" else None, encoding, delimiter):
@@ -498,6 +502,19 @@ def _first_character(path: str) -> str:
             if stripped := chunk.lstrip("\ufeff \t\r\n"):
                 return stripped[0]
     return ""
+
+
+def _first_line_is_json(path: str) -> bool:
+    """Whether the first non-blank line of a file is a JSON value on its own (as in JSON lines)."""
+    from .batch import open_input
+
+    with open_input(path) as handle:
+        line = next((line for line in handle if line.strip()), "")
+    try:
+        json.loads(line)
+    except ValueError:
+        return False
+    return True
 
 
 def _as_cell(value) -> str:

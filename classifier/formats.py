@@ -98,15 +98,18 @@ def _json_kind(data) -> str | None:
 
 def _open_text(path, encoding: str | None, errors: str = "strict") -> TextIO:
     """A text handle on the file ``path`` (gunzipped when it starts with gzip's magic bytes) in
-    ``encoding`` (default UTF-8, BOM skipped); errors name it."""
+    ``encoding`` (default UTF-8, or UTF-16 by its byte-order mark); errors name it."""
     from .batch import BatchInputError, open_bytes
 
     try:
         raw = open_bytes(str(path), "is a directory (only VERIS input reads a directory of incidents)")
     except BatchInputError as exc:
         raise FormatError(str(exc)) from None
+    if encoding is None:   # UTF-8 (a byte-order mark skipped), or UTF-16 by its byte-order mark
+        start = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
+        encoding = "utf-16" if start in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
     try:
-        return io.TextIOWrapper(raw, encoding=encoding or "utf-8-sig", errors=errors)
+        return io.TextIOWrapper(raw, encoding=encoding, errors=errors)
     except LookupError:
         raw.close()
         raise FormatError(f"unknown encoding {encoding!r}") from None

@@ -503,3 +503,18 @@ def test_gzip_and_a_repeated_column_on_the_ways_in_that_json_and_evaluate_take(t
     result = runner.invoke(main, ["evaluate", str(src), "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["combined"]["accuracy"] == 1.0
+
+
+def test_json_input_is_read_as_utf16_by_its_byte_order_mark_and_a_pretty_printed_object_is_named(tmp_path):
+    import json
+
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text(json.dumps({"text": "A ransomware gang encrypted a dental practice's records."}) + "\n",
+                   encoding="utf-16")
+    result = CliRunner().invoke(main, ["batch", str(src), "-o", str(out)])
+    assert result.exit_code == 0 and "0 with errors" in result.output
+    assert json.loads(out.read_text(encoding="utf-8"))["route"] == "cybercrime"
+    result = CliRunner().invoke(main, ["evaluate", "tests/fixtures/bundle.json"])
+    assert result.exit_code == 1
+    assert "bundle.json: one JSON object over several lines (a STIX bundle, a MISP event?), not JSON lines" \
+        in result.output
