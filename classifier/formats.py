@@ -22,7 +22,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator, TextIO
 
-from .batch import BROKEN_GZIP, broken_gzip
+from .batch import (BROKEN_GZIP, ESCAPED_BYTE, BatchInputError, broken_gzip, gunzipped, open_bytes, open_csv,
+                    open_input, row_problem)
 from .result import CSV_COLUMNS, Result, not_classified
 
 INPUT_FORMATS = ("csv", "jsonl", "json", "stix", "veris", "misp")
@@ -99,8 +100,6 @@ def _json_kind(data) -> str | None:
 def _open_text(path, encoding: str | None, errors: str = "strict") -> TextIO:
     """A text handle on the file ``path`` (gunzipped when it starts with gzip's magic bytes) in
     ``encoding`` (default UTF-8, or UTF-16 by its byte-order mark); errors name it."""
-    from .batch import BatchInputError, open_bytes
-
     try:
         raw = open_bytes(str(path), "is a directory (only VERIS input reads a directory of incidents)")
     except BatchInputError as exc:
@@ -144,8 +143,6 @@ def read_records(path: str, fmt: str, text_column: str = "text", stdin: TextIO |
         yield from _read_csv(path, text_column, encoding, delimiter, reading)
         return
     if path == "-" and hasattr(stdin, "buffer"):   # read as a file is: gzip, a byte-order mark, the encoding
-        from .batch import gunzipped
-
         stdin = io.TextIOWrapper(gunzipped(stdin.buffer), encoding=encoding or "utf-8-sig", errors="surrogateescape")
     if fmt == "jsonl":
         yield from _read_jsonl(path, text_column, stdin, encoding, reading)
@@ -188,8 +185,6 @@ def _whole_json(path: str, stdin, encoding: str | None = None):
 def _read_csv(path, text_column, encoding=None, delimiter=None, reading=None):
     """CSV rows as records (for output formats other than CSV; CSV to CSV streams in batch.py),
     opened and checked exactly as batch.py does."""
-    from .batch import open_csv, open_input, row_problem
-
     handle = open_input(path, encoding)
     try:
         reader, header, _ = open_csv(handle, path, text_column, delimiter)
@@ -225,8 +220,6 @@ def _distinct(names: list[str]) -> list[str]:
 def _json_lines(path, stdin, encoding=None, reading=None):
     """(line number, object) per non-blank line; the object is a FormatError when the line is not JSON.
     ``reading``, when given, counts the lines holding bytes the encoding could not decode."""
-    from .batch import ESCAPED_BYTE
-
     for number, line in enumerate(_lines(path, stdin, encoding), start=1):
         if reading is not None and not line.isascii() and ESCAPED_BYTE.search(line):
             reading.undecodable_lines += 1
