@@ -36,12 +36,22 @@ def _heads(model_criteria: dict[str, float]) -> str:
     return ", ".join(f"{name.replace('_', ' ')} {p:.2f}" for name, p in model_criteria.items())
 
 
+# How much of the description the terminal block repeats, so that blocks of several texts can
+# be told apart.
+TEXT_SHOWN = 100
+
+
+def _shown(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= TEXT_SHOWN else flat[:TEXT_SHOWN - 3].rstrip() + "..."
+
+
 def result_text(result: Result) -> str:
-    """A readable block for the terminal."""
+    """A readable block for the terminal, starting with the description (shortened)."""
     route = result.route
     if result.intersection_reason:
         route += f" ({result.intersection_reason})"
-    lines = [f"route        {route}", f"confidence   {result.confidence:.2f}"
+    lines = [f"text         {_shown(result.text)}", f"route        {route}", f"confidence   {result.confidence:.2f}"
              + ("   REVIEW" if result.review else ""),
              f"rules        {result.rule_route} ({result.rule_confidence:.2f})   "
              f"model {result.model_route} ({result.model_probabilities.get(result.model_route, 0):.2f})"]

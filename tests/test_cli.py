@@ -27,8 +27,19 @@ def runner():
 def test_score_argument_prints_table(runner):
     result = runner.invoke(main, ["score", PIPELINE])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("route        intersection")
+    assert result.output.startswith("text         Ransomware operators")
+    assert "\nroute        intersection" in result.output
     assert "cascading_effects" in result.output
+
+
+def test_score_says_which_text_each_block_is_for(runner):
+    long = "A ransomware gang encrypted the records of a dental practice in Leeds, " * 4
+    result = runner.invoke(main, ["score", "A gang stole card numbers from an online shop.", long])
+    assert result.exit_code == 0, result.output
+    texts = [line for line in result.output.splitlines() if line.startswith("text ")]
+    assert texts[0] == "text         A gang stole card numbers from an online shop."
+    assert texts[1].startswith("text         A ransomware gang encrypted") and texts[1].endswith("...")
+    assert len(texts[1]) == len("text         ") + 100
 
 
 def test_score_stdin_json_lines(runner):
