@@ -450,7 +450,8 @@ def train(csv_path, output_dir, cv, rules_dir):
 
 def _read_any(path: Path, text_column: str, label_column: str | None, encoding: str | None = None,
               delimiter: str | None = None, input_format: str | None = None):
-    """A labelled CSV or JSON-lines FILE ("-" = stdin, read as CSV) as a DataFrame of strings,
+    """A labelled CSV, JSON-lines or JSON-array FILE ("-" = stdin, read as CSV unless
+    ``input_format`` says otherwise) as a DataFrame of strings,
     read as `batch` reads it: delimiter from the header line, UTF-8 unless a byte-order mark or
     ``encoding`` says otherwise, gzip by its magic bytes. Rows that cannot be read (too many or
     too few fields, a line that is not JSON, no text) are left out and said so, naming the first."""
