@@ -97,14 +97,19 @@ def _starts_like_gzip(raw: BinaryIO) -> bool:
     return False
 
 
+def sniffed_encoding(raw: BinaryIO) -> str:
+    """UTF-16 when ``raw`` starts with its byte-order mark, else UTF-8 (a byte-order mark skipped)."""
+    start = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
+    return "utf-16" if start in (b"\xff\xfe", b"\xfe\xff") else ENCODING
+
+
 def open_input(path: str, encoding: str | None = None) -> TextIO:
     """A text handle on ``path`` ("-" = stdin; see ``open_bytes``): UTF-8 (BOM skipped) unless a
     UTF-16 BOM or ``encoding`` says otherwise; undecodable bytes are kept (surrogateescape)."""
     raw = open_bytes(path)
     if encoding is None:
         with undecodable_as_error(path, ENCODING):   # peeking reads: a gzip stream cut short fails here
-            start = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
-        encoding = "utf-16" if start in (b"\xff\xfe", b"\xfe\xff") else ENCODING
+            encoding = sniffed_encoding(raw)
     try:
         return io.TextIOWrapper(raw, encoding=encoding, errors=ERRORS, newline="")
     except LookupError:

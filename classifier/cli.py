@@ -60,6 +60,14 @@ def _with_priors(classifier, priors_spec: str | None):
     return classifier
 
 
+# The CSV delimiters an option may name ("tab" for the character no shell passes easily).
+DELIMITER_CHOICE = click.Choice([",", ";", "tab", "|"])
+
+
+def _tab_as_character(ctx, param, value: str | None) -> str | None:
+    return "\t" if value == "tab" else value
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cyberroute")
 def main():
@@ -172,7 +180,7 @@ def _stdin_batches(stream, whole: bool):
 @click.option("-o", "--output", "output_path", required=True, type=str,
               help="Output file (CSV, JSON lines or STIX: see --output-format), or - for stdout.")
 @click.option("--text-column", default="text", show_default=True, help="Column holding the description.")
-@click.option("--delimiter", default=None, type=click.Choice([",", ";", "tab", "|"]),
+@click.option("--delimiter", default=None, type=DELIMITER_CHOICE, callback=_tab_as_character,
               help="CSV input delimiter (default: the one the header line uses; output is always comma-separated).")
 @click.option("--chunk-size", default=512, show_default=True, type=click.IntRange(1, 100_000),
               help="Rows classified together.")
@@ -224,8 +232,6 @@ def batch(input_path, output_path, text_column, delimiter, chunk_size, workers, 
     # Said once the output is written, so that a refused input is not preceded by it.
     chosen_format = (f"writing {'stdout' if output_path == '-' else output_path} as {output_format}"
                      if output_format_chosen else None)
-    if delimiter == "tab":
-        delimiter = "\t"
     classifier = _classifier(rules_dir, model_dir, priors_spec)
     if (input_format, output_format) != ("csv", "csv"):
         _batch_records(classifier, input_path, output_path, input_format, output_format, text_column,
@@ -339,7 +345,7 @@ def _batch_records(classifier, input_path, output_path, input_format, output_for
 @click.option("--input-format", type=click.Choice(["csv", "jsonl", "json", "stix", "veris", "misp"]), default=None,
               help="Input format (default: from the extension; for .json, from the content).")
 @click.option("--encoding", default=None, help="Input encoding (default: UTF-8, or UTF-16 by its byte-order mark).")
-@click.option("--delimiter", default=None, type=click.Choice([",", ";", "tab", "|"]),
+@click.option("--delimiter", default=None, type=DELIMITER_CHOICE, callback=_tab_as_character,
               help="CSV input delimiter (default: the one the header line uses).")
 @click.option("--json", "as_json", is_flag=True, help="Print the estimate as JSON.")
 @RULES_OPTION
@@ -367,8 +373,7 @@ def priors(input_path, text_column, input_format, encoding, delimiter, as_json, 
     stdin = sys.stdin if input_path == "-" else None
     chunks, texts, unreadable = [], [], 0
     try:
-        records = read_records(input_path, input_format, text_column, stdin, encoding,
-                               "\t" if delimiter == "tab" else delimiter)
+        records = read_records(input_path, input_format, text_column, stdin, encoding, delimiter)
         for record in records:
             if record.error or not record.text.strip():
                 unreadable += 1
@@ -466,11 +471,7 @@ def _read_any(path: Path, text_column: str, label_column: str | None, encoding: 
     suffix = Path(name.removesuffix(".gz")).suffix.lower()
     fmt = input_format or ("jsonl" if suffix in (".jsonl", ".ndjson") else "csv")
     if input_format is None and suffix == ".json":
-        first = _first_character(name)
-        fmt = "json" if first == "[" else "jsonl"
-        if first == "{" and not _first_line_is_json(name):
-            _fail(f"{name}: one JSON object over several lines (a STIX bundle, a MISP event?), not JSON lines; "
-                  f"evaluate reads CSV, JSON lines or a JSON array of records")
+        fmt = _json_file_format(name)
     rows, problems = [], []
     try:
         for record in read_records(name, fmt, text_column, sys.stdin if name == "-" else None, encoding, delimiter):
@@ -490,8 +491,9 @@ def _read_any(path: Path, text_column: str, label_column: str | None, encoding: 
     return frame
 
 
-def _first_character(path: str) -> str:
-    """The first character of a file that is not white space (or a byte-order mark)."""
+def _json_file_format(path: str) -> str:
+    """How a labelled .json file holds its records, told by its first non-blank line: "json" for
+    an array, "jsonl" for one object a line. One object over several lines is refused by name."""
     from .batch import BatchInputError, open_input
 
     try:
@@ -499,23 +501,17 @@ def _first_character(path: str) -> str:
     except BatchInputError as exc:
         _fail(str(exc))
     with handle:
-        while chunk := handle.read(4096):
-            if stripped := chunk.lstrip("\ufeff \t\r\n"):
-                return stripped[0]
-    return ""
-
-
-def _first_line_is_json(path: str) -> bool:
-    """Whether the first non-blank line of a file is a JSON value on its own (as in JSON lines)."""
-    from .batch import open_input
-
-    with open_input(path) as handle:
         line = next((line for line in handle if line.strip()), "")
-    try:
-        json.loads(line)
-    except ValueError:
-        return False
-    return True
+    first = line.lstrip("\ufeff \t\r\n")[:1]
+    if first == "[":
+        return "json"
+    if first == "{":
+        try:
+            json.loads(line)
+        except ValueError:
+            _fail(f"{path}: one JSON object over several lines (a STIX bundle, a MISP event?), not JSON lines; "
+                  f"evaluate reads CSV, JSON lines or a JSON array of records")
+    return "jsonl"
 
 
 def _as_cell(value) -> str:
@@ -538,7 +534,7 @@ def _as_cell(value) -> str:
               help="Input format (default: JSON lines for .jsonl and .ndjson, a JSON array of records or JSON "
                    "lines for .json by its first character, else CSV; stdin is CSV).")
 @click.option("--encoding", default=None, help="Input encoding (default: UTF-8, or UTF-16 by its byte-order mark).")
-@click.option("--delimiter", default=None, type=click.Choice([",", ";", "tab", "|"]),
+@click.option("--delimiter", default=None, type=DELIMITER_CHOICE, callback=_tab_as_character,
               help="CSV delimiter (default: the one the header line uses).")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @PRIORS_OPTION
@@ -559,8 +555,7 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, input_form
     from .evaluation import bootstrap_intervals, format_interval, format_metrics, label_metrics, route_metrics
     from .ruleset import ROUTES
 
-    frame = _read_any(path, text_column, label_column, encoding, "\t" if delimiter == "tab" else delimiter,
-                      input_format)
+    frame = _read_any(path, text_column, label_column, encoding, delimiter, input_format)
     if "group_id" in frame.columns:
         frame["group_id"] = training.fill_group_ids(frame)
     # "Intersection" or " cybercrime " mean a route; other values (unknown, blank) are skipped, and said so.

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Iterator, TextIO
 
 from .batch import (BROKEN_GZIP, ESCAPED_BYTE, BatchInputError, broken_gzip, gunzipped, open_bytes, open_csv,
-                    open_input, row_problem)
+                    open_input, row_problem, sniffed_encoding)
 from .result import CSV_COLUMNS, Result, not_classified
 
 INPUT_FORMATS = ("csv", "jsonl", "json", "stix", "veris", "misp")
@@ -104,11 +104,8 @@ def _open_text(path, encoding: str | None, errors: str = "strict") -> TextIO:
         raw = open_bytes(str(path), "is a directory (only VERIS input reads a directory of incidents)")
     except BatchInputError as exc:
         raise FormatError(str(exc)) from None
-    if encoding is None:   # UTF-8 (a byte-order mark skipped), or UTF-16 by its byte-order mark
-        start = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
-        encoding = "utf-16" if start in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
     try:
-        return io.TextIOWrapper(raw, encoding=encoding, errors=errors)
+        return io.TextIOWrapper(raw, encoding=encoding or sniffed_encoding(raw), errors=errors)
     except LookupError:
         raw.close()
         raise FormatError(f"unknown encoding {encoding!r}") from None
