@@ -605,7 +605,9 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, input_form
     majority = max(ROUTES, key=lambda r: (truth == r).sum()) if not holdout else \
         max(ROUTES, key=lambda r: (train_frame[label_column] == r).sum())
     report = {
-        "file": str(path), "rows": skipped_note,
+        # "rows" is the number evaluated, for a program; "rows_note" says what they are, for a reader.
+        "file": str(path), "rows": int(len(frame)), "rows_note": skipped_note,
+        "trained_on": int(len(train_frame)) if holdout else None,
         "combined": label_metrics(truth, routes, list(ROUTES) + ["undetermined"],
                                   confidence=np.array([r.confidence for r in results])),
         "combined_forced": route_metrics(truth, np.array([[r.probabilities[c] for c in classes] for r in results]), classes),

@@ -261,6 +261,13 @@ def test_evaluate_holdout_prints_report(runner, small_corpus):
     assert "held out" in result.output and "confusion" in result.output
 
 
+def test_evaluate_holdout_json_counts_both_sides_of_the_split(runner, small_corpus):
+    report = json.loads(runner.invoke(main, ["evaluate", str(small_corpus), "--holdout", "0.3", "--json"]).stdout)
+    assert report["rows"] == report["combined"]["n"] and report["rows"] + report["trained_on"] == 150
+    assert 0 < report["rows"] < report["trained_on"]
+    assert report["rows_note"].startswith(f"held out {report['rows']} rows")
+
+
 def test_evaluate_gives_a_bootstrap_interval_over_groups_or_rows(runner, tmp_path, small_corpus):
     """Incident groups are resampled when the file has a group_id column, rows when it has not;
     the interval holds the accuracy it is drawn around."""
@@ -291,7 +298,8 @@ def test_evaluate_reads_labels_in_any_case_and_names_what_it_skips(runner, tmp_p
     assert "skipped 1 row whose 'route' is not a route: 'unknown' (1)" in result.stderr
     assert "1 row left out of motive accuracy, whose value is not one of the criterion's: 'greed'" in result.stderr
     report = json.loads(result.stdout)
-    assert report["rows"] == "3 labelled rows" and report["combined"]["accuracy"] == 1.0
+    assert report["rows"] == 3 and report["rows_note"] == "3 labelled rows" and report["trained_on"] is None
+    assert report["combined"]["accuracy"] == 1.0
     # All right: every resample's macro-F1 is 1, even one that happens to lack a route.
     assert report["combined_interval_95"]["macro_f1"] == [1.0, 1.0]
     assert report["criteria"]["motive"] == 1.0   # two valid labels, both found
