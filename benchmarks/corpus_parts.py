@@ -41,7 +41,9 @@ def part_range(spec: str) -> set[str]:
     return {f"p{n}" for n in range(low, high + 1)}
 
 
-def out_of_fold_routes(corpus: pd.DataFrame) -> np.ndarray:
+def out_of_fold(corpus: pd.DataFrame) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The classes, the out-of-fold probabilities decided on as `cyberroute train`'s CV decides
+    (one row per corpus row), and the rule layer's route of each row."""
     texts, routes, groups = corpus["text"].tolist(), corpus["route"].to_numpy(), corpus["group_id"].to_numpy()
     rules = load_rules(ROOT / "rules")
     table, _, rule_rows = RuleLayer(rules).rule_rows(texts)
@@ -49,6 +51,11 @@ def out_of_fold_routes(corpus: pd.DataFrame) -> np.ndarray:
     text_proba, head_proba = training.oof_text_proba(texts, routes, groups, criteria=criteria)
     classes, decided, _ = training.oof_decided_proba(text_proba, head_proba, rule_rows, routes, groups, list(criteria),
                                                      table.criminal_actor, rules.decision["agreed_crime_cascade_below"])
+    return classes, decided, training.rule_routes(rule_rows)
+
+
+def out_of_fold_routes(corpus: pd.DataFrame) -> np.ndarray:
+    classes, decided, _ = out_of_fold(corpus)
     return np.asarray(classes)[decided.argmax(axis=1)]
 
 
