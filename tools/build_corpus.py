@@ -24,6 +24,8 @@ SAME_INCIDENT = [
     ("p11-g033", "p9-g002"), ("p11-g074", "p8-g073"), ("p11-g058", "p8-g032"),
     # Found by the p25 writer (session 11): one incident each, told under two group ids.
     ("p22-g049", "p4-g019"), ("p22-g053", "p9-g108"), ("p22-g008", "p2-g059"), ("p22-g044", "p3-g036"),
+    # Found by the label audit (session 22): Dark Basin / BellTroX, told in p11-p12 and in p32.
+    ("p32-g068", "p11-g056"),
 ]
 
 
