@@ -7,6 +7,7 @@ layer's route) -> text model + combiner (probabilities) -> route shares of the f
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -66,6 +67,10 @@ class RuleLayer:
         return table, verdicts, rule_features(verdicts.routes, verdicts.reasons, verdicts.confidence)
 
 
+class RulesChangedWarning(UserWarning):
+    """The rules differ from those the model was trained with (``Classifier.rules_changed``)."""
+
+
 class Classifier(RuleLayer):
     """Rules and model together.
 
@@ -89,6 +94,25 @@ class Classifier(RuleLayer):
         self.model = model if isinstance(model, TrainedModel) else load_model(model)
         self.priors = None if priors is None else self._checked_priors(priors)
         self._empty_analysis = self.analyse("")  # the same for every empty text: computed once
+        if self.rules_changed:
+            warnings.warn(self.rules_changed, RulesChangedWarning, stacklevel=2)
+
+    @cached_property
+    def rules_changed(self) -> str:
+        """Why the model's combiner may misjudge the rule layer's findings, or "".
+
+        The combiner learnt what each rule route is worth from the rules the model was trained
+        with (their sha256 is in the model's manifest). After an edit of the rules it still
+        classifies, but it weighs findings it never saw as it weighed the old ones, so the edited
+        rules are best followed by a retraining. A model without the record (one fitted in
+        memory, as ``evaluate --holdout`` does) is taken to match.
+        """
+        trained_with = self.model.manifest.get("rules_sha256")
+        if not trained_with or trained_with == self.rules.fingerprint():
+            return ""
+        return (f"the rules in {self.rules.directory} differ from those the model was trained with; "
+                f"it still classifies, but to weigh the edited rules it should be retrained "
+                f"(cyberroute train CORPUS --rules {self.rules.directory} -o MODEL_DIR, then --model MODEL_DIR)")
 
     def _checked_priors(self, priors: dict[str, float]) -> dict[str, float]:
         classes = self.model.classes

@@ -11,6 +11,7 @@ import codecs
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import click
@@ -33,14 +34,21 @@ def _fail(message: str) -> None:
 
 
 def _classifier(rules_dir, model_dir, priors_spec: str | None = None):
-    from .api import Classifier
+    from .api import Classifier, RulesChangedWarning
     from .model_store import ModelFileError
     from .ruleset import RuleFileError
 
     try:
-        classifier = Classifier(rules=rules_dir, model=model_dir)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RulesChangedWarning)
+            classifier = Classifier(rules=rules_dir, model=model_dir)
     except (RuleFileError, ModelFileError) as exc:
         _fail(str(exc))
+    for warning in caught:
+        if issubclass(warning.category, RulesChangedWarning):
+            click.echo(f"note: {warning.message}", err=True)
+        else:
+            warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
     return _with_priors(classifier, priors_spec)
 
 

@@ -106,6 +106,9 @@ def rule_report(layer: RuleLayer, frame, text_column: str = "text") -> dict:
     """Per-rule statistics over the texts of ``frame`` (labels used where columns exist)."""
     rules = layer.rules
     votes: dict[str, tuple[str, str]] = {c.id: (c.criterion, c.value) for c in rules.cues + rules.sectors}
+    # Gazetteer actors are listed only when they fire (there are hundreds); cues always are, even
+    # a cue whose id starts with "actor." as a gazetteer entry's does.
+    gazetteer = {f"actor.{a.name}" for a in rules.actors} - {c.id for c in rules.cues}
     votes.update({f"actor.{a.name}": ("actor_type", a.actor_type) for a in rules.actors})
     stats = {rule: RuleStats(rule, *vote) for rule, vote in votes.items()}
     routing = {r.id: {"rule": r.id, "route": r.route, "fired": 0, "labelled": 0, "correct": 0}
@@ -147,12 +150,14 @@ def rule_report(layer: RuleLayer, frame, text_column: str = "text") -> dict:
     denied = int(layer.policy.denies_incident(table).sum()) if texts else 0
     return {
         "texts": n,
-        "rules": [s.row(n) for s in stats.values() if s.fired or not s.rule.startswith("actor.")],
+        "rules": [s.row(n) for s in stats.values() if s.fired or s.rule not in gazetteer],
+        # A rule that abstains (route undetermined) has no accuracy: no label is "undetermined".
         "routing": [{"rule": e["rule"], "route": e["route"],
                      "coverage": round(e["fired"] / n, 4) if n else 0.0,
-                     "accuracy": round(e["correct"] / e["labelled"], 4) if e["labelled"] else None}
+                     "accuracy": round(e["correct"] / e["labelled"], 4)
+                     if e["labelled"] and e["route"] != "undetermined" else None}
                     for e in routing.values()],
-        "actors_never_fired": sum(1 for s in stats.values() if s.rule.startswith("actor.") and not s.fired),
+        "actors_never_fired": sum(1 for s in stats.values() if s.rule in gazetteer and not s.fired),
         "held_back_by_topic": held_back,
         "held_back_as_no_incident": denied,
         "label_recall": recall.rows(),

@@ -7,9 +7,12 @@ file, the rule and the key, so an analyst who edits a file knows where to look.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from .matcher import fold
 
 ROUTES = ("cybercrime", "international-security", "intersection")
 ALL_ROUTES = ROUTES + ("undetermined",)
@@ -173,13 +176,15 @@ class RuleSet:
     topic_words: tuple[str, ...] = ()
 
     def fingerprint(self) -> str:
-        """sha256 over the rule files, recorded with a trained model."""
+        """sha256 over what the rule files say, recorded with a trained model: their parsed
+        content, so that comments, layout and line endings leave it as it is."""
         import hashlib
+        import json
 
         digest = hashlib.sha256()
         for name in RULE_FILES:
             digest.update(name.encode())
-            digest.update((self.directory / name).read_bytes())
+            digest.update(json.dumps(_read(self.directory / name), sort_keys=True, default=str).encode())
         return digest.hexdigest()
 
 
@@ -200,14 +205,24 @@ def default_rules_dir() -> Path:
 
 def _read(path: Path) -> dict:
     try:
-        with open(path, "rb") as handle:
-            return tomllib.load(handle)
+        raw = Path(path).read_bytes()
     except FileNotFoundError:
         raise RuleFileError(path, "file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise RuleFileError(path, f"not valid TOML: {exc}") from None
     except OSError as exc:
         raise RuleFileError(path, f"cannot read: {exc.strerror}") from None
+    if not raw.strip():
+        raise RuleFileError(path, "the file is empty")
+    try:
+        # An editor may save a byte-order mark; TOML has no room for one, so it is skipped.
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise RuleFileError(path, f"not UTF-8 (byte 0x{raw[exc.start]:02x} on line {line}); "
+                                  f"save the file as UTF-8") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RuleFileError(path, f"not valid TOML: {exc}") from None
 
 
 def _need(path, table: dict, key: str, kind, rule: str | None = None):
@@ -219,6 +234,15 @@ def _need(path, table: dict, key: str, kind, rule: str | None = None):
     if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
         raise RuleFileError(path, f"must be {kind.__name__}, got {type(value).__name__}", rule, key)
     return value
+
+
+def _flag(path, table: dict, key: str, rule: str | None, default: bool) -> bool:
+    """An optional true/false key; a quoted "true" is refused, not read as false."""
+    if key not in table:
+        return default
+    if not isinstance(table[key], bool):
+        raise RuleFileError(path, f"must be true or false (without quotes), got {table[key]!r}", rule, key)
+    return table[key]
 
 
 def _strings(path, table: dict, key: str, rule: str | None, default=None) -> tuple[str, ...]:
@@ -244,7 +268,7 @@ def _check_unknown_keys(path, table: dict, allowed: set[str], rule: str | None):
             raise RuleFileError(path, f"unknown key (allowed: {', '.join(sorted(allowed))})", rule, key)
 
 
-def _check_conditions(path, when, rule: str):
+def _check_conditions(path, when, rule: str, sector_ids=()):
     if not isinstance(when, dict):
         raise RuleFileError(path, "must be a table of conditions", rule, "when")
     for key, value in when.items():
@@ -253,7 +277,7 @@ def _check_conditions(path, when, rule: str):
         if not isinstance(value, CONDITION_KEYS[key]):
             raise RuleFileError(path, f"must be {CONDITION_KEYS[key].__name__}", rule, f"when.{key}")
     allowed_items = {"signals": SIGNALS, "actor_type": ACTOR_TYPES, "motive": MOTIVES,
-                     "state_sponsorship": SPONSORSHIP}
+                     "state_sponsorship": SPONSORSHIP, "sectors": tuple(sector_ids)}
     for key, allowed in allowed_items.items():
         for item in when.get(key, []):
             if item not in allowed:
@@ -265,6 +289,36 @@ def _expand_places(term: str, places: dict[str, tuple[str, ...]]) -> list[tuple[
     if "{place}" not in term:
         return [(term, "")]
     return [(term.replace("{place}", alias), state) for state, aliases in places.items() for alias in aliases]
+
+
+def _terms(path, table: dict, key: str, rule: str, places: dict | None = None, default=None) -> list[tuple[str, str]]:
+    """The phrases of ``key`` (``{place}`` expanded when ``places`` is given), each with its State.
+
+    A phrase is matched as whole words after folding (``matcher.fold``: lower case, hyphens and
+    quotes as spaces), so a phrase that folds to one listed before it in the same list would
+    match the same words again and count twice: it is dropped. Phrases without a letter or digit
+    match nothing, and other placeholders than {place} are no placeholders: both are refused.
+    """
+    listed = _strings(path, table, key, rule, default=default)
+    if not listed and default is None:
+        raise RuleFileError(path, "lists no terms; remove the entry or add a term", rule, key)
+    pairs, seen = [], set()
+    for term in listed:
+        if not any(ch.isalnum() for ch in term):
+            raise RuleFileError(path, f"{term!r} has no letter or digit, so it can match nothing", rule, key)
+        placeholders = set(re.findall(r"\{[^}]*\}", term)) - {"{place}"}
+        if placeholders or (places is None and "{place}" in term):
+            where = "criteria.toml" if places is None else "this file"
+            raise RuleFileError(path, f"{term!r}: {', '.join(sorted(placeholders or {'{place}'}))} is no placeholder "
+                                      f"here (only {{place}} is, in the cues of {where})", rule, key)
+        if "{place}" in term and not any(places.values()):
+            raise RuleFileError(path, f"{term!r} uses {{place}}, but [places] lists no place", rule, key)
+        for phrase, state in _expand_places(term, places or {}):
+            folded = " ".join(fold(phrase).split())
+            if folded not in seen:
+                seen.add(folded)
+                pairs.append((phrase, state))
+    return pairs
 
 
 def _load_criteria(path: Path):
@@ -305,35 +359,48 @@ def _load_criteria(path: Path):
         for name in shadows:
             if name not in CUE_VALUES and name != "sector":
                 raise RuleFileError(path, f"unknown criterion {name!r}", rule, "shadows")
-        expanded = [pair for term in _strings(path, table, "terms", rule) for pair in _expand_places(term, places)]
+        expanded = _terms(path, table, "terms", rule, places)
         cues.append(Cue(
             id=cue_id, criterion=criterion, value=value, confidence=_confidence(path, table, rule),
             terms=tuple(t for t, _ in expanded), places=tuple(p for _, p in expanded),
-            negatable=table.get("negatable", True) is True,
-            case_sensitive=table.get("case_sensitive", False) is True, shadows=tuple(shadows),
+            negatable=_flag(path, table, "negatable", rule, True),
+            case_sensitive=_flag(path, table, "case_sensitive", rule, False), shadows=tuple(shadows),
         ))
     return cues, (triggers, pseudo, post, post_breaks), window, breaks
 
 
 def _load_sectors(path: Path):
     data = _read(path)
-    sectors, info = [], {}
+    _check_unknown_keys(path, data, {"version", "sector"}, None)
+    sectors, info, owner = [], {}, {}
     for index, table in enumerate(_need(path, data, "sector", list)):
         rule = table.get("id", f"sector #{index + 1}") if isinstance(table, dict) else f"sector #{index + 1}"
+        if not isinstance(table, dict):
+            raise RuleFileError(path, "each [[sector]] must be a table", rule)
         sector_id = _need(path, table, "id", str, rule)
+        if sector_id in info:
+            raise RuleFileError(path, "duplicate id: add the terms to the first [[sector]] of that id", rule, "id")
         _check_unknown_keys(path, table, {"id", "label", "cisa", "nis2", "confidence", "terms", "weak_terms",
                                           "negatable"}, rule)
         confidence = _confidence(path, table, rule)
-        terms = _strings(path, table, "terms", rule)
+        terms = tuple(t for t, _ in _terms(path, table, "terms", rule))
         info[sector_id] = {k: table.get(k) for k in ("label", "cisa", "nis2")}
         # A denial is about who did it, rarely about what was hit ("no evidence that Russia was
         # behind the attack on the hospital"), so sector terms are not negated unless the sector
         # says `negatable = true` (see the header of sectors.toml).
-        negatable = table.get("negatable", False) is True
+        negatable = _flag(path, table, "negatable", rule, False)
         sectors.append(Cue(id=f"sector.{sector_id}", criterion="sector", value=sector_id,
                            confidence=confidence, terms=terms, places=("",) * len(terms), shadows=("sector",),
                            negatable=negatable))
-        weak = _strings(path, table, "weak_terms", rule, default=())
+        weak = tuple(t for t, _ in _terms(path, table, "weak_terms", rule, default=()))
+        # The header's rule: a term names one sector. Listed under two, it would mark both.
+        for key, listed in (("terms", terms), ("weak_terms", weak)):
+            for term in listed:
+                folded = " ".join(fold(term).split())
+                if owner.get(folded, sector_id) != sector_id:
+                    raise RuleFileError(path, f"{term!r} is listed under sector {owner[folded]} too; a term "
+                                              f"names one sector", rule, key)
+                owner[folded] = sector_id
         if weak:
             sectors.append(Cue(id=f"sector.{sector_id}.weak", criterion="sector", value=sector_id,
                                confidence=0.5, terms=weak, places=("",) * len(weak), shadows=("sector",),
@@ -343,6 +410,7 @@ def _load_sectors(path: Path):
 
 def _load_gazetteer(path: Path):
     data = _read(path)
+    _check_unknown_keys(path, data, {"version", "stoplist", "actor"}, None)
     stop = data.get("stoplist", {})
     _check_unknown_keys(path, stop, {"aliases", "context", "names"}, "stoplist")
     stoplist = frozenset(_strings(path, stop, "aliases", "stoplist", default=()))
@@ -351,7 +419,14 @@ def _load_gazetteer(path: Path):
     actors, seen = [], {}
     for index, table in enumerate(_need(path, data, "actor", list)):
         rule = table.get("name", f"actor #{index + 1}") if isinstance(table, dict) else f"actor #{index + 1}"
+        if not isinstance(table, dict):
+            raise RuleFileError(path, "each [[actor]] must be a table", rule)
+        _check_unknown_keys(path, table, {"name", "aliases", "actor_type", "sponsor", "sponsorship", "motive",
+                                          "roles"}, rule)
         name = _need(path, table, "name", str, rule)
+        if normalise(name) in seen:
+            raise RuleFileError(path, f"{name!r} is listed already (as {seen[normalise(name)]}); one [[actor]] "
+                                      f"per group, with every alias", rule, "name")
         actor_type = _need(path, table, "actor_type", str, rule)
         if actor_type not in ("state", "state-sponsored", "criminal", "hacktivist", "insider"):
             raise RuleFileError(path, f"{actor_type!r} is not an actor type", rule, "actor_type")
@@ -374,6 +449,11 @@ def _load_gazetteer(path: Path):
         actors.append(Actor(name=name, aliases=aliases, actor_type=actor_type,
                             sponsor=table.get("sponsor", ""), sponsorship=sponsorship, motive=motive,
                             roles=roles))
+    for alias in stoplist:
+        # A stoplisted alias that no actor has stops nothing: most likely a typo, or the actor is gone.
+        if normalise(alias) not in seen:
+            raise RuleFileError(path, f"{alias!r} is no actor's alias, so stoplisting it changes nothing",
+                                "stoplist", "aliases")
     for phrase in names:
         # A name that holds no alias shadows nothing: most likely a typo, or the actor is gone.
         if not any(normalise(word) in seen for word in _alias_candidates(phrase)):
@@ -413,27 +493,49 @@ def normalise(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def _load_routing(path: Path):
+def _load_routing(path: Path, sector_ids=()):
     data = _read(path)
-    rules = []
+    _check_unknown_keys(path, data, {"version", "rule", "decision", "topic"}, None)
+    rules, seen = [], set()
     for index, table in enumerate(_need(path, data, "rule", list)):
         rule = table.get("id", f"rule #{index + 1}") if isinstance(table, dict) else f"rule #{index + 1}"
-        when = table.get("when", {})
-        _check_conditions(path, when, rule)
+        if not isinstance(table, dict):
+            raise RuleFileError(path, "each [[rule]] must be a table", rule)
+        # An unknown key is most likely a misspelt one: a misspelt `when` would make the rule take
+        # every text, and every rule after it would never be reached.
+        _check_unknown_keys(path, table, {"id", "when", "route", "reason", "confidence", "explain"}, rule)
+        rule_id = _need(path, table, "id", str, rule)
+        if rule_id in seen:
+            raise RuleFileError(path, "duplicate id", rule, "id")
+        seen.add(rule_id)
+        if "when" not in table:
+            raise RuleFileError(path, "missing (a rule for every text says so: when = {})", rule, "when")
+        when = table["when"]
+        _check_conditions(path, when, rule, sector_ids)
         route = _need(path, table, "route", str, rule)
         if route not in ALL_ROUTES:
             raise RuleFileError(path, f"{route!r} is not a route ({', '.join(ALL_ROUTES)})", rule, "route")
         reason = table.get("reason", "")
         if route == "intersection" and reason not in INTERSECTION_REASONS:
-            raise RuleFileError(path, f"an intersection rule needs a reason ({', '.join(INTERSECTION_REASONS)})", rule, "reason")
-        rules.append(RoutingRule(id=_need(path, table, "id", str, rule), when=when, route=route,
+            raise RuleFileError(path, (f"{reason!r} is not an intersection reason " if reason else
+                                       "an intersection rule needs a reason ")
+                                + f"({', '.join(INTERSECTION_REASONS)}; a new reason needs a change of the code "
+                                  f"and a retrained model)", rule, "reason")
+        if route != "intersection" and reason:
+            raise RuleFileError(path, f"only an intersection rule has a reason; this one routes {route}", rule,
+                                "reason")
+        explain = table.get("explain", "")
+        if not isinstance(explain, str):
+            raise RuleFileError(path, f"must be a sentence in quotes, got {explain!r}", rule, "explain")
+        rules.append(RoutingRule(id=rule_id, when=when, route=route,
                                  reason=reason, confidence=_confidence(path, table, rule),
-                                 explain=table.get("explain", "")))
+                                 explain=explain))
     if not rules or rules[-1].when:
         raise RuleFileError(path, "the last [[rule]] must have empty conditions (when = {}) so every text gets a route")
     decision = _need(path, data, "decision", dict)
     keys = ("min_confidence", "review_below", "conflict_rule_confidence", "conflict_model_probability",
             "conflict_min_confidence")
+    _check_unknown_keys(path, decision, set(keys) | set(OPTIONAL_DECISION) | {"min_words"}, "decision")
     thresholds = {key: _need(path, decision, key, float, "decision") for key in keys}
     # Optional, so that copies of rules/ made before the key existed still load.
     for key, default in OPTIONAL_DECISION.items():
@@ -456,22 +558,32 @@ def _load_routing(path: Path):
     return rules, thresholds, word_starts
 
 
-def _load_processes(path: Path):
+def _load_processes(path: Path, sector_ids=()):
     data = _read(path)
+    _check_unknown_keys(path, data, {"version", "routes", "norm"}, None)
     routes = _need(path, data, "routes", dict)
+    _check_unknown_keys(path, routes, set(ALL_ROUTES), "routes")
     processes, labels = {}, {}
     for route in ALL_ROUTES:
         if route not in routes:
             raise RuleFileError(path, "missing route table", f"routes.{route}")
+        _check_unknown_keys(path, routes[route], {"label", "processes"}, f"routes.{route}")
         processes[route] = list(_strings(path, routes[route], "processes", f"routes.{route}"))
         labels[route] = routes[route].get("label", route)
     norms = []
     for index, table in enumerate(data.get("norm", [])):
-        rule = table.get("id", f"norm #{index + 1}")
+        rule = table.get("id", f"norm #{index + 1}") if isinstance(table, dict) else f"norm #{index + 1}"
+        if not isinstance(table, dict):
+            raise RuleFileError(path, "each [[norm]] must be a table", rule)
+        _check_unknown_keys(path, table, {"id", "summary", "routes", "when"}, rule)
         when = table.get("when", {})
-        _check_conditions(path, when, rule)
+        _check_conditions(path, when, rule, sector_ids)
+        norm_routes = _strings(path, table, "routes", rule)
+        for route in norm_routes:
+            if route not in ROUTES:
+                raise RuleFileError(path, f"{route!r} is not a route ({', '.join(ROUTES)})", rule, "routes")
         norms.append(Norm(id=_need(path, table, "id", str, rule), summary=_need(path, table, "summary", str, rule),
-                          routes=_strings(path, table, "routes", rule), when=when))
+                          routes=norm_routes, when=when))
     return processes, labels, norms
 
 
@@ -489,8 +601,9 @@ def load_rules(directory: Path | str | None = None) -> RuleSet:
     cues, (triggers, pseudo, post, post_breaks), window, breaks = _load_criteria(directory / "criteria.toml")
     sectors, sector_info = _load_sectors(directory / "sectors.toml")
     actors, stoplist, stop_context, stop_names = _load_gazetteer(directory / "gazetteer.toml")
-    routing_rules, decision, topic_words = _load_routing(directory / "routing.toml")
-    processes, labels, norms = _load_processes(directory / "processes.toml")
+    sector_ids = tuple(sector_info)
+    routing_rules, decision, topic_words = _load_routing(directory / "routing.toml", sector_ids)
+    processes, labels, norms = _load_processes(directory / "processes.toml", sector_ids)
     return RuleSet(directory=directory, cues=cues, sectors=sectors, actors=actors, stoplist=stoplist,
                    stop_context=stop_context, stop_names=stop_names, negation_triggers=triggers, pseudo_triggers=pseudo,
                    post_triggers=post, post_breaks=post_breaks,

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from classifier import classify, classify_frame
-from classifier.api import Classifier
+from classifier.api import Classifier, RulesChangedWarning
 from classifier.result import CSV_COLUMNS
 
 WORKED_EXAMPLES = [
@@ -180,6 +181,7 @@ def test_text_with_a_topic_word_or_rule_evidence_is_routed(text):
     assert classify(text).route != "undetermined"
 
 
+@pytest.mark.filterwarnings("ignore::classifier.api.RulesChangedWarning")   # edits the rules on purpose
 def test_without_a_topic_list_every_text_is_routed(rules, tmp_path):
     copy = tmp_path / "rules"
     shutil.copytree(rules.directory, copy, ignore=shutil.ignore_patterns("__*"))
@@ -338,3 +340,17 @@ def test_a_huge_paste_gives_a_bounded_json_record(classifier):
     short = classifier.classify("Ransomware operators hit a hospital in Lyon.").to_dict()
     assert "evidence_total" not in short["criteria"]["actor_type"]
     assert len(json.dumps(record)) < 100_000
+
+
+def test_a_classifier_on_edited_rules_warns_once_and_names_the_rules(tmp_path, rules_dir):
+    rules = tmp_path / "rules"
+    shutil.copytree(rules_dir, rules, ignore=shutil.ignore_patterns("__*"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert Classifier(rules=rules).rules_changed == ""   # a copy says the same: no warning
+    routing = rules / "routing.toml"
+    routing.write_text(routing.read_text().replace("min_words = 3", "min_words = 4", 1))
+    with pytest.warns(RulesChangedWarning, match=str(rules)) as caught:
+        edited = Classifier(rules=rules)
+    assert len(caught) == 1 and "retrained" in edited.rules_changed
+    assert edited.classify("A ransomware gang encrypted a dental practice's records.").route == "cybercrime"

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from classifier.cli import main
 from classifier.result import CSV_COLUMNS
+from classifier.ruleset import load_rules
 
 PIPELINE = ("Ransomware operators linked to a Russian-speaking gang encrypted the billing systems of a US fuel "
             "pipeline operator; the company shut the pipeline for six days and fuel shortages spread across the East Coast.")
@@ -326,6 +327,41 @@ def test_rules_check_reports_each_rule(runner, small_corpus):
     assert rules["motive.financial"]["coverage"] > 0
     assert rules["motive.financial"]["accuracy"] is not None
     assert {"coverage", "overlap", "conflict", "accuracy"} <= set(rules["motive.financial"])
+
+
+def test_rules_check_lists_every_cue_and_counts_only_gazetteer_actors_apart(runner, tmp_path, rules_dir):
+    """A cue whose id starts with "actor." is a cue, listed even when it never fires; the footer
+    counts gazetteer actors only; a routing rule that abstains has no accuracy."""
+    rules = tmp_path / "rules"
+    shutil.copytree(rules_dir, rules, ignore=shutil.ignore_patterns("__*"))
+    criteria = rules / "criteria.toml"
+    criteria.write_text(criteria.read_text() + '\n[[cue]]\nid = "actor.criminal.syndicate"\ncriterion = "actor_type"\n'
+                        'value = "criminal"\nconfidence = 0.7\nterms = ["crime syndicate"]\n')
+    src = tmp_path / "labelled.csv"
+    _write_csv(src, ["text", "route"], [["The Lazarus Group stole crypto from an exchange.", "intersection"],
+                                        ["Something odd happened to a server.", "cybercrime"]])
+    result = runner.invoke(main, ["rules", "check", str(src), "--rules", str(rules), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    listed = {r["rule"]: r for r in report["rules"]}
+    assert listed["actor.criminal.syndicate"]["coverage"] == 0.0
+    assert "actor.Lazarus Group" in listed and "actor.APT28" not in listed
+    assert report["actors_never_fired"] == len(load_rules(rules).actors) - 1
+    routing = {r["rule"]: r for r in report["routing"]}
+    assert routing["silent"]["coverage"] > 0 and routing["silent"]["accuracy"] is None
+
+
+def test_a_model_trained_on_other_rules_gets_a_note_and_still_classifies(runner, tmp_path, rules_dir):
+    rules = tmp_path / "rules"
+    shutil.copytree(rules_dir, rules, ignore=shutil.ignore_patterns("__*"))
+    text = "A ransomware gang encrypted a dental practice's records."
+    same = runner.invoke(main, ["score", text, "--rules", str(rules)])
+    assert same.exit_code == 0 and "note:" not in same.stderr
+    criteria = rules / "criteria.toml"
+    criteria.write_text(criteria.read_text().replace('"gang", "gangs",', '"gang", "gangs", "grifters",', 1))
+    edited = runner.invoke(main, ["score", text, "--rules", str(rules)])
+    assert edited.exit_code == 0 and "route        cybercrime" in edited.stdout
+    assert edited.stderr.count("note: the rules in") == 1 and "should be retrained" in edited.stderr
 
 
 def test_rules_check_gives_the_recall_of_each_labelled_value(runner, tmp_path):

@@ -285,6 +285,7 @@ def test_an_intersection_without_state_or_spill_over_in_the_rules_is_flagged(cla
     assert bare_seen >= 1
 
 
+@pytest.mark.filterwarnings("ignore::classifier.api.RulesChangedWarning")   # edits the rules on purpose
 def test_a_crime_route_the_text_model_reads_as_state_is_flagged_for_review(rules_dir, tmp_path):
     """The threshold is data: lowered in a copy of routing.toml, it flags a crime route whose
     State reading (about 0.4 with the shipped model) it did not flag before."""
@@ -428,6 +429,7 @@ VENDOR_CRIME = ("Security researchers describe TA505 as a prolific actor whose i
                 "campaigns deliver banking trojans and ransomware for profit.")
 
 
+@pytest.mark.filterwarnings("ignore::classifier.api.RulesChangedWarning")   # edits the rules on purpose
 def test_the_combiner_is_set_aside_where_rules_and_text_model_agree_on_crime(rules_dir, tmp_path):
     """With agreed_crime_cascade_below at 0 in a copy of routing.toml, the combiner's own route
     (intersection) is the result; with the packaged value, the crime reading both layers share."""

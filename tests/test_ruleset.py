@@ -56,9 +56,46 @@ def test_invalid_toml_is_reported(rules_copy):
     ("gazetteer.toml", '"Royal Mail", ', '"Royal Mail", "Her Majesty\'s Post Office", ',
      r"gazetteer.toml, rule stoplist, key 'names': \"Her Majesty's Post Office\" holds no actor's alias"),
     ("gazetteer.toml", "names = [", "name = [", r"gazetteer.toml, rule stoplist, key 'name': unknown key"),
+    # Session 22, from a review of the analyst's editing: mistakes that used to pass in silence.
+    ("routing.toml", 'when = { state_involvement = false, actor_or_motive_known = true }',
+     'wen = { state_involvement = false, actor_or_motive_known = true }', r"rule crime, key 'wen': unknown key"),
+    ("routing.toml", 'id = "crime"\nwhen = { state_involvement = false, actor_or_motive_known = true }\n',
+     'id = "crime"\n', r"rule crime, key 'when': missing \(a rule for every text says so: when = \{\}\)"),
+    ("routing.toml", 'id = "crime"', 'id = "state-operation"', r"rule state-operation, key 'id': duplicate id"),
+    ("routing.toml", "min_words = 3", "min_word = 3", r"rule decision, key 'min_word': unknown key"),
+    ("routing.toml", 'explain = "no State link was found', 'explian = "no State link was found',
+     r"rule crime, key 'explian': unknown key"),
+    ("routing.toml", 'route = "cybercrime"\nreason = ""', 'route = "cybercrime"\nreason = "criminal-proxy-of-state"',
+     r"rule crime, key 'reason': only an intersection rule has a reason; this one routes cybercrime"),
+    ("routing.toml", 'reason = "criminal-proxy-of-state"', 'reason = "water-crime"',
+     r"'water-crime' is not an intersection reason .*a new reason needs a change of the code"),
+    ("routing.toml", 'sectors = ["government",', 'sectors = ["goverment",',
+     r"presumed-state-espionage, key 'when.sectors': 'goverment' is not one of energy"),
+    ("criteria.toml", 'negatable = false', 'negatable = "false"',
+     r"key 'negatable': must be true or false \(without quotes\), got 'false'"),
+    ("criteria.toml", '"gang", "gangs",', '"gang", "$$$",', r"key 'terms': '\$\$\$' has no letter or digit"),
+    ("criteria.toml", '"{place} spies",', '"{country} spies",', r"'\{country\} spies': \{country\} is no placeholder"),
+    ("criteria.toml", 'terms = ["defaced", "defacement", "defacements", "defacing"]', 'terms = []',
+     r"actor.hacktivist.defacement, key 'terms': lists no terms"),
+    ("sectors.toml", '"water utility", "water utilities",', '"water utility", "hospital",',
+     r"key 'terms': 'hospital' is listed under sector (water|health) too"),
+    ("sectors.toml", 'id = "water"', 'id = "energy"', r"rule energy, key 'id': duplicate id"),
+    ("sectors.toml", 'id = "health"\n', 'id = "health"\nnegatable = "yes"\n', r"rule health, key 'negatable': must be true or false"),
+    ("gazetteer.toml", 'name = "Lazarus Group"', 'name = "Lazarus Group"\nmotiv = "financial"',
+     r"rule Lazarus Group, key 'motiv': unknown key"),
+    ("gazetteer.toml", '"Agenda", "Akira",', '"Agenda", "Akria",',
+     r"rule stoplist, key 'aliases': 'Akria' is no actor's alias"),
+    ("processes.toml", 'routes = ["international-security", "intersection"]\nwhen = {}',
+     'routes = ["international-security", "intersecton"]\nwhen = {}', r"rule 13\(a\), key 'routes': 'intersecton' is not a route"),
+    ("processes.toml", 'routes = ["international-security", "intersection"]\nwhen = {}',
+     'routes = ["international-security", "intersection"]\nwehn = {}', r"rule 13\(a\), key 'wehn': unknown key"),
 ], ids=["confidence out of range", "unknown negation key", "unknown condition", "decision threshold out of range", "unknown topic key",
         "blank topic word", "fractional word count", "misspelt sponsorship value", "misspelt sector key",
-        "name holding no alias", "misspelt stoplist key"])
+        "name holding no alias", "misspelt stoplist key", "misspelt when", "missing when", "duplicate rule id",
+        "misspelt decision key", "misspelt explain", "reason on a crime rule", "unknown reason", "misspelt sector condition",
+        "quoted boolean", "punctuation term", "unknown placeholder", "empty terms", "term in two sectors",
+        "duplicate sector id", "quoted sector boolean", "misspelt actor key", "stoplisted alias of no actor",
+        "misspelt norm route", "misspelt norm when"])
 def test_bad_edit_is_refused_by_name(rules_copy, file, old, new, message):
     path = rules_copy / file
     text = path.read_text()
@@ -130,3 +167,50 @@ def test_negation_phrases_are_read_from_the_rule_file(rules_copy, text, phrase, 
     for rules, value in [(load_rules(), with_it), (load_rules(rules_copy), without_it)]:
         analysis, _ = RuleLayer(rules).analyse(text)
         assert analysis.criteria["state_sponsorship"].value == value
+
+
+def test_duplicate_actor_name_refused(rules_copy):
+    path = rules_copy / "gazetteer.toml"
+    path.write_text(path.read_text() + '\n[[actor]]\nname = "LockBit"\naliases = ["LockBit Black Copy"]\n'
+                    'actor_type = "state"\nsponsor = "Russia"\nsponsorship = "confirmed"\nmotive = "espionage"\n')
+    with pytest.raises(RuleFileError, match=r"rule LockBit, key 'name': 'LockBit' is listed already"):
+        load_rules(rules_copy)
+
+
+def test_a_term_listed_twice_in_one_cue_counts_once(rules_copy):
+    """"state-sponsored" and "state sponsored" fold to the same words: listed both ways, the cue
+    must still vote once, with its own confidence, not 1 - (1 - c)^2."""
+    text = "A gang stole card data from a shop."
+    before = RuleLayer(load_rules(rules_copy)).analyse(text)[0].criteria["actor_type"]
+    path = rules_copy / "criteria.toml"
+    path.write_text(path.read_text().replace('"gang", "gangs",', '"gang", "gangs", "gang", "Gang",', 1))
+    rules = load_rules(rules_copy)
+    cue = next(c for c in rules.cues if c.id == "actor.criminal.group")
+    assert cue.terms.count("gang") == 1 and "Gang" not in cue.terms
+    after = RuleLayer(rules).analyse(text)[0].criteria["actor_type"]
+    assert after.value == before.value == "criminal" and after.confidence == before.confidence
+
+
+def test_rule_files_in_another_encoding_are_named_and_a_byte_order_mark_is_read(rules_copy):
+    path = rules_copy / "routing.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_bytes("\ufeff".encode("utf-8") + text.encode("utf-8"))
+    assert load_rules(rules_copy).routing_rules[0].id == "state-operation-disguised-as-crime"
+    path.write_bytes(text.replace("# The routing policy", "# Die Routing-Regeln für", 1).encode("latin-1"))
+    with pytest.raises(RuleFileError, match=r"routing.toml: not UTF-8 \(byte 0xfc on line 1\); save the file as UTF-8"):
+        load_rules(rules_copy)
+
+
+def test_an_empty_rule_file_says_so(rules_copy):
+    (rules_copy / "processes.toml").write_text("\n")
+    with pytest.raises(RuleFileError, match="processes.toml: the file is empty"):
+        load_rules(rules_copy)
+
+
+def test_fingerprint_follows_what_the_rules_say_not_their_layout(rules_copy):
+    first = load_rules(rules_copy).fingerprint()
+    path = rules_copy / "criteria.toml"
+    path.write_text("# an analyst's note\n" + path.read_text().replace("\n", "\r\n"))
+    assert load_rules(rules_copy).fingerprint() == first
+    path.write_text(path.read_text().replace('"gang", "gangs",', '"gang", "gangs", "grifters",', 1))
+    assert load_rules(rules_copy).fingerprint() != first
