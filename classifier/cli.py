@@ -767,6 +767,8 @@ def rules_compare(before_dir, paths, text_column, label_column, show, as_json, r
     except RuleFileError as exc:
         _fail(str(exc))
     report = {}
+    if not as_json:   # which side is which: swapped, the counts of right and wrong swap too
+        click.echo(f"rules: before {before.rules.directory}, after {after.rules.directory}")
     for path in paths:
         frame = _read_any(path, text_column, label_column)
         column = label_column or next((c for c in ("route", "route_hint") if c in frame.columns), None)

@@ -232,8 +232,13 @@ def _need(path, table: dict, key: str, kind, rule: str | None = None):
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-        raise RuleFileError(path, f"must be {kind.__name__}, got {type(value).__name__}", rule, key)
+        raise RuleFileError(path, f"must be {_KINDS[kind]}, got {value!r}", rule, key)
     return value
+
+
+# What each TOML type is called in an error message, for an analyst rather than a programmer.
+_KINDS = {float: "a number (without quotes)", int: "a whole number (without quotes)", str: "text in quotes",
+          bool: "true or false (without quotes)", list: "a list in square brackets", dict: "a table"}
 
 
 def _flag(path, table: dict, key: str, rule: str | None, default: bool) -> bool:

@@ -432,6 +432,7 @@ def test_rules_compare_counts_an_edit_and_scores_it_against_the_labels(runner, t
                                                    '"government department", "government",', 1))
     result = runner.invoke(main, ["rules", "compare", str(rules_dir), str(src), "--rules", str(edited), "--show", "5"])
     assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"rules: before {rules_dir}, after {edited}\n")
     # The gang's row changes route and is now wrong; the town's row gains a sector.
     assert "3 texts; criteria changed in 1, rule route in 1 (labelled: 0 now right, 1 now wrong)" in result.output
     assert "row 1: cybercrime -> international-security; {};" in result.output

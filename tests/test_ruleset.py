@@ -214,3 +214,10 @@ def test_fingerprint_follows_what_the_rules_say_not_their_layout(rules_copy):
     assert load_rules(rules_copy).fingerprint() == first
     path.write_text(path.read_text().replace('"gang", "gangs",', '"gang", "gangs", "grifters",', 1))
     assert load_rules(rules_copy).fingerprint() != first
+
+
+def test_a_quoted_number_is_named_in_an_analysts_words(rules_copy):
+    path = rules_copy / "criteria.toml"
+    path.write_text(path.read_text().replace("confidence = 0.9", 'confidence = "high"', 1))
+    with pytest.raises(RuleFileError, match=r"key 'confidence': must be a number \(without quotes\), got 'high'"):
+        load_rules(rules_copy)
