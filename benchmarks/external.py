@@ -63,7 +63,8 @@ def _predictions(classifier: Classifier, texts: list[str]) -> dict[str, np.ndarr
 
 def _summary(truth: np.ndarray, predicted: np.ndarray) -> dict:
     m = label_metrics(truth, predicted, list(ROUTES) + ["undetermined"])
-    return {"n": m["n"], "accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
+    return {"n": m["n"], "right": int((np.asarray(truth) == np.asarray(predicted)).sum()),
+            "accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
             "recall": {r: v["recall"] for r, v in m["per_route"].items()},
             "confusion": m["confusion"]}
 
@@ -226,6 +227,10 @@ def to_markdown(report: dict) -> str:
             rec = " / ".join(f"{a['recall'].get(r, float('nan')):.2f}" if r in a["recall"] else "-" for r in ROUTES)
             lines.append(f"| {f['file'].replace('.jsonl', '')} | {f['rows']} | {system} | {a['accuracy']:.3f} | "
                          f"{a['macro_f1']:.3f} | {rec} | {w['accuracy'] if w else '-'} | {w['macro_f1'] if w else '-'} |")
+    pooled = report["all_files"]
+    lines += ["", f"All {len(report['files'])} files together ({pooled['rows']:,} rows), rows right: "
+              + ", ".join(f"{system} {pooled[system]['right']:,} ({pooled[system]['accuracy']:.3f})" for system in SYSTEMS)
+              + "."]
     lines += ["", "State-linked vs criminal accuracy (actor-profile files):", "",
               "| file | " + " | ".join(SYSTEMS) + " | combined w/o contestable |", "|" + "---|" * (len(SYSTEMS) + 2)]
     for f in report["files"]:
@@ -297,6 +302,11 @@ def main(argv=None) -> int:
         f = report["files"][-1]
         print(f"{path.name}: {f['rows']} rows, combined accuracy {f['all']['combined']['accuracy']:.3f}, "
               f"macro-F1 {f['all']['combined']['macro_f1']:.3f}", file=sys.stderr)
+    rows = sum(f["rows"] for f in report["files"])
+    report["all_files"] = {"rows": rows, **{
+        system: {"right": sum(f["all"][system]["right"] for f in report["files"]),
+                 "accuracy": round(sum(f["all"][system]["right"] for f in report["files"]) / rows, 4)}
+        for system in SYSTEMS}}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
     args.out.with_suffix(".md").write_text(to_markdown(report))

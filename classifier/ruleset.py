@@ -371,7 +371,7 @@ def _load_criteria(path: Path):
             negatable=_flag(path, table, "negatable", rule, True),
             case_sensitive=_flag(path, table, "case_sensitive", rule, False), shadows=tuple(shadows),
         ))
-    return cues, (triggers, pseudo, post, post_breaks), window, breaks
+    return cues, (triggers, pseudo, post, post_breaks), window, breaks, places
 
 
 def _load_sectors(path: Path):
@@ -603,9 +603,16 @@ def load_rules(directory: Path | str | None = None) -> RuleSet:
     directory = Path(directory) if directory else default_rules_dir()
     if not directory.is_dir():
         raise RuleFileError(directory, "rules directory not found")
-    cues, (triggers, pseudo, post, post_breaks), window, breaks = _load_criteria(directory / "criteria.toml")
+    cues, (triggers, pseudo, post, post_breaks), window, breaks, places = _load_criteria(directory / "criteria.toml")
     sectors, sector_info = _load_sectors(directory / "sectors.toml")
     actors, stoplist, stop_context, stop_names = _load_gazetteer(directory / "gazetteer.toml")
+    # A place named as an actor's alias would make every mention of that State an actor.
+    place_names = {normalise(alias): state for state, aliases in places.items() for alias in aliases}
+    for actor in actors:
+        for alias in actor.aliases:
+            if normalise(alias) in place_names:
+                raise RuleFileError(directory / "gazetteer.toml", f"{alias!r} is a place of criteria.toml's [places] "
+                                    f"({place_names[normalise(alias)]}), not a group's name", actor.name, "aliases")
     sector_ids = tuple(sector_info)
     routing_rules, decision, topic_words = _load_routing(directory / "routing.toml", sector_ids)
     processes, labels, norms = _load_processes(directory / "processes.toml", sector_ids)

@@ -221,3 +221,13 @@ def test_a_quoted_number_is_named_in_an_analysts_words(rules_copy):
     path.write_text(path.read_text().replace("confidence = 0.9", 'confidence = "high"', 1))
     with pytest.raises(RuleFileError, match=r"key 'confidence': must be a number \(without quotes\), got 'high'"):
         load_rules(rules_copy)
+
+
+def test_a_place_is_refused_as_an_actors_alias(rules_copy):
+    path = rules_copy / "gazetteer.toml"
+    text = path.read_text()
+    old = 'name = "Lazarus Group"\naliases = ['
+    assert old in text
+    path.write_text(text.replace(old, old + '"Pyongyang", ', 1))
+    with pytest.raises(RuleFileError, match=r"rule Lazarus Group, key 'aliases': 'Pyongyang' is a place .*North Korea"):
+        load_rules(rules_copy)
