@@ -110,6 +110,11 @@ class Classifier(RuleLayer):
         trained_with = self.model.manifest.get("rules_sha256")
         if not trained_with or trained_with == self.rules.fingerprint():
             return ""
+        # A model trained with `--rules DIR` records DIR: most likely the rules were left out.
+        trained_dir = self.model.manifest.get("rules_dir")
+        if trained_dir and Path(trained_dir).resolve() != Path(self.rules.directory).resolve():
+            return (f"the model was trained with the rules in {trained_dir}, and these are the rules in "
+                    f"{self.rules.directory}; pass --rules {trained_dir} (Classifier(rules=...)), or retrain")
         return (f"the rules in {self.rules.directory} differ from those the model was trained with; "
                 f"it still classifies, but to weigh the edited rules it should be retrained "
                 f"(cyberroute train CORPUS --rules {self.rules.directory} -o MODEL_DIR, then --model MODEL_DIR)")

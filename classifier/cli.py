@@ -17,11 +17,13 @@ from pathlib import Path
 import click
 
 RULES_OPTION = click.option("--rules", "rules_dir", type=click.Path(file_okay=False, path_type=Path),
-                            envvar="CYBERROUTE_RULES", help="Rules directory (default: the packaged rules/).")
+                            envvar="CYBERROUTE_RULES",
+                            help="Rules directory (default: $CYBERROUTE_RULES, else the packaged rules/).")
 # Output names whose format batch cannot write (it writes CSV, JSON lines and STIX, uncompressed).
 UNWRITTEN_SUFFIXES = (".xlsx", ".xls", ".xlsm", ".ods", ".parquet", ".feather", ".gz", ".bz2", ".xz", ".zip")
 MODEL_OPTION = click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path),
-                            envvar="CYBERROUTE_MODEL", help="Model directory (default: the shipped model).")
+                            envvar="CYBERROUTE_MODEL",
+                            help="Model directory (default: $CYBERROUTE_MODEL, else the shipped model).")
 PRIORS_OPTION = click.option("--priors", "priors_spec", default=None, metavar="SHARES",
                              help="Route shares of the reporting classified, when they differ from the training "
                                   "corpus's: cybercrime=S,international-security=S,intersection=S (normalised). "
@@ -416,35 +418,44 @@ def priors(input_path, text_column, input_format, encoding, delimiter, as_json, 
 @main.command()
 @click.argument("csv_path", metavar="CSV", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", "output_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Model directory to write (default: the shipped model inside the package).")
-@click.option("--cv/--no-cv", default=True, show_default=True, help="Cross-validate (grouped) and record the metrics.")
+              help="Model directory to write (default: replaces the shipped model, the one every command "
+                   "uses without --model).")
+@click.option("--cv/--no-cv", default=True, show_default=True,
+              help="Cross-validate (grouped) and record the metrics; --no-cv only skips that check.")
 @RULES_OPTION
 def train(csv_path, output_dir, cv, rules_dir):
-    """Train the text model and combiner on a labelled CSV (columns text, route, group_id)."""
+    """Train the text model and combiner on a labelled CSV: UTF-8 (or gzip), comma-separated, with
+    columns text and route; group_id (recommended) keeps paraphrases of one incident in one
+    cross-validation fold; actor_type, state_sponsorship, motive and cascading_effects add the
+    text model's criterion heads (datasets/README.md describes the columns)."""
     from . import training
     from .api import RuleLayer
-    from .model_store import default_model_dir, save_model
+    from .model_store import ModelFileError, default_model_dir, save_model
     from .ruleset import RuleFileError, load_rules
 
     try:
         frame = training.read_labelled(csv_path)
         criteria = training.criterion_targets(frame, csv_path)
         rules = load_rules(rules_dir)
+        training.check_trainable(frame, csv_path)
     except (training.CorpusError, RuleFileError) as exc:
         _fail(str(exc))
     texts, routes, groups = frame["text"].tolist(), frame["route"].to_numpy(), frame["group_id"].to_numpy()
     table, _, rows = RuleLayer(rules).rule_rows(texts)
     click.echo(f"training on {len(texts)} descriptions in {len(set(groups))} incident groups", err=True)
+    for note in training.corpus_notes(frame, csv_path):
+        click.echo(f"note: {note}", err=True)
     if not all(column in frame.columns for column in training.CRITERION_COLUMNS):
-        click.echo(f"no criterion heads: {csv_path} lacks one of the columns "
-                   f"{', '.join(training.CRITERION_COLUMNS)}", err=True)
+        missing = [c for c in training.CRITERION_COLUMNS if c not in frame.columns]
+        click.echo(f"no criterion heads: {csv_path} has no column {', '.join(missing)}", err=True)
     elif len(criteria) < len(training.CRITERION_HEADS):
         click.echo("no criterion head for " + ", ".join(h for h in training.CRITERION_HEADS if h not in criteria)
                    + f": every row of {csv_path} has the same value", err=True)
     try:
         model = training.fit(texts, routes, groups, rows, cross_validate=cv, criteria=criteria,
                              criminal_actor=table.criminal_actor,
-                             agreed_crime_cascade_below=rules.decision["agreed_crime_cascade_below"])
+                             agreed_crime_cascade_below=rules.decision["agreed_crime_cascade_below"],
+                             grouped=frame.attrs["grouped"])
     except ValueError as exc:
         _fail(f"{csv_path}: {exc}")
     model.manifest |= {
@@ -454,11 +465,27 @@ def train(csv_path, output_dir, cv, rules_dir):
         "rules_sha256": rules.fingerprint(),
         "libraries": training.library_versions(),
     }
+    if rules_dir is not None:   # named in the note a classifier on other rules gives (Classifier.rules_changed)
+        model.manifest["rules_dir"] = str(rules.directory)
     if cv:
-        m = model.manifest["cross_validation"]["combined"]
-        click.echo(f"grouped CV: accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f}, ECE {m['ece']:.3f}", err=True)
-    target = save_model(model, output_dir or default_model_dir())
-    click.echo(f"model written to {target}", err=True)
+        cross = model.manifest["cross_validation"]
+        m = cross["combined"]
+        click.echo(f"grouped CV: accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f}, ECE {m['ece']:.3f} "
+                   f"(rules alone {cross['rules_only']['accuracy']:.3f}, text model alone "
+                   f"{cross['text_model']['accuracy']:.3f})", err=True)
+        weak = training.combined_below_parts(cross)
+        if weak:
+            click.echo(f"warning: {weak}", err=True)
+    target = output_dir or default_model_dir()
+    try:
+        save_model(model, target)
+    except OSError as exc:
+        _fail(f"{exc.filename or target}: {exc.strerror or exc}; the model was not written")
+    except ModelFileError as exc:
+        _fail(str(exc))
+    click.echo(f"model written to {target}" + ("" if output_dir else
+               " (the shipped model, which every command uses without --model; -o DIR keeps a model apart)"),
+               err=True)
 
 
 def _read_any(path: Path, text_column: str, label_column: str | None, encoding: str | None = None,
@@ -584,8 +611,13 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, input_form
     if holdout:
         if "group_id" not in frame.columns:
             _fail(f"{path}: --holdout needs a group_id column so paraphrases stay on one side")
+        if model_dir is not None:
+            click.echo("note: --holdout trains a model on the rest of the file; --model is not used", err=True)
         test = training.holdout_mask(frame["group_id"], holdout)
         train_frame, frame = frame[~test], frame[test]
+        if frame.empty:
+            _fail(f"{path}: --holdout {holdout} held out none of its {train_frame['group_id'].nunique()} incident "
+                  f"groups (the split hashes each group id); give a larger share or a larger file")
         if train_frame[label_column].nunique() < 2:
             _fail(f"{path}: the training part of the split holds {train_frame[label_column].nunique()} route(s) "
                   f"({', '.join(sorted(train_frame[label_column].unique()))}); --holdout needs at least two")
@@ -597,8 +629,13 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, input_form
             # A file whose criteria columns follow another vocabulary can still be evaluated.
             click.echo(f"no criterion heads: {exc}", err=True)
             criteria = {}
-        model = training.fit(train_frame[text_column].tolist(), train_frame[label_column].to_numpy(),
-                             train_frame["group_id"].to_numpy(), rows, criteria=criteria)
+        try:
+            model = training.fit(train_frame[text_column].tolist(), train_frame[label_column].to_numpy(),
+                                 train_frame["group_id"].to_numpy(), rows, criteria=criteria)
+        except ValueError as exc:   # scikit-learn's words for a part too small to fit
+            _fail(f"{path}: the training part of the split ({len(train_frame)} rows in "
+                  f"{train_frame['group_id'].nunique()} incident groups) is too small to fit a model ({exc}); "
+                  f"give a smaller --holdout or a larger file")
         classifier = _with_priors(Classifier(rules=layer.rules, model=model), priors_spec)
         skipped_note = (f"held out {len(frame)} rows in {frame['group_id'].nunique()} incident groups; "
                         f"trained on {len(train_frame)} rows")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .combiner import RULE_FEATURES, Combiner
+from .ruleset import ROUTES
 from .text_model import (CHAR_FEATURES, CHAR_NGRAMS, FEATURIZER, ROUTES_ESTIMATOR, WORD_FEATURES, WORD_NGRAMS,
                          TextModel)
 
@@ -77,12 +79,40 @@ def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
                 np.lib.format.write_array(handle, np.ascontiguousarray(arrays[name]), allow_pickle=False)
 
 
+def _array_names(blob: bytes) -> list[str]:
+    try:
+        with zipfile.ZipFile(io.BytesIO(blob)) as archive:
+            return [name.removesuffix(".npy") for name in archive.namelist()]
+    except zipfile.BadZipFile:
+        return []
+
+
 def save_model(model: TrainedModel, directory: Path | str) -> Path:
+    """Write ``model`` to ``directory`` (made if need be).
+
+    Both files are written beside their targets first and renamed into place when complete, the
+    manifest last: a failure leaves the model that was there (or, between the two renames, a
+    weights file the old manifest's hash refuses), never a half-written file that loads.
+    """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     arrays = {**model.text_model.to_arrays(), **model.combiner.to_arrays()}
-    _write_npz(directory / WEIGHTS, arrays)
-    manifest = {
+    pending = {name: directory / f".{name}.{os.getpid()}.tmp" for name in (WEIGHTS, MANIFEST)}
+    try:
+        _write_npz(pending[WEIGHTS], arrays)
+        manifest = _manifest(model, sha256_file(pending[WEIGHTS]))
+        pending[MANIFEST].write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        for name in (WEIGHTS, MANIFEST):
+            os.replace(pending[name], directory / name)
+    finally:
+        for path in pending.values():
+            path.unlink(missing_ok=True)
+    model.manifest = manifest
+    return directory
+
+
+def _manifest(model: TrainedModel, weights_sha256: str) -> dict:
+    return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "classes": model.classes,
@@ -91,12 +121,9 @@ def save_model(model: TrainedModel, directory: Path | str) -> Path:
                        "featurizer": FEATURIZER, "criterion_heads": list(model.text_model.heads_),
                        "routes_estimator": ROUTES_ESTIMATOR},
         "combiner": {"C": model.combiner.C, "rule_features": RULE_FEATURES},
-        "weights_sha256": sha256_file(directory / WEIGHTS),
+        "weights_sha256": weights_sha256,
         **{k: v for k, v in model.manifest.items() if k not in ("format", "format_version", "weights_sha256")},
     }
-    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    model.manifest = manifest
-    return directory
 
 
 def load_model(directory: Path | str | None = None) -> TrainedModel:
@@ -115,7 +142,8 @@ def load_model(directory: Path | str | None = None) -> TrainedModel:
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ModelFileError(manifest_path, "missing") from None
+        raise ModelFileError(directory, f"not a model directory (no {MANIFEST}; train one with `cyberroute train CSV "
+                                        f"-o DIR`)") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelFileError(manifest_path, f"not valid JSON ({exc})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
@@ -127,18 +155,26 @@ def load_model(directory: Path | str | None = None) -> TrainedModel:
         blob = weights_path.read_bytes()
     except FileNotFoundError:
         raise ModelFileError(weights_path, "missing") from None
+    if "weights_sha256" not in manifest:
+        raise ModelFileError(manifest_path, "weights_sha256 is missing, so the weights cannot be checked")
     if hashlib.sha256(blob).hexdigest() != manifest.get("weights_sha256"):
         raise ModelFileError(weights_path, "sha256 does not match the manifest: the file is corrupted or was changed")
     try:
         with np.load(io.BytesIO(blob), allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in _REQUIRED}
-    except KeyError as exc:
-        raise ModelFileError(weights_path, f"array {exc} is missing") from None
+    except KeyError:
+        missing = sorted(set(_REQUIRED) - set(_array_names(blob)))
+        raise ModelFileError(weights_path, f"array {', '.join(missing) or '?'} is missing") from None
     except (ValueError, OSError, zipfile.BadZipFile) as exc:
         raise ModelFileError(weights_path, f"cannot be read as plain arrays ({exc})") from None
     classes = manifest.get("classes")
     if not isinstance(classes, list) or not classes:
         raise ModelFileError(manifest_path, "no classes listed")
+    # Only the weights are hashed; the class list names their rows, so a reordered, renamed or
+    # repeated class would swap routes without a word. Training writes distinct routes, sorted.
+    if not all(c in ROUTES for c in classes) or classes != sorted(set(classes)) or len(classes) < 2:
+        raise ModelFileError(manifest_path, f"classes must be two or more of {', '.join(ROUTES)}, each once and in "
+                                            f"that order, as training writes them; got {classes!r}")
     trained_with = manifest.get("text_model", {}).get("featurizer")
     if trained_with != FEATURIZER:
         raise ModelFileError(manifest_path, f"the model was trained with the text featurizer {trained_with!r}, "

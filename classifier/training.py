@@ -48,16 +48,18 @@ def read_labelled(path: Path | str, text_column: str = "text", label_column: str
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     except FileNotFoundError:
         raise CorpusError(f"{path}: file not found") from None
+    except pd.errors.EmptyDataError:
+        raise CorpusError(f"{path}: the file is empty (a CSV with a header line: text,route,...)") from None
     except (UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise CorpusError(f"{path}: cannot be read as UTF-8 CSV ({exc})") from None
     for column in (text_column, label_column):
         if column not in frame.columns:
-            raise CorpusError(f"{path}: column {column!r} not found; columns are: {', '.join(frame.columns)}")
+            raise CorpusError(f"{path}: column {column!r} not found; {_header_problem(frame.columns)}")
     bad = ~frame[label_column].isin(ROUTES)
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise CorpusError(f"{path}: row {row + 2}, column {label_column!r}: {frame[label_column].iloc[row]!r} "
-                          f"is not one of {', '.join(ROUTES)} ({int(bad.sum())} such rows)")
+                          f"is not one of {', '.join(ROUTES)} ({_such_rows(int(bad.sum()))})")
     empty = frame[text_column].str.strip() == ""
     if empty.any():
         row = int(np.flatnonzero(empty.to_numpy())[0])
@@ -66,8 +68,81 @@ def read_labelled(path: Path | str, text_column: str = "text", label_column: str
         raise CorpusError(f"{path}: every row has the route {frame[label_column].iloc[0]!r} in column "
                           f"{label_column!r}; a model needs examples of at least two routes" if len(frame)
                           else f"{path}: no labelled rows")
+    # Whether the file groups its rows into incidents (the cross-validation's folds rest on it).
+    grouped = "group_id" in frame.columns and bool((frame["group_id"].str.strip() != "").any())
     frame["group_id"] = fill_group_ids(frame)
+    frame.attrs["grouped"] = grouped
     return frame
+
+
+def check_trainable(frame: pd.DataFrame, path: Path | str, label_column: str = "route") -> None:
+    """Refuse a corpus that the grouped fits cannot learn from, saying why: every route must have
+    examples in at least two incident groups, since the text model's out-of-fold probabilities,
+    which the combiner learns from, hold each group out in turn (with one group, the folds that
+    hold it out have never seen the route)."""
+    groups = frame.groupby(label_column)["group_id"].nunique()
+    thin = groups[groups < 2]
+    if len(thin):
+        raise CorpusError(f"{path}: " + "; ".join(f"route {route!r} has examples in {n} incident group only"
+                                                 for route, n in thin.items())
+                          + "; each route needs at least two groups (five or more make a usable model)")
+
+
+def corpus_notes(frame: pd.DataFrame, path: Path | str, label_column: str = "route") -> list[str]:
+    """What a user should know about a training file before trusting the model it makes: routes it
+    lacks, texts it repeats (with different labels, the first pair named), and folds without
+    incident groups."""
+    notes = []
+    missing = [route for route in ROUTES if route not in set(frame[label_column])]
+    if missing:
+        notes.append(f"{path} has no row of {', '.join(missing)}: the model can never route a text there")
+    key = frame["text"].str.lower().str.split().str.join(" ")
+    repeated = key.duplicated(keep=False)
+    if repeated.any():
+        labels = frame.loc[repeated, label_column].groupby(key[repeated]).nunique()
+        notes.append(f"{int(key.duplicated().sum())} rows repeat the text of an earlier row")
+        clash = labels[labels > 1]
+        if len(clash):
+            rows = [_file_row(path, i) for i in frame.index[key == clash.index[0]]]
+            notes[-1] += (f"; {len(clash)} such texts carry different routes (first: {', '.join(rows)}), "
+                          f"which no model can fit")
+    if not frame.attrs.get("grouped", True):
+        notes.append(f"{path} has no group_id: each row is its own incident group, so paraphrases of one "
+                     f"incident can sit on both sides of a cross-validation split and the CV figures are "
+                     f"optimistic")
+    return notes
+
+
+def combined_below_parts(cross_validation: dict) -> str:
+    """Why the combined classifier cannot be trusted on this corpus, or "": it is less accurate in
+    cross-validation than the rules alone or the text model alone. The combiner learns how far to
+    trust each from out-of-fold readings; on a small corpus those are too few to learn from, and
+    its weights can even turn against the text model."""
+    combined = cross_validation["combined"]["accuracy"]
+    parts = {"the rules alone": cross_validation["rules_only"]["accuracy"],
+             "the text model alone": cross_validation["text_model"]["accuracy"]}
+    better = {name: value for name, value in parts.items() if value > combined}
+    if not better:
+        return ""
+    return ("in cross-validation the combined classifier (accuracy " + f"{combined:.3f}) is below "
+            + " and ".join(f"{name} ({value:.3f})" for name, value in better.items())
+            + ": the corpus is too small or too uneven for the combiner to learn how far to trust each "
+              "(the shipped model learnt from 4,360 rows in some 2,400 incident groups); add labelled "
+              "rows before relying on this model")
+
+
+def _header_problem(columns) -> str:
+    """What a header that lacks a needed column most likely is, in a few words (a JSON file read
+    as CSV has one enormous column name)."""
+    names = [str(c) for c in columns]
+    first = names[0] if names else ""
+    if first.lstrip().startswith(("{", "[")):
+        return "the file looks like JSON; train reads a comma-separated CSV with a header line"
+    for delimiter, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "pipes")):
+        if len(names) == 1 and delimiter in first:
+            return f"its header is separated by {name}; train reads comma-separated CSV (save it with commas)"
+    shown = [n if len(n) <= 40 else n[:37] + "..." for n in names[:12]]
+    return "columns are: " + ", ".join(shown) + (f", ... ({len(names)} in all)" if len(names) > 12 else "")
 
 
 def fill_group_ids(frame: pd.DataFrame) -> pd.Series:
@@ -93,7 +168,7 @@ def criterion_targets(frame: pd.DataFrame, path: Path | str = "the corpus",
             first = int(np.flatnonzero(bad.to_numpy())[0])
             raise CorpusError(f"{path}: {_file_row(path, frame.index[first])}, column {column!r}: "
                               f"{frame[column].iloc[first]!r} is not one of {', '.join(allowed)} "
-                              f"({int(bad.sum())} such rows)")
+                              f"({_such_rows(int(bad.sum()))})")
     targets = {   # in the order of CRITERION_HEADS
         "state_involvement": (frame["actor_type"].isin(STATE_ACTOR_TYPES)
                               | frame["state_sponsorship"].isin(STATE_LINKS)).to_numpy(),
@@ -103,6 +178,10 @@ def criterion_targets(frame: pd.DataFrame, path: Path | str = "the corpus",
     # A criterion with one value in every row teaches nothing: no head for it.
     return {name: target for name, target in targets.items()
             if not drop_constant or 0 < target.sum() < len(target)}
+
+
+def _such_rows(count: int) -> str:
+    return f"{count} such row{'' if count == 1 else 's'}"
 
 
 def _file_row(path: Path | str, index) -> str:
@@ -173,7 +252,7 @@ def oof_decided_proba(text_proba: np.ndarray, head_proba: np.ndarray, rule_rows:
 def fit(texts: list[str], routes, groups, rule_rows: np.ndarray, text_C: float = TEXT_C,
         combiner_C: float = COMBINER_C, cross_validate: bool = False,
         criteria: dict[str, np.ndarray] | None = None, criminal_actor: np.ndarray | None = None,
-        agreed_crime_cascade_below: float = 0.0) -> TrainedModel:
+        agreed_crime_cascade_below: float = 0.0, grouped: bool = True) -> TrainedModel:
     """Fit the text model (with a criterion head per entry of ``criteria``, see
     ``criterion_targets``) on everything, and the combiner on out-of-fold text probabilities.
 
@@ -181,7 +260,8 @@ def fit(texts: list[str], routes, groups, rule_rows: np.ndarray, text_C: float =
     the out-of-fold text probabilities (same folds; see ``oof_combined_proba``), and take the
     text model's where the rules name a criminal actor (``criminal_actor``, one bool per text)
     and the two layers agree on crime, as the classifier does (``combiner.agreed_crime``, with
-    routing.toml's ``agreed_crime_cascade_below``).
+    routing.toml's ``agreed_crime_cascade_below``). ``grouped`` says whether ``groups`` came
+    from the corpus (False: one group per row), as the manifest then records.
     """
     routes, groups = np.asarray(routes), np.asarray(groups)
     oof, oof_heads = oof_text_proba(texts, routes, groups, FOLDS, text_C, criteria)
@@ -197,7 +277,7 @@ def fit(texts: list[str], routes, groups, rule_rows: np.ndarray, text_C: float =
                                                       criminal_actor, agreed_crime_cascade_below, combiner_C)
         rules_only = rule_routes(rule_rows)
         model.manifest["cross_validation"] = {
-            "folds": FOLDS, "grouped_by": "group_id",
+            "folds": FOLDS, "grouped_by": "group_id" if grouped else "row (no group_id column)",
             "agreed_crime": {"cascade_below": agreed_crime_cascade_below, "rows": int(agreed.sum())},
             "combined": route_metrics(routes, combined, classes),
             "text_model": route_metrics(routes, oof, classes),
@@ -228,12 +308,20 @@ def corpus_sha256(path: Path | str) -> str:
 
 
 def library_versions() -> dict[str, str]:
-    from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    def version(name: str) -> str:
+        try:
+            return installed(name)
+        except PackageNotFoundError:   # run from a source tree that was never installed
+            return "not installed"
 
     import joblib
     import scipy
     import sklearn
 
-    return {"python": platform.python_version(), "numpy": np.__version__, "pandas": pd.__version__,
-            "scikit-learn": sklearn.__version__, "scipy": scipy.__version__, "joblib": joblib.__version__,
-            "click": version("click")}
+    return {"python": platform.python_version(), "cyberroute": version("cyberroute"), "numpy": np.__version__,
+            "pandas": pd.__version__, "scikit-learn": sklearn.__version__, "scipy": scipy.__version__,
+            "joblib": joblib.__version__, "click": version("click"), "numba": version("numba"),
+            "pyahocorasick": version("pyahocorasick")}

@@ -1,0 +1,169 @@
+"""`cyberroute train` on a user's own corpus: what it refuses, what it warns about, and a model
+directory that is never left half-written or silently re-labelled."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from classifier import model_store, training
+from classifier.cli import main
+from classifier.model_store import ModelFileError, load_model
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def _rows(small_corpus):
+    return list(csv.DictReader(small_corpus.open(encoding="utf-8")))
+
+
+def _write(path, rows, fieldnames=None):
+    fieldnames = fieldnames or list(rows[0])
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fieldnames, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def test_an_empty_file_is_named(runner, tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    result = runner.invoke(main, ["train", str(empty), "-o", str(tmp_path / "m")])
+    assert result.exit_code == 1 and f"{empty}: the file is empty" in result.output
+
+
+def test_a_route_told_in_one_incident_group_is_refused_before_fitting(runner, tmp_path, small_corpus):
+    rows = _rows(small_corpus)
+    inter = [r for r in rows if r["route"] == "intersection"]
+    for r in inter:
+        r["group_id"] = "g-one"
+    path = _write(tmp_path / "thin.csv", [r for r in rows if r["route"] != "intersection"] + inter)
+    result = runner.invoke(main, ["train", str(path), "-o", str(tmp_path / "m"), "--no-cv"])
+    assert result.exit_code == 1
+    assert "route 'intersection' has examples in 1 incident group only; each route needs at least two" in result.output
+    assert not (tmp_path / "m").exists()
+
+
+def test_train_says_what_the_file_lacks_and_repeats(runner, tmp_path, small_corpus):
+    rows = [r for r in _rows(small_corpus) if r["route"] != "intersection"]
+    rows.append(dict(rows[0], route="international-security" if rows[0]["route"] == "cybercrime" else "cybercrime"))
+    path = _write(tmp_path / "plain.csv", rows, ["text", "route"])
+    result = runner.invoke(main, ["train", str(path), "-o", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    assert f"note: {path} has no row of intersection: the model can never route a text there" in result.output
+    assert f"1 rows repeat the text of an earlier row; 1 such texts carry different routes (first: row 2, row {len(rows) + 1})" \
+        in result.output
+    assert f"note: {path} has no group_id: each row is its own incident group" in result.output
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    assert manifest["cross_validation"]["grouped_by"] == "row (no group_id column)"
+    assert "rules alone" in result.output and "text model alone" in result.output
+
+
+def test_the_warning_names_the_parts_that_beat_the_combined_classifier():
+    cv = {"combined": {"accuracy": 0.56}, "rules_only": {"accuracy": 0.68}, "text_model": {"accuracy": 0.53}}
+    warning = training.combined_below_parts(cv)
+    assert "combined classifier (accuracy 0.560) is below the rules alone (0.680):" in warning
+    assert "text model" not in warning.split(":")[0]
+    cv["combined"]["accuracy"] = 0.7
+    assert training.combined_below_parts(cv) == ""
+
+
+def test_the_shipped_corpus_gets_no_note_and_no_refusal():
+    frame = training.read_labelled(training.Path(__file__).resolve().parent.parent / "datasets" / "incidents.csv")
+    training.check_trainable(frame, "incidents.csv")
+    assert training.corpus_notes(frame, "incidents.csv") == []
+
+
+@pytest.mark.parametrize("classes", [
+    ["international-security", "cybercrime", "intersection"],   # reordered: routes would swap
+    ["cybercrime", "international-security", "banana"],
+    ["cybercrime", "cybercrime", "intersection"],
+    ["cybercrime"],
+], ids=["reordered", "unknown route", "repeated", "one"])
+def test_a_tampered_class_list_is_refused(tmp_path, classes):
+    copy = tmp_path / "model"
+    shutil.copytree(model_store.default_model_dir(), copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["classes"] = classes
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelFileError, match="classes must be two or more of cybercrime, international-security, "
+                                             "intersection, each once and in that order"):
+        load_model(copy)
+
+
+def test_a_failed_save_leaves_the_model_that_was_there(tmp_path, monkeypatch):
+    copy = tmp_path / "model"
+    shutil.copytree(model_store.default_model_dir(), copy)
+    before = {name: (copy / name).read_bytes() for name in ("weights.npz", "manifest.json")}
+    model = load_model(copy)
+
+    def disk_full(path, arrays):
+        path.write_bytes(b"PK\x03\x04 half")
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(model_store, "_write_npz", disk_full)
+    with pytest.raises(OSError):
+        model_store.save_model(model, copy)
+    assert {name: (copy / name).read_bytes() for name in before} == before
+    assert sorted(p.name for p in copy.iterdir()) == ["manifest.json", "weights.npz"]
+    load_model(copy)
+
+
+def test_an_unwritable_model_directory_is_one_line(runner, tmp_path, small_corpus):
+    result = runner.invoke(main, ["train", str(small_corpus), "-o", "/proc/cyberroute-model", "--no-cv"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1].startswith("Error: /proc/cyberroute-model")
+    assert "the model was not written" in result.output and "Traceback" not in result.output
+
+
+def test_a_model_trained_with_other_rules_tells_which_to_pass(runner, tmp_path, small_corpus, rules_dir):
+    rules = tmp_path / "my-rules"
+    shutil.copytree(rules_dir, rules, ignore=shutil.ignore_patterns("__*"))
+    routing = rules / "routing.toml"
+    routing.write_text(routing.read_text().replace("min_words = 3", "min_words = 4", 1))
+    model = tmp_path / "m"
+    assert runner.invoke(main, ["train", str(small_corpus), "-o", str(model), "--rules", str(rules),
+                                "--no-cv"]).exit_code == 0
+    assert json.loads((model / "manifest.json").read_text())["rules_dir"] == str(rules)
+    scored = runner.invoke(main, ["score", "A gang hit a bakery's tills.", "--model", str(model)])
+    assert scored.exit_code == 0
+    assert f"note: the model was trained with the rules in {rules}" in scored.stderr
+    assert f"pass --rules {rules}" in scored.stderr
+    with_rules = runner.invoke(main, ["score", "A gang hit a bakery's tills.", "--model", str(model), "--rules", str(rules)])
+    assert "note:" not in with_rules.stderr
+
+
+def test_evaluate_holdout_that_holds_out_nothing_says_so(runner, tmp_path, small_corpus):
+    rows = _rows(small_corpus)
+    for i, r in enumerate(rows):   # three incident groups, one per route
+        r["group_id"] = r["route"]
+    path = _write(tmp_path / "three.csv", rows)
+    result = runner.invoke(main, ["evaluate", str(path), "--holdout", "0.05"])
+    assert result.exit_code == 1
+    assert "--holdout 0.05 held out none of its 3 incident groups" in result.output
+
+
+def test_evaluate_holdout_says_model_is_not_used(runner, tmp_path, small_corpus):
+    result = runner.invoke(main, ["evaluate", str(small_corpus), "--holdout", "0.3", "--model", "/nonexistent"])
+    assert result.exit_code == 0, result.output
+    assert "note: --holdout trains a model on the rest of the file; --model is not used" in result.stderr
+
+
+@pytest.mark.parametrize("content, expected", [
+    ("text;route;group_id\nA gang hit a shop.;cybercrime;g1\n", "its header is separated by semicolons; train reads comma-separated CSV"),
+    ('{"text": "A gang hit a shop.", "route": "cybercrime"}\n', "the file looks like JSON; train reads a comma-separated CSV"),
+    ("description,label\nA gang hit a shop.,cybercrime\n", "column 'text' not found; columns are: description, label"),
+], ids=["semicolons", "json lines", "other names"])
+def test_a_file_train_cannot_read_is_named_for_what_it_is(runner, tmp_path, content, expected):
+    path = tmp_path / "corpus.csv"
+    path.write_text(content, encoding="utf-8")
+    result = runner.invoke(main, ["train", str(path), "-o", str(tmp_path / "m")])
+    assert result.exit_code == 1 and expected in result.output
