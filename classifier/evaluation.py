@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
+from .ruleset import ROUTES
+
 
 def criterion_head_accuracy(labels: dict[str, np.ndarray], results, heads) -> dict[str, dict[str, float]]:
     """For each criterion head in ``heads`` that ``labels`` has (``training.criterion_targets``),
@@ -40,10 +42,16 @@ def expected_calibration_error(correct: np.ndarray, confidence: np.ndarray, bins
 
 
 def route_metrics(truth, proba: np.ndarray, classes: list[str]) -> dict:
-    """Accuracy, macro-F1, ECE and per-route figures for probabilities over ``classes``."""
+    """Accuracy, macro-F1, ECE and per-route figures for probabilities over ``classes``.
+
+    Macro-F1 averages over the routes the labels hold, whether or not ``classes`` has them, as
+    ``label_metrics`` does for a route per row: a model trained without a route then scores 0
+    on it, rather than looking better for never having been asked.
+    """
     truth = np.asarray(truth)
     predicted = np.asarray(classes)[np.asarray(proba).argmax(axis=1)]
-    return label_metrics(truth, predicted, classes, confidence=np.asarray(proba).max(axis=1))
+    labels = list(ROUTES) + [c for c in classes if c not in ROUTES]
+    return label_metrics(truth, predicted, labels, confidence=np.asarray(proba).max(axis=1))
 
 
 def label_metrics(truth, predicted, labels: list[str], confidence=None) -> dict:

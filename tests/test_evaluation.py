@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from classifier.evaluation import _accuracy_and_macro_f1, bootstrap_intervals, label_metrics
+from classifier.evaluation import _accuracy_and_macro_f1, bootstrap_intervals, label_metrics, route_metrics
 
 ROUTES = ["cybercrime", "international-security", "intersection"]
 
@@ -99,3 +99,16 @@ def test_blank_group_ids_are_groups_of_their_own_in_training_and_bootstrap_alike
     filled = fill_group_ids(pd.DataFrame({"group_id": blank})).tolist()
     assert bootstrap_intervals(truth, predicted, ROUTES, groups=blank) == \
         bootstrap_intervals(truth, predicted, ROUTES, groups=filled)
+
+
+def test_a_model_without_a_route_is_averaged_over_the_labels_routes():
+    """A two-route model asked about three routes scores 0 on the third in macro-F1, as the
+    per-row metrics of the same predictions do, instead of being averaged over its own two."""
+    truth = np.array(["cybercrime", "international-security", "intersection"] * 4)
+    classes = ["cybercrime", "international-security"]
+    proba = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]] * 4)
+    from_proba = route_metrics(truth, proba, classes)
+    predicted = np.array(classes)[proba.argmax(axis=1)]
+    per_row = label_metrics(truth, predicted, ["cybercrime", "international-security", "intersection"])
+    assert from_proba["macro_f1"] == per_row["macro_f1"] < 0.67
+    assert from_proba["per_route"]["intersection"]["recall"] == 0.0
