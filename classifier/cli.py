@@ -641,6 +641,11 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, input_form
                         f"trained on {len(train_frame)} rows")
     else:
         classifier = _classifier(rules_dir, model_dir, priors_spec)
+        trained_on = classifier.model.manifest.get("training_data", {}).get("sha256")
+        if trained_on and path != Path("-") and path.is_file() and training.corpus_sha256(path) == trained_on:
+            click.echo(f"note: {path} is the file the model was trained on (same sha256): these figures measure "
+                       f"how well it fits its training data, not new text; --holdout retrains on part of it and "
+                       f"evaluates on the rest", err=True)
     if frame.empty:
         _fail(f"{path}: no rows with a route label in column {label_column!r}")
     texts, truth = frame[text_column].tolist(), frame[label_column].to_numpy()

@@ -167,3 +167,14 @@ def test_a_file_train_cannot_read_is_named_for_what_it_is(runner, tmp_path, cont
     path.write_text(content, encoding="utf-8")
     result = runner.invoke(main, ["train", str(path), "-o", str(tmp_path / "m")])
     assert result.exit_code == 1 and expected in result.output
+
+
+def test_evaluate_on_the_training_file_says_it_measures_fit(runner, tmp_path, small_corpus):
+    model = tmp_path / "m"
+    assert runner.invoke(main, ["train", str(small_corpus), "-o", str(model), "--no-cv"]).exit_code == 0
+    same = runner.invoke(main, ["evaluate", str(small_corpus), "--model", str(model)])
+    assert same.exit_code == 0, same.output
+    assert f"note: {small_corpus} is the file the model was trained on (same sha256)" in same.stderr
+    other = tmp_path / "other.csv"
+    other.write_text(small_corpus.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert "trained on (same sha256)" not in runner.invoke(main, ["evaluate", str(other), "--model", str(model)]).stderr
