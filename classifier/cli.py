@@ -190,7 +190,7 @@ def _stdin_batches(stream, whole: bool):
 @click.option("-o", "--output", "output_path", required=True, type=str,
               help="Output file (CSV, JSON lines or STIX: see --output-format), or - for stdout.")
 @click.option("--text-column", default="text", show_default=True, help="Column holding the description.")
-@click.option("--delimiter", default=None, type=DELIMITER_CHOICE, callback=_tab_as_character,
+@click.option("--delimiter", default=None, type=DELIMITER_CHOICE, callback=_tab_as_character, metavar="{, ; tab |}",
               help="CSV input delimiter (default: the one the header line uses; output is always comma-separated).")
 @click.option("--chunk-size", default=512, show_default=True, type=click.IntRange(1, 100_000),
               help="Rows classified together.")
@@ -355,7 +355,7 @@ def _batch_records(classifier, input_path, output_path, input_format, output_for
 @click.option("--input-format", type=click.Choice(["csv", "jsonl", "json", "stix", "veris", "misp"]), default=None,
               help="Input format (default: from the extension; for .json, from the content).")
 @click.option("--encoding", default=None, help="Input encoding (default: UTF-8, or UTF-16 by its byte-order mark).")
-@click.option("--delimiter", default=None, type=DELIMITER_CHOICE, callback=_tab_as_character,
+@click.option("--delimiter", default=None, type=DELIMITER_CHOICE, callback=_tab_as_character, metavar="{, ; tab |}",
               help="CSV input delimiter (default: the one the header line uses).")
 @click.option("--json", "as_json", is_flag=True, help="Print the estimate as JSON.")
 @RULES_OPTION
@@ -569,7 +569,7 @@ def _as_cell(value) -> str:
               help="Input format (default: JSON lines for .jsonl and .ndjson, a JSON array of records or JSON "
                    "lines for .json by its first character, else CSV; stdin is CSV).")
 @click.option("--encoding", default=None, help="Input encoding (default: UTF-8, or UTF-16 by its byte-order mark).")
-@click.option("--delimiter", default=None, type=DELIMITER_CHOICE, callback=_tab_as_character,
+@click.option("--delimiter", default=None, type=DELIMITER_CHOICE, callback=_tab_as_character, metavar="{, ; tab |}",
               help="CSV delimiter (default: the one the header line uses).")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @PRIORS_OPTION
