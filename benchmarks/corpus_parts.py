@@ -18,6 +18,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -41,9 +42,17 @@ def part_range(spec: str) -> set[str]:
     return {f"p{n}" for n in range(low, high + 1)}
 
 
-def out_of_fold(corpus: pd.DataFrame) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """The classes, the out-of-fold probabilities decided on as `cyberroute train`'s CV decides
-    (one row per corpus row), and the rule layer's route of each row."""
+class OutOfFold(NamedTuple):
+    classes: list[str]
+    decided: np.ndarray       # route probabilities, decided on as `cyberroute train`'s CV decides
+    rule_routes: np.ndarray   # the rule layer's route of each row
+    heads: dict[str, np.ndarray]   # each criterion head's out-of-fold probability of "yes"
+    head_labels: dict[str, np.ndarray]   # and the corpus's label it learnt (bool per row)
+
+
+def out_of_fold(corpus: pd.DataFrame) -> OutOfFold:
+    """The grouped out-of-fold readings of every corpus row, on the folds `cyberroute train`
+    cross-validates with."""
     texts, routes, groups = corpus["text"].tolist(), corpus["route"].to_numpy(), corpus["group_id"].to_numpy()
     rules = load_rules(ROOT / "rules")
     table, _, rule_rows = RuleLayer(rules).rule_rows(texts)
@@ -51,12 +60,13 @@ def out_of_fold(corpus: pd.DataFrame) -> tuple[list[str], np.ndarray, np.ndarray
     text_proba, head_proba = training.oof_text_proba(texts, routes, groups, criteria=criteria)
     classes, decided, _ = training.oof_decided_proba(text_proba, head_proba, rule_rows, routes, groups, list(criteria),
                                                      table.criminal_actor, rules.decision["agreed_crime_cascade_below"])
-    return classes, decided, training.rule_routes(rule_rows)
+    heads = {name: head_proba[:, j] for j, name in enumerate(criteria)}
+    return OutOfFold(classes, decided, training.rule_routes(rule_rows), heads, dict(criteria))
 
 
 def out_of_fold_routes(corpus: pd.DataFrame) -> np.ndarray:
-    classes, decided, _ = out_of_fold(corpus)
-    return np.asarray(classes)[decided.argmax(axis=1)]
+    oof = out_of_fold(corpus)
+    return np.asarray(oof.classes)[oof.decided.argmax(axis=1)]
 
 
 def breakdown(corpus: pd.DataFrame, predicted: np.ndarray, keys: pd.Series) -> list[dict]:

@@ -7,12 +7,17 @@ with each other one, and flags the rows that most likely carry the wrong label, 
 A flag is a question, not a verdict: many flagged rows are hard cases labelled right (that is
 what the corpus's contrast parts are for), and the labelling guide in datasets/README.md decides.
 
+With `--criterion`, the same for one of the text model's criterion heads (state_involvement,
+financial_motive, cascading_effects): a yes/no label read from the corpus's criteria columns
+(datasets/README.md) against the head's out-of-fold probability.
+
 Usage:
     pip install '.[audit]'
-    python tools/audit_labels.py [--corpus datasets/incidents.csv] [--out benchmarks/results/label_audit]
+    python tools/audit_labels.py [--corpus datasets/incidents.csv] [--criterion route]
+                                 [--out benchmarks/results/label_audit]
 
 Writes OUT.md (the flagged rows, worst first, with the rule layer's route beside the classifier's)
-and OUT.json.
+and OUT.json; OUT defaults to benchmarks/results/label_audit, with `_CRITERION` added for a head.
 """
 
 from __future__ import annotations
@@ -27,6 +32,10 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXT_SHOWN = 220   # characters of each flagged text in the Markdown table
+HEADS = ("state_involvement", "financial_motive", "cascading_effects")
+# The corpus columns each head's label is read from (training.criterion_targets), shown beside it.
+HEAD_COLUMNS = {"state_involvement": ["actor_type", "state_sponsorship"], "financial_motive": ["motive"],
+                "cascading_effects": ["cascading_effects"]}
 
 
 def label_issues(labels, proba: np.ndarray, classes: list[str]) -> pd.DataFrame:
@@ -65,42 +74,65 @@ def _cell(text: str) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=ROOT / "datasets" / "incidents.csv")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "label_audit")
+    parser.add_argument("--criterion", choices=("route",) + HEADS, default="route",
+                        help="the route label (default) or one criterion head's yes/no label")
+    parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
+    out = args.out or ROOT / "benchmarks" / "results" / (
+        "label_audit" if args.criterion == "route" else f"label_audit_{args.criterion}")
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from corpus_parts import out_of_fold, part_of
 
     corpus = pd.read_csv(args.corpus, dtype=str, keep_default_na=False)
-    classes, proba, rule_routes = out_of_fold(corpus)
-    issues = label_issues(corpus["route"].to_numpy(), proba, classes)
+    oof = out_of_fold(corpus)
+    if args.criterion == "route":
+        issues = label_issues(corpus["route"].to_numpy(), oof.decided, oof.classes)
+        shown = "rules"
+    else:
+        if args.criterion not in oof.heads:
+            print(f"error: {args.corpus} gives the text model no {args.criterion} head (its criteria columns are "
+                  f"missing or constant)", file=sys.stderr)
+            return 1
+        yes = oof.heads[args.criterion]
+        labels = np.where(oof.head_labels[args.criterion], "yes", "no")
+        issues = label_issues(labels, np.column_stack([1 - yes, yes]), ["no", "yes"])
+        shown = ", ".join(HEAD_COLUMNS[args.criterion])
     rows = corpus.iloc[issues["row"]].reset_index(drop=True)
+    context = (oof.rule_routes[issues["row"]] if args.criterion == "route" else
+               rows[HEAD_COLUMNS[args.criterion]].agg(" / ".join, axis=1).to_numpy())
     issues = issues.assign(id=rows["id"], group_id=rows["group_id"], part=rows["id"].map(part_of),
-                           rules=rule_routes[issues["row"]], text=rows["text"])
+                           rules=context, route=rows["route"], text=rows["text"])
     command = "python tools/audit_labels.py " + " ".join(argv if argv is not None else sys.argv[1:])
     pairs = issues.groupby(["label", "predicted"]).size().sort_values(ascending=False)
     by_part = issues["part"].value_counts()
-    lines = [f"# Label audit of {args.corpus.name} ({len(corpus)} rows)", "",
+    what = ("the combined classifier" if args.criterion == "route"
+            else f"the text model's {args.criterion} head (label yes/no from {shown})")
+    lines = [f"# Label audit of {args.corpus.name} ({len(corpus)} rows): {args.criterion}", "",
              f"Command: `{command.strip()}`", "",
              "Rows that confident learning (cleanlab's `find_label_issues`, ranked by the probability "
-             "given to the label) flags on the grouped out-of-fold probabilities of the combined "
-             "classifier. A flag asks for a re-read against the labelling guide; it is no verdict.", "",
+             f"given to the label) flags on the grouped out-of-fold probabilities of {what}. A flag asks "
+             "for a re-read against the labelling guide; it is no verdict.", "",
              f"Flagged: {len(issues)} rows ({len(issues) / len(corpus):.1%}).", "",
              "| label -> classifier | rows |", "|---|---|"]
     lines += [f"| {label} -> {predicted} | {n} |" for (label, predicted), n in pairs.items()]
     lines += ["", "| part | flagged | of rows |", "|---|---|---|"]
     sizes = corpus["id"].map(part_of).value_counts()
     lines += [f"| {part} | {n} | {sizes[part]} |" for part, n in by_part.items()]
-    lines += ["", "| id | label | classifier | p(label) | rules | text |", "|---|---|---|---|---|---|"]
-    lines += [f"| {r.id} | {r.label} | {r.predicted} ({r.p_predicted:.2f}) | {r.p_label:.2f} | {r.rules} | "
-              f"{_cell(r.text)} |" for r in issues.itertuples()]
-    report = {"command": command.strip(), "rows": len(corpus), "flagged": len(issues),
+    header = f"| id | label | classifier | p(label) | {shown} | text |"
+    if args.criterion != "route":
+        header = f"| id | label | head | p(label) | {shown} (route) | text |"
+    lines += ["", header, "|---|---|---|---|---|---|"]
+    lines += [f"| {r.id} | {r.label} | {r.predicted} ({r.p_predicted:.2f}) | {r.p_label:.2f} | {r.rules}"
+              + ("" if args.criterion == "route" else f" ({r.route})") + f" | {_cell(r.text)} |"
+              for r in issues.itertuples()]
+    report = {"command": command.strip(), "criterion": args.criterion, "rows": len(corpus), "flagged": len(issues),
               "pairs": {f"{label} -> {predicted}": int(n) for (label, predicted), n in pairs.items()},
               "issues": issues.drop(columns=["text", "row"]).to_dict(orient="records")}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
-    args.out.with_suffix(".md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines[:lines.index("| id | label | classifier | p(label) | rules | text |") - 1]))
-    print(f"\nWrote {args.out.with_suffix('.md')} and .json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines[:lines.index(header) - 1]))
+    print(f"\nWrote {out.with_suffix('.md')} and .json")
     return 0
 
 
