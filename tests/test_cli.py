@@ -65,7 +65,7 @@ def test_score_without_input_is_a_usage_error(runner):
 def test_score_dash_reads_stdin_and_a_byte_order_mark_moves_no_offset(runner):
     result = runner.invoke(main, ["score", "-", "--json"], input="\ufeffA gang stole card numbers from a shop.\n")
     assert result.exit_code == 0, result.output
-    record = json.loads(result.output)
+    record = json.loads(result.stdout)
     assert record["route"] == "cybercrime"
     assert record["criteria"]["actor_type"]["evidence"][0] == {
         "start": 2, "end": 6, "text": "gang", "rule": "actor.criminal.group"}
@@ -239,7 +239,8 @@ def test_train_and_evaluate_on_small_corpus(runner, tmp_path, small_corpus):
     assert manifest["training_data"]["rows"] == 150
     result = runner.invoke(main, ["evaluate", str(small_corpus), "--model", str(model_dir), "--json"])
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
+    assert "is the file the model was trained on" in result.stderr   # the note goes to stderr, not the JSON
+    report = json.loads(result.stdout)
     assert report["combined"]["n"] == 150
     assert set(report["criteria"]) == {"actor_type", "state_sponsorship", "cascading_effects", "motive",
                                        "critical_infrastructure"}
@@ -273,7 +274,7 @@ def test_evaluate_gives_a_bootstrap_interval_over_groups_or_rows(runner, tmp_pat
     """Incident groups are resampled when the file has a group_id column, rows when it has not;
     the interval holds the accuracy it is drawn around."""
     result = runner.invoke(main, ["evaluate", str(small_corpus), "--json"])
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)
     interval = report["combined_interval_95"]
     assert interval["resampled"] == "incident groups"
     assert interval["accuracy"][0] <= report["combined"]["accuracy"] <= interval["accuracy"][1]
