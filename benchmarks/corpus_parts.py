@@ -53,7 +53,9 @@ class OutOfFold(NamedTuple):
 def out_of_fold(corpus: pd.DataFrame) -> OutOfFold:
     """The grouped out-of-fold readings of every corpus row, on the folds `cyberroute train`
     cross-validates with."""
-    texts, routes, groups = corpus["text"].tolist(), corpus["route"].to_numpy(), corpus["group_id"].to_numpy()
+    # Blank or missing group ids become groups of their own, as `cyberroute train` makes them.
+    texts, routes, groups = (corpus["text"].tolist(), corpus["route"].to_numpy(),
+                             training.fill_group_ids(corpus).to_numpy())
     rules = load_rules(ROOT / "rules")
     table, _, rule_rows = RuleLayer(rules).rule_rows(texts)
     criteria = training.criterion_targets(corpus)

@@ -108,7 +108,9 @@ class Classifier(RuleLayer):
         memory, as ``evaluate --holdout`` does) is taken to match.
         """
         trained_with = self.model.manifest.get("rules_sha256")
-        if not trained_with or trained_with == self.rules.fingerprint():
+        # Models trained before session 22 recorded the sha256 of the files' bytes.
+        parsed = self.model.manifest.get("rules_fingerprint") == "parsed"
+        if not trained_with or trained_with == (self.rules.fingerprint() if parsed else self.rules.bytes_sha256):
             return ""
         # A model trained with `--rules DIR` records DIR: most likely the rules were left out.
         trained_dir = self.model.manifest.get("rules_dir")

@@ -56,14 +56,16 @@ def _classifier(rules_dir, model_dir, priors_spec: str | None = None):
 
 def _with_priors(classifier, priors_spec: str | None):
     """``classifier`` re-weighted to the route shares of ``--priors`` (refused with the reason)."""
-    from .api import Classifier
+    from .api import Classifier, RulesChangedWarning
     from .priors import PriorsError, parse_shares
 
     if priors_spec is None:
         return classifier
     try:
         priors = parse_shares(priors_spec, classifier.model.classes)
-        classifier = Classifier(rules=classifier.rules, model=classifier.model, priors=priors)
+        with warnings.catch_warnings():   # said once already, by _classifier, if the rules changed
+            warnings.simplefilter("ignore", RulesChangedWarning)
+            classifier = Classifier(rules=classifier.rules, model=classifier.model, priors=priors)
         classifier.training_shares   # a model without the counts is refused now, not mid-run
     except PriorsError as exc:
         _fail(f"--priors: {exc}")
@@ -462,15 +464,16 @@ def train(csv_path, output_dir, cv, rules_dir):
         "training_data": {"file": csv_path.name, "sha256": training.corpus_sha256(csv_path),
                           "rows": len(texts), "groups": int(len(set(groups))),
                           "routes": {r: int((routes == r).sum()) for r in sorted(set(routes))}},
-        "rules_sha256": rules.fingerprint(),
+        "rules_sha256": rules.fingerprint(), "rules_fingerprint": "parsed",
         "libraries": training.library_versions(),
     }
     if rules_dir is not None:   # named in the note a classifier on other rules gives (Classifier.rules_changed)
-        model.manifest["rules_dir"] = str(rules.directory)
+        model.manifest["rules_dir"] = str(Path(rules.directory).resolve())
     if cv:
         cross = model.manifest["cross_validation"]
         m = cross["combined"]
-        click.echo(f"grouped CV: accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f}, ECE {m['ece']:.3f} "
+        click.echo(f"{'grouped CV' if frame.attrs['grouped'] else 'CV by row'}: accuracy {m['accuracy']:.3f}, "
+                   f"macro-F1 {m['macro_f1']:.3f}, ECE {m['ece']:.3f} "
                    f"(rules alone {cross['rules_only']['accuracy']:.3f}, text model alone "
                    f"{cross['text_model']['accuracy']:.3f})", err=True)
         weak = training.combined_below_parts(cross)
@@ -611,7 +614,7 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, input_form
     if holdout:
         if "group_id" not in frame.columns:
             _fail(f"{path}: --holdout needs a group_id column so paraphrases stay on one side")
-        if model_dir is not None:
+        if click.get_current_context().get_parameter_source("model_dir") == click.core.ParameterSource.COMMANDLINE:
             click.echo("note: --holdout trains a model on the rest of the file; --model is not used", err=True)
         test = training.holdout_mask(frame["group_id"], holdout)
         train_frame, frame = frame[~test], frame[test]

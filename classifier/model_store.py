@@ -17,6 +17,7 @@ import hashlib
 import io
 import json
 import os
+import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,17 +93,24 @@ def save_model(model: TrainedModel, directory: Path | str) -> Path:
 
     Both files are written beside their targets first and renamed into place when complete, the
     manifest last: a failure leaves the model that was there (or, between the two renames, a
-    weights file the old manifest's hash refuses), never a half-written file that loads.
+    weights file the old manifest's hash refuses), never a half-written file that loads. Two
+    trainings into one directory at once are not guarded against: the last rename wins, and the
+    directory may then hold one's weights and the other's manifest, which the hash refuses.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     arrays = {**model.text_model.to_arrays(), **model.combiner.to_arrays()}
-    pending = {name: directory / f".{name}.{os.getpid()}.tmp" for name in (WEIGHTS, MANIFEST)}
+    pending = {}
     try:
+        for name in (WEIGHTS, MANIFEST):   # names of their own, so two saves never share one
+            handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+            os.close(handle)
+            pending[name] = Path(temporary)
         _write_npz(pending[WEIGHTS], arrays)
         manifest = _manifest(model, sha256_file(pending[WEIGHTS]))
         pending[MANIFEST].write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         for name in (WEIGHTS, MANIFEST):
+            os.chmod(pending[name], 0o644)   # mkstemp's files are private; a model is read by all
             os.replace(pending[name], directory / name)
     finally:
         for path in pending.values():

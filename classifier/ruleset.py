@@ -12,7 +12,7 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .matcher import fold
+from .matcher import normalise_phrase
 
 ROUTES = ("cybercrime", "international-security", "intersection")
 ALL_ROUTES = ROUTES + ("undetermined",)
@@ -175,17 +175,30 @@ class RuleSet:
     # routed (empty: every text is).
     topic_words: tuple[str, ...] = ()
 
+    # What the rule files said when they were read (``fingerprint``), and the sha256 of their bytes
+    # as models trained before session 22 recorded it; both filled by ``load_rules``.
+    parsed_sha256: str = ""
+    bytes_sha256: str = ""
+
     def fingerprint(self) -> str:
         """sha256 over what the rule files say, recorded with a trained model: their parsed
-        content, so that comments, layout and line endings leave it as it is."""
-        import hashlib
-        import json
+        content, so that comments, layout and line endings leave it as it is. Computed when the
+        files are read, so a file edited or removed since does not change it."""
+        return self.parsed_sha256 or _fingerprints(self.directory)[0]
 
-        digest = hashlib.sha256()
-        for name in RULE_FILES:
-            digest.update(name.encode())
-            digest.update(json.dumps(_read(self.directory / name), sort_keys=True, default=str).encode())
-        return digest.hexdigest()
+
+def _fingerprints(directory: Path) -> tuple[str, str]:
+    """The sha256 of the parsed rule files and of their bytes (``RuleSet.fingerprint``)."""
+    import hashlib
+    import json
+
+    parsed, raw = hashlib.sha256(), hashlib.sha256()
+    for name in RULE_FILES:
+        parsed.update(name.encode())
+        parsed.update(json.dumps(_read(directory / name), sort_keys=True, default=str).encode())
+        raw.update(name.encode())
+        raw.update((directory / name).read_bytes())
+    return parsed.hexdigest(), raw.hexdigest()
 
 
 def default_rules_dir() -> Path:
@@ -212,9 +225,11 @@ def _read(path: Path) -> dict:
         raise RuleFileError(path, f"cannot read: {exc.strerror}") from None
     if not raw.strip():
         raise RuleFileError(path, "the file is empty")
+    # An editor may save a byte-order mark; TOML has no room for one, so it is skipped (before
+    # decoding, so that an error's position counts from the file's own start).
+    raw = raw.removeprefix(b"\xef\xbb\xbf")
     try:
-        # An editor may save a byte-order mark; TOML has no room for one, so it is skipped.
-        text = raw.decode("utf-8-sig")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[:exc.start].count(b"\n") + 1
         raise RuleFileError(path, f"not UTF-8 (byte 0x{raw[exc.start]:02x} on line {line}); "
@@ -279,8 +294,9 @@ def _check_conditions(path, when, rule: str, sector_ids=()):
     for key, value in when.items():
         if key not in CONDITION_KEYS:
             raise RuleFileError(path, f"unknown condition (allowed: {', '.join(CONDITION_KEYS)})", rule, f"when.{key}")
-        if not isinstance(value, CONDITION_KEYS[key]):
-            raise RuleFileError(path, f"must be {CONDITION_KEYS[key].__name__}", rule, f"when.{key}")
+        kind = CONDITION_KEYS[key]
+        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+            raise RuleFileError(path, f"must be {_KINDS[kind]}, got {value!r}", rule, f"when.{key}")
     allowed_items = {"signals": SIGNALS, "actor_type": ACTOR_TYPES, "motive": MOTIVES,
                      "state_sponsorship": SPONSORSHIP, "sectors": tuple(sector_ids)}
     for key, allowed in allowed_items.items():
@@ -296,18 +312,21 @@ def _expand_places(term: str, places: dict[str, tuple[str, ...]]) -> list[tuple[
     return [(term.replace("{place}", alias), state) for state, aliases in places.items() for alias in aliases]
 
 
-def _terms(path, table: dict, key: str, rule: str, places: dict | None = None, default=None) -> list[tuple[str, str]]:
+def _terms(path, table: dict, key: str, rule: str, places: dict | None = None, default=None,
+           case_sensitive: bool = False) -> list[tuple[str, str]]:
     """The phrases of ``key`` (``{place}`` expanded when ``places`` is given), each with its State.
 
     A phrase is matched as whole words after folding (``matcher.fold``: lower case, hyphens and
-    quotes as spaces), so a phrase that folds to one listed before it in the same list would
-    match the same words again and count twice: it is dropped. Phrases without a letter or digit
-    match nothing, and other placeholders than {place} are no placeholders: both are refused.
+    quotes as spaces; only the case is kept for a ``case_sensitive`` cue), so a phrase that folds
+    to one listed before it in the same list would match the same words again and count twice:
+    it is dropped, unless it names a State the first did not ("russian spies" before "{place}
+    spies"), when it takes the first's place. Phrases without a letter or digit match nothing,
+    and other placeholders than {place} are no placeholders: both are refused.
     """
     listed = _strings(path, table, key, rule, default=default)
     if not listed and default is None:
         raise RuleFileError(path, "lists no terms; remove the entry or add a term", rule, key)
-    pairs, seen = [], set()
+    pairs, seen = [], {}   # seen: folded phrase -> its position in pairs
     for term in listed:
         if not any(ch.isalnum() for ch in term):
             raise RuleFileError(path, f"{term!r} has no letter or digit, so it can match nothing", rule, key)
@@ -319,10 +338,12 @@ def _terms(path, table: dict, key: str, rule: str, places: dict | None = None, d
         if "{place}" in term and not any(places.values()):
             raise RuleFileError(path, f"{term!r} uses {{place}}, but [places] lists no place", rule, key)
         for phrase, state in _expand_places(term, places or {}):
-            folded = " ".join(fold(phrase).split())
+            folded = " ".join(phrase.split()) if case_sensitive else normalise_phrase(phrase)
             if folded not in seen:
-                seen.add(folded)
+                seen[folded] = len(pairs)
                 pairs.append((phrase, state))
+            elif state and not pairs[seen[folded]][1]:
+                pairs[seen[folded]] = (phrase, state)
     return pairs
 
 
@@ -364,12 +385,13 @@ def _load_criteria(path: Path):
         for name in shadows:
             if name not in CUE_VALUES and name != "sector":
                 raise RuleFileError(path, f"unknown criterion {name!r}", rule, "shadows")
-        expanded = _terms(path, table, "terms", rule, places)
+        case_sensitive = _flag(path, table, "case_sensitive", rule, False)
+        expanded = _terms(path, table, "terms", rule, places, case_sensitive=case_sensitive)
         cues.append(Cue(
             id=cue_id, criterion=criterion, value=value, confidence=_confidence(path, table, rule),
             terms=tuple(t for t, _ in expanded), places=tuple(p for _, p in expanded),
             negatable=_flag(path, table, "negatable", rule, True),
-            case_sensitive=_flag(path, table, "case_sensitive", rule, False), shadows=tuple(shadows),
+            case_sensitive=case_sensitive, shadows=tuple(shadows),
         ))
     return cues, (triggers, pseudo, post, post_breaks), window, breaks, places
 
@@ -401,10 +423,13 @@ def _load_sectors(path: Path):
         # The header's rule: a term names one sector. Listed under two, it would mark both.
         for key, listed in (("terms", terms), ("weak_terms", weak)):
             for term in listed:
-                folded = " ".join(fold(term).split())
+                folded = normalise_phrase(term)
                 if owner.get(folded, sector_id) != sector_id:
+                    # Rules copied before session 22 list "hydroelectric dam" under energy and water.
                     raise RuleFileError(path, f"{term!r} is listed under sector {owner[folded]} too; a term "
-                                              f"names one sector", rule, key)
+                                              f"names one sector, so remove it from one of the two (the "
+                                              f"packaged rules keep \"hydroelectric dam\" under energy only)",
+                                        rule, key)
                 owner[folded] = sector_id
         if weak:
             sectors.append(Cue(id=f"sector.{sector_id}.weak", criterion="sector", value=sector_id,
@@ -481,10 +506,11 @@ def _with_spelling_variants(actor: "Actor", seen: dict[str, str], stoplist: froz
       Microsoft writes its element names ("POLONIUM", "PHOSPHORUS"). It still needs a context word.
     """
     extra = []
+    stopped = {a.lower() for a in stoplist}   # as the rule engine reads the stoplist: in any case
     for alias in actor.aliases:
         words = alias.split()
         run_together = "".join(words)
-        if alias in stoplist:
+        if alias.lower() in stopped:
             if alias != alias.upper():
                 extra.append(alias.upper())
         elif (len(words) > 1 and all(w[0].isupper() or w[0].isdigit() for w in words)
@@ -607,18 +633,21 @@ def load_rules(directory: Path | str | None = None) -> RuleSet:
     sectors, sector_info = _load_sectors(directory / "sectors.toml")
     actors, stoplist, stop_context, stop_names = _load_gazetteer(directory / "gazetteer.toml")
     # A place named as an actor's alias would make every mention of that State an actor.
-    place_names = {normalise(alias): state for state, aliases in places.items() for alias in aliases}
+    place_names = {normalise_phrase(alias): state for state, aliases in places.items() for alias in aliases}
     for actor in actors:
         for alias in actor.aliases:
-            if normalise(alias) in place_names:
-                raise RuleFileError(directory / "gazetteer.toml", f"{alias!r} is a place of criteria.toml's [places] "
-                                    f"({place_names[normalise(alias)]}), not a group's name", actor.name, "aliases")
+            if normalise_phrase(alias) in place_names:
+                raise RuleFileError(directory / "gazetteer.toml", f"{alias!r} names {place_names[normalise_phrase(alias)]} "
+                                    f"in criteria.toml's [places], where it sets a State link; as an alias it would "
+                                    f"make every mention an actor", actor.name, "aliases")
     sector_ids = tuple(sector_info)
     routing_rules, decision, topic_words = _load_routing(directory / "routing.toml", sector_ids)
     processes, labels, norms = _load_processes(directory / "processes.toml", sector_ids)
+    parsed_sha256, bytes_sha256 = _fingerprints(directory)
     return RuleSet(directory=directory, cues=cues, sectors=sectors, actors=actors, stoplist=stoplist,
                    stop_context=stop_context, stop_names=stop_names, negation_triggers=triggers, pseudo_triggers=pseudo,
                    post_triggers=post, post_breaks=post_breaks,
                    negation_window=window,
                    clause_breaks=breaks, routing_rules=routing_rules, decision=decision, topic_words=topic_words,
-                   processes=processes, route_labels=labels, norms=norms, sector_info=sector_info)
+                   processes=processes, route_labels=labels, norms=norms, sector_info=sector_info,
+                   parsed_sha256=parsed_sha256, bytes_sha256=bytes_sha256)

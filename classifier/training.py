@@ -99,9 +99,9 @@ def corpus_notes(frame: pd.DataFrame, path: Path | str, label_column: str = "rou
     key = frame["text"].str.lower().str.split().str.join(" ")
     repeated = key.duplicated(keep=False)
     if repeated.any():
-        labels = frame.loc[repeated, label_column].groupby(key[repeated]).nunique()
+        labels = frame.loc[repeated, label_column].groupby(key[repeated], sort=False).nunique()
         notes.append(f"{int(key.duplicated().sum())} rows repeat the text of an earlier row")
-        clash = labels[labels > 1]
+        clash = labels[labels > 1]   # in the order the texts first occur in the file
         if len(clash):
             rows = [_file_row(path, i) for i in frame.index[key == clash.index[0]]]
             notes[-1] += (f"; {len(clash)} such texts carry different routes (first: {', '.join(rows)}), "

@@ -354,3 +354,23 @@ def test_a_classifier_on_edited_rules_warns_once_and_names_the_rules(tmp_path, r
         edited = Classifier(rules=rules)
     assert len(caught) == 1 and "retrained" in edited.rules_changed
     assert edited.classify("A ransomware gang encrypted a dental practice's records.").route == "cybercrime"
+
+
+def test_a_model_from_before_the_parsed_fingerprint_is_compared_by_bytes(tmp_path, rules):
+    """Models trained before session 22 recorded the sha256 of the rule files' bytes, without a
+    marker: matched against the same files they give no note; the new record needs the marker."""
+    from classifier.model_store import default_model_dir
+
+    model = tmp_path / "model"
+    shutil.copytree(default_model_dir(), model)
+    manifest = json.loads((model / "manifest.json").read_text())
+    manifest.pop("rules_fingerprint")
+    manifest["rules_sha256"] = rules.bytes_sha256
+    (model / "manifest.json").write_text(json.dumps(manifest))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Classifier(rules=rules, model=model)
+    manifest["rules_sha256"] = rules.fingerprint()   # a parsed fingerprint read as bytes: differs
+    (model / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.warns(RulesChangedWarning):
+        Classifier(rules=rules, model=model)

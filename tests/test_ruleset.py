@@ -229,5 +229,47 @@ def test_a_place_is_refused_as_an_actors_alias(rules_copy):
     old = 'name = "Lazarus Group"\naliases = ['
     assert old in text
     path.write_text(text.replace(old, old + '"Pyongyang", ', 1))
-    with pytest.raises(RuleFileError, match=r"rule Lazarus Group, key 'aliases': 'Pyongyang' is a place .*North Korea"):
+    with pytest.raises(RuleFileError, match=r"rule Lazarus Group, key 'aliases': 'Pyongyang' names North Korea in criteria.toml's \[places\]"):
         load_rules(rules_copy)
+
+
+def _add_cue(rules_copy, body: str):
+    path = rules_copy / "criteria.toml"
+    path.write_text(path.read_text() + "\n[[cue]]\n" + body)
+
+
+def test_case_variants_of_a_case_sensitive_cue_are_all_kept(rules_copy):
+    _add_cue(rules_copy, 'id = "motive.sigint"\ncriterion = "motive"\nvalue = "espionage"\nconfidence = 0.8\n'
+                         'case_sensitive = true\nterms = ["SIGINT", "Sigint", "SIGINT"]\n')
+    cue = next(c for c in load_rules(rules_copy).cues if c.id == "motive.sigint")
+    assert cue.terms == ("SIGINT", "Sigint")
+
+
+def test_a_repeated_phrase_keeps_the_state_its_place_template_names(rules_copy):
+    _add_cue(rules_copy, 'id = "state-link.spies"\ncriterion = "state_link"\nvalue = "suspected"\nconfidence = 0.8\n'
+                         'terms = ["russian spies", "{place} spies"]\n')
+    cue = next(c for c in load_rules(rules_copy).cues if c.id == "state-link.spies")
+    assert dict(zip(cue.terms, cue.places))["russian spies"] == "Russia"
+    assert cue.terms.count("russian spies") == 1
+
+
+def test_a_stoplisted_alias_written_in_another_case_stays_stopped(rules_copy):
+    path = rules_copy / "gazetteer.toml"
+    path.write_text(path.read_text().replace('"Animal Farm", "Anonymous"', '"animal farm", "Anonymous"', 1))
+    actor = next(a for a in load_rules(rules_copy).actors if "Animal Farm" in a.aliases)
+    assert "AnimalFarm" not in actor.aliases and "ANIMAL FARM" in actor.aliases
+
+
+def test_a_bad_byte_after_a_byte_order_mark_is_named_as_it_is(rules_copy):
+    path = rules_copy / "routing.toml"
+    text = path.read_text(encoding="utf-8").replace("# The routing policy", "# Die Routing-Regeln für", 1)
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("latin-1"))
+    with pytest.raises(RuleFileError, match=r"not UTF-8 \(byte 0xfc on line 1\)"):
+        load_rules(rules_copy)
+
+
+def test_the_fingerprint_is_taken_when_the_rules_are_read(rules_copy):
+    rules = load_rules(rules_copy)
+    first = rules.fingerprint()
+    shutil.rmtree(rules_copy)
+    assert rules.fingerprint() == first

@@ -6,11 +6,13 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import warnings
 
 import pytest
 from click.testing import CliRunner
 
 from classifier import model_store, training
+from classifier.api import RulesChangedWarning
 from classifier.cli import main
 from classifier.model_store import ModelFileError, load_model
 
@@ -178,3 +180,32 @@ def test_evaluate_on_the_training_file_says_it_measures_fit(runner, tmp_path, sm
     other = tmp_path / "other.csv"
     other.write_text(small_corpus.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     assert "trained on (same sha256)" not in runner.invoke(main, ["evaluate", str(other), "--model", str(model)]).stderr
+
+
+def test_a_relative_rules_directory_is_recorded_whole(runner, tmp_path, small_corpus, rules_dir, monkeypatch):
+    shutil.copytree(rules_dir, tmp_path / "my-rules", ignore=shutil.ignore_patterns("__*"))
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(main, ["train", str(small_corpus), "-o", "m", "--rules", "my-rules", "--no-cv"]).exit_code == 0
+    assert json.loads((tmp_path / "m" / "manifest.json").read_text())["rules_dir"] == str(tmp_path / "my-rules")
+
+
+def test_priors_with_edited_rules_give_the_note_once(runner, tmp_path, rules_dir):
+    rules = tmp_path / "rules"
+    shutil.copytree(rules_dir, rules, ignore=shutil.ignore_patterns("__*"))
+    routing = rules / "routing.toml"
+    routing.write_text(routing.read_text().replace("min_words = 3", "min_words = 4", 1))
+    with warnings.catch_warnings(record=True) as escaped:   # pytest would otherwise swallow a raw warning
+        warnings.simplefilter("always")
+        result = runner.invoke(main, ["score", "A ransomware gang hit a dental practice.", "--rules", str(rules),
+                                      "--priors", "cybercrime=0.5,international-security=0.3,intersection=0.2"])
+    assert result.exit_code == 0, result.output
+    assert not [w for w in escaped if issubclass(w.category, RulesChangedWarning)]
+    assert result.stderr.count("note: the rules in") == 1 and result.stderr.count("differ from those") == 1
+    assert "RulesChangedWarning" not in result.stderr
+
+
+def test_holdout_note_only_for_a_model_given_on_the_command_line(runner, small_corpus, monkeypatch):
+    monkeypatch.setenv("CYBERROUTE_MODEL", "/nonexistent")
+    result = runner.invoke(main, ["evaluate", str(small_corpus), "--holdout", "0.3"])
+    assert result.exit_code == 0, result.output
+    assert "--model is not used" not in result.stderr

@@ -84,6 +84,11 @@ def main(argv=None) -> int:
     from corpus_parts import out_of_fold, part_of
 
     corpus = pd.read_csv(args.corpus, dtype=str, keep_default_na=False)
+    missing = [c for c in ("id", "text", "route") if c not in corpus.columns]
+    if missing:
+        print(f"error: {args.corpus} has no column {', '.join(missing)} (the corpus columns are in "
+              f"datasets/README.md)", file=sys.stderr)
+        return 1
     oof = out_of_fold(corpus)
     if args.criterion == "route":
         issues = label_issues(corpus["route"].to_numpy(), oof.decided, oof.classes)
@@ -100,7 +105,7 @@ def main(argv=None) -> int:
     rows = corpus.iloc[issues["row"]].reset_index(drop=True)
     context = (oof.rule_routes[issues["row"]] if args.criterion == "route" else
                rows[HEAD_COLUMNS[args.criterion]].agg(" / ".join, axis=1).to_numpy())
-    issues = issues.assign(id=rows["id"], group_id=rows["group_id"], part=rows["id"].map(part_of),
+    issues = issues.assign(id=rows["id"], group_id=rows.get("group_id", ""), part=rows["id"].map(part_of),
                            rules=context, route=rows["route"], text=rows["text"])
     command = "python tools/audit_labels.py " + " ".join(argv if argv is not None else sys.argv[1:])
     pairs = issues.groupby(["label", "predicted"]).size().sort_values(ascending=False)
