@@ -432,7 +432,7 @@ def train(csv_path, output_dir, cv, rules_dir):
     text model's criterion heads (datasets/README.md describes the columns)."""
     from . import training
     from .api import RuleLayer
-    from .model_store import ModelFileError, default_model_dir, save_model
+    from .model_store import default_model_dir, save_model
     from .ruleset import RuleFileError, load_rules
 
     try:
@@ -484,8 +484,6 @@ def train(csv_path, output_dir, cv, rules_dir):
         save_model(model, target)
     except OSError as exc:
         _fail(f"{exc.filename or target}: {exc.strerror or exc}; the model was not written")
-    except ModelFileError as exc:
-        _fail(str(exc))
     click.echo(f"model written to {target}" + ("" if output_dir else
                " (the shipped model, which every command uses without --model; -o DIR keeps a model apart)"),
                err=True)
