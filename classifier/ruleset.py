@@ -187,17 +187,19 @@ class RuleSet:
         return self.parsed_sha256 or _fingerprints(self.directory)[0]
 
 
-def _fingerprints(directory: Path) -> tuple[str, str]:
-    """The sha256 of the parsed rule files and of their bytes (``RuleSet.fingerprint``)."""
+def _fingerprints(directory: Path, files: dict[str, tuple[bytes, dict]] | None = None) -> tuple[str, str]:
+    """The sha256 of the parsed rule files and of their bytes (``RuleSet.fingerprint``), from
+    ``files`` (name -> what ``_read`` returned) when the caller has read them already."""
     import hashlib
     import json
 
     parsed, raw = hashlib.sha256(), hashlib.sha256()
     for name in RULE_FILES:
+        content, data = files[name] if files else _read(directory / name)
         parsed.update(name.encode())
-        parsed.update(json.dumps(_read(directory / name), sort_keys=True, default=str).encode())
+        parsed.update(json.dumps(data, sort_keys=True, default=str).encode())
         raw.update(name.encode())
-        raw.update((directory / name).read_bytes())
+        raw.update(content)
     return parsed.hexdigest(), raw.hexdigest()
 
 
@@ -216,9 +218,10 @@ def default_rules_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "rules"
 
 
-def _read(path: Path) -> dict:
+def _read(path: Path) -> tuple[bytes, dict]:
+    """A rule file's bytes, as read, and its parsed TOML."""
     try:
-        raw = Path(path).read_bytes()
+        content = raw = Path(path).read_bytes()
     except FileNotFoundError:
         raise RuleFileError(path, "file not found") from None
     except OSError as exc:
@@ -235,7 +238,7 @@ def _read(path: Path) -> dict:
         raise RuleFileError(path, f"not UTF-8 (byte 0x{raw[exc.start]:02x} on line {line}); "
                                   f"save the file as UTF-8") from None
     try:
-        return tomllib.loads(text)
+        return content, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RuleFileError(path, f"not valid TOML: {exc}") from None
 
@@ -347,8 +350,7 @@ def _terms(path, table: dict, key: str, rule: str, places: dict | None = None, d
     return pairs
 
 
-def _load_criteria(path: Path):
-    data = _read(path)
+def _load_criteria(path: Path, data: dict):
     _check_unknown_keys(path, data, {"version", "negation", "places", "cue"}, None)
     negation = _need(path, data, "negation", dict)
     _check_unknown_keys(path, negation, {"triggers", "pseudo_triggers", "post_triggers", "post_breaks", "window_chars",
@@ -396,8 +398,7 @@ def _load_criteria(path: Path):
     return cues, (triggers, pseudo, post, post_breaks), window, breaks, places
 
 
-def _load_sectors(path: Path):
-    data = _read(path)
+def _load_sectors(path: Path, data: dict):
     _check_unknown_keys(path, data, {"version", "sector"}, None)
     sectors, info, owner = [], {}, {}
     for index, table in enumerate(_need(path, data, "sector", list)):
@@ -438,8 +439,7 @@ def _load_sectors(path: Path):
     return sectors, info
 
 
-def _load_gazetteer(path: Path):
-    data = _read(path)
+def _load_gazetteer(path: Path, data: dict):
     _check_unknown_keys(path, data, {"version", "stoplist", "actor"}, None)
     stop = data.get("stoplist", {})
     _check_unknown_keys(path, stop, {"aliases", "context", "names"}, "stoplist")
@@ -524,8 +524,7 @@ def normalise(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def _load_routing(path: Path, sector_ids=()):
-    data = _read(path)
+def _load_routing(path: Path, data: dict, sector_ids=()):
     _check_unknown_keys(path, data, {"version", "rule", "decision", "topic"}, None)
     rules, seen = [], set()
     for index, table in enumerate(_need(path, data, "rule", list)):
@@ -589,8 +588,7 @@ def _load_routing(path: Path, sector_ids=()):
     return rules, thresholds, word_starts
 
 
-def _load_processes(path: Path, sector_ids=()):
-    data = _read(path)
+def _load_processes(path: Path, data: dict, sector_ids=()):
     _check_unknown_keys(path, data, {"version", "routes", "norm"}, None)
     routes = _need(path, data, "routes", dict)
     _check_unknown_keys(path, routes, set(ALL_ROUTES), "routes")
@@ -629,9 +627,15 @@ def load_rules(directory: Path | str | None = None) -> RuleSet:
     directory = Path(directory) if directory else default_rules_dir()
     if not directory.is_dir():
         raise RuleFileError(directory, "rules directory not found")
-    cues, (triggers, pseudo, post, post_breaks), window, breaks, places = _load_criteria(directory / "criteria.toml")
-    sectors, sector_info = _load_sectors(directory / "sectors.toml")
-    actors, stoplist, stop_context, stop_names = _load_gazetteer(directory / "gazetteer.toml")
+    files: dict[str, tuple[bytes, dict]] = {}   # each file read once, in order, for its loader and the fingerprint
+
+    def read(name: str) -> tuple[Path, dict]:
+        files[name] = _read(directory / name)
+        return directory / name, files[name][1]
+
+    cues, (triggers, pseudo, post, post_breaks), window, breaks, places = _load_criteria(*read("criteria.toml"))
+    sectors, sector_info = _load_sectors(*read("sectors.toml"))
+    actors, stoplist, stop_context, stop_names = _load_gazetteer(*read("gazetteer.toml"))
     # A place named as an actor's alias would make every mention of that State an actor.
     place_names = {normalise_phrase(alias): state for state, aliases in places.items() for alias in aliases}
     for actor in actors:
@@ -641,9 +645,9 @@ def load_rules(directory: Path | str | None = None) -> RuleSet:
                                     f"in criteria.toml's [places], where it sets a State link; as an alias it would "
                                     f"make every mention an actor", actor.name, "aliases")
     sector_ids = tuple(sector_info)
-    routing_rules, decision, topic_words = _load_routing(directory / "routing.toml", sector_ids)
-    processes, labels, norms = _load_processes(directory / "processes.toml", sector_ids)
-    parsed_sha256, bytes_sha256 = _fingerprints(directory)
+    routing_rules, decision, topic_words = _load_routing(*read("routing.toml"), sector_ids)
+    processes, labels, norms = _load_processes(*read("processes.toml"), sector_ids)
+    parsed_sha256, bytes_sha256 = _fingerprints(directory, files)
     return RuleSet(directory=directory, cues=cues, sectors=sectors, actors=actors, stoplist=stoplist,
                    stop_context=stop_context, stop_names=stop_names, negation_triggers=triggers, pseudo_triggers=pseudo,
                    post_triggers=post, post_breaks=post_breaks,
