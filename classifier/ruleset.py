@@ -260,12 +260,8 @@ _KINDS = {float: "a number (without quotes)", int: "a whole number (without quot
 
 
 def _flag(path, table: dict, key: str, rule: str | None, default: bool) -> bool:
-    """An optional true/false key; a quoted "true" is refused, not read as false."""
-    if key not in table:
-        return default
-    if not isinstance(table[key], bool):
-        raise RuleFileError(path, f"must be true or false (without quotes), got {table[key]!r}", rule, key)
-    return table[key]
+    """An optional true/false key; a quoted "true" is refused (``_need``), not read as false."""
+    return _need(path, table, key, bool, rule) if key in table else default
 
 
 def _strings(path, table: dict, key: str, rule: str | None, default=None) -> tuple[str, ...]:
