@@ -80,6 +80,18 @@ def _tab_as_character(ctx, param, value: str | None) -> str | None:
     return "\t" if value == "tab" else value
 
 
+# The options of every command that reads a file of records, worded once.
+ENCODING_OPTION = click.option("--encoding", default=None,
+                               help="Input encoding (default: UTF-8, or UTF-16 by its byte-order mark).")
+DELIMITER_OPTION = click.option("--delimiter", default=None, type=DELIMITER_CHOICE, callback=_tab_as_character,
+                                metavar="{, ; tab |}", help="CSV input delimiter (default: the one the header "
+                                                            "line uses).")
+LABELLED_FORMAT_OPTION = click.option(
+    "--input-format", type=click.Choice(["csv", "jsonl", "json"]), default=None,
+    help="Input format (default: JSON lines for .jsonl and .ndjson, a JSON array of records or JSON lines for "
+         ".json by its first character, else CSV; stdin is CSV).")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cyberroute")
 def main():
@@ -356,9 +368,8 @@ def _batch_records(classifier, input_path, output_path, input_format, output_for
 @click.option("--text-column", default="text", show_default=True, help="Column holding the description.")
 @click.option("--input-format", type=click.Choice(["csv", "jsonl", "json", "stix", "veris", "misp"]), default=None,
               help="Input format (default: from the extension; for .json, from the content).")
-@click.option("--encoding", default=None, help="Input encoding (default: UTF-8, or UTF-16 by its byte-order mark).")
-@click.option("--delimiter", default=None, type=DELIMITER_CHOICE, callback=_tab_as_character, metavar="{, ; tab |}",
-              help="CSV input delimiter (default: the one the header line uses).")
+@ENCODING_OPTION
+@DELIMITER_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print the estimate as JSON.")
 @RULES_OPTION
 @MODEL_OPTION
@@ -418,25 +429,33 @@ def priors(input_path, text_column, input_format, encoding, delimiter, as_json, 
 
 
 @main.command()
-@click.argument("csv_path", metavar="CSV", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("csv_path", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", "output_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Model directory to write (default: replaces the shipped model, the one every command "
                    "uses without --model).")
 @click.option("--cv/--no-cv", default=True, show_default=True,
               help="Cross-validate (grouped) and record the metrics; --no-cv only skips that check.")
+@click.option("--text-column", default="text", show_default=True)
+@click.option("--label-column", default="route", show_default=True, help="Column with the true route.")
+@LABELLED_FORMAT_OPTION
+@ENCODING_OPTION
+@DELIMITER_OPTION
 @RULES_OPTION
-def train(csv_path, output_dir, cv, rules_dir):
-    """Train the text model and combiner on a labelled CSV: UTF-8 (or gzip), comma-separated, with
-    columns text and route; group_id (recommended) keeps paraphrases of one incident in one
-    cross-validation fold; actor_type, state_sponsorship, motive and cascading_effects add the
-    text model's criterion heads (datasets/README.md describes the columns)."""
+def train(csv_path, output_dir, cv, text_column, label_column, input_format, encoding, delimiter, rules_dir):
+    """Train the text model and combiner on a labelled FILE, read as batch reads its input (CSV
+    with any delimiter, JSON lines or a JSON array; gzipped or not), with columns text and route;
+    group_id (recommended) keeps paraphrases of one incident in one cross-validation fold;
+    actor_type, state_sponsorship, motive and cascading_effects add the text model's criterion
+    heads (datasets/README.md describes the columns). Every row must be readable and labelled."""
     from . import training
     from .api import RuleLayer
     from .model_store import default_model_dir, save_model
     from .ruleset import RuleFileError, load_rules
 
+    if str(csv_path) == "-":   # the manifest records the training file's sha256, to tell it again
+        _fail("train reads a file, not stdin (the model's manifest records the file's sha256)")
     try:
-        frame = training.read_labelled(csv_path)
+        frame = training.read_labelled(csv_path, text_column, label_column, encoding, delimiter, input_format)
         criteria = training.criterion_targets(frame, csv_path)
         rules = load_rules(rules_dir)
         training.check_trainable(frame, csv_path)
@@ -491,70 +510,19 @@ def train(csv_path, output_dir, cv, rules_dir):
 
 def _read_any(path: Path, text_column: str, label_column: str | None, encoding: str | None = None,
               delimiter: str | None = None, input_format: str | None = None):
-    """A labelled CSV, JSON-lines or JSON-array FILE ("-" = stdin, read as CSV unless
-    ``input_format`` says otherwise) as a DataFrame of strings,
-    read as `batch` reads it: delimiter from the header line, UTF-8 unless a byte-order mark or
-    ``encoding`` says otherwise, gzip by its magic bytes. Rows that cannot be read (too many or
-    too few fields, a line that is not JSON, no text) are left out and said so, naming the first."""
-    import pandas as pd
+    """A labelled file as a DataFrame of strings (labelled.read_frame); rows that cannot be read
+    (too many or too few fields, a line that is not JSON, no text) are left out and said so,
+    naming the first."""
+    from .labelled import LabelledFileError, read_frame
 
-    from .batch import BatchInputError
-    from .formats import FormatError, read_records
-
-    name = str(path)
-    if name != "-" and not Path(name).exists():
-        _fail(f"{name}: file not found")
-    suffix = Path(name.removesuffix(".gz")).suffix.lower()
-    fmt = input_format or ("jsonl" if suffix in (".jsonl", ".ndjson") else "csv")
-    if input_format is None and suffix == ".json":
-        fmt = _json_file_format(name)
-    rows, problems = [], []
     try:
-        for record in read_records(name, fmt, text_column, sys.stdin if name == "-" else None, encoding, delimiter):
-            if record.error:
-                problems.append(record.error)
-            else:
-                rows.append({key: _as_cell(value) for key, value in record.fields.items()})
-    except (FormatError, BatchInputError) as exc:
+        frame, problems = read_frame(path, text_column, label_column, encoding, delimiter, input_format)
+    except LabelledFileError as exc:
         _fail(str(exc))
     if problems:
-        click.echo(f"note: {name}: left out {len(problems)} row{'s' if len(problems) > 1 else ''} that cannot be "
+        click.echo(f"note: {path}: left out {len(problems)} row{'s' if len(problems) > 1 else ''} that cannot be "
                    f"read or hold no text (first: {problems[0]})", err=True)
-    frame = pd.DataFrame(rows) if rows else pd.DataFrame(columns=[c for c in (text_column, label_column) if c])
-    frame = frame.fillna("")   # keys that some JSON records lack
-    if label_column and label_column not in frame.columns:
-        _fail(f"{name}: column {label_column!r} not found; columns are: {', '.join(map(str, frame.columns))}")
     return frame
-
-
-def _json_file_format(path: str) -> str:
-    """How a labelled .json file holds its records, told by its first non-blank line: "json" for
-    an array, "jsonl" for one object a line. One object over several lines is refused by name."""
-    from .batch import BatchInputError, open_input
-
-    try:
-        handle = open_input(path)
-    except BatchInputError as exc:
-        _fail(str(exc))
-    with handle:
-        line = next((line for line in handle if line.strip()), "")
-    first = line.lstrip("\ufeff \t\r\n")[:1]
-    if first == "[":
-        return "json"
-    if first == "{":
-        try:
-            json.loads(line)
-        except ValueError:
-            _fail(f"{path}: one JSON object over several lines (a STIX bundle, a MISP event?), not JSON lines; "
-                  f"evaluate reads CSV, JSON lines or a JSON array of records")
-    return "jsonl"
-
-
-def _as_cell(value) -> str:
-    """A JSON value as the string a CSV cell would hold."""
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 @main.command()
@@ -566,12 +534,9 @@ def _as_cell(value) -> str:
               help="Retrain on the other incident groups and evaluate on this share of groups (needs group_id).")
 @click.option("--exclude-rule", "exclude_rules", multiple=True,
               help="Skip rows whose route_rule column starts with this (e.g. a contestable label rule). Repeatable.")
-@click.option("--input-format", type=click.Choice(["csv", "jsonl", "json"]), default=None,
-              help="Input format (default: JSON lines for .jsonl and .ndjson, a JSON array of records or JSON "
-                   "lines for .json by its first character, else CSV; stdin is CSV).")
-@click.option("--encoding", default=None, help="Input encoding (default: UTF-8, or UTF-16 by its byte-order mark).")
-@click.option("--delimiter", default=None, type=DELIMITER_CHOICE, callback=_tab_as_character, metavar="{, ; tab |}",
-              help="CSV delimiter (default: the one the header line uses).")
+@LABELLED_FORMAT_OPTION
+@ENCODING_OPTION
+@DELIMITER_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @PRIORS_OPTION
 @RULES_OPTION

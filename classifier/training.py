@@ -1,4 +1,4 @@
-"""Training: a labelled CSV in, a reproducible model directory out.
+"""Training: a labelled file in, a reproducible model directory out.
 
 The text model's probabilities that the combiner learns from are computed out-of-fold, with folds
 grouped by incident (``group_id``), so paraphrases of one incident never sit on both sides of a
@@ -17,6 +17,7 @@ from sklearn.model_selection import GroupKFold
 
 from .combiner import RULE_FEATURES, Combiner, agreed_crime, defer_to_text, stack
 from .evaluation import label_metrics, own_group_ids, route_metrics
+from .labelled import LabelledFileError, read_frame
 from .model_store import TrainedModel
 from .ruleset import ACTOR_TYPES, ALL_ROUTES, CASCADING, MOTIVES, ROUTES, SPONSORSHIP, STATE_ACTOR_TYPES, STATE_LINKS
 from .text_model import TextModel
@@ -41,29 +42,26 @@ class CorpusError(ValueError):
     """A training or evaluation CSV lacks a column or holds a bad label."""
 
 
-def read_labelled(path: Path | str, text_column: str = "text", label_column: str = "route") -> pd.DataFrame:
-    """Read a labelled CSV, check its columns and labels; rows with no text are refused by name."""
-    path = Path(path)
+def read_labelled(path: Path | str, text_column: str = "text", label_column: str = "route",
+                  encoding: str | None = None, delimiter: str | None = None,
+                  input_format: str | None = None) -> pd.DataFrame:
+    """Read a labelled file as `batch` reads its input (CSV with any delimiter, JSON lines or a
+    JSON array, gzipped or not: labelled.read_frame), check its columns and labels, and name the
+    columns ``text`` and ``route``. A row that cannot be read, a bad label and an empty text are
+    refused by their row: a model is trained on the whole file or not at all."""
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    except FileNotFoundError:
-        raise CorpusError(f"{path}: file not found") from None
-    except pd.errors.EmptyDataError:
-        raise CorpusError(f"{path}: the file is empty (a CSV with a header line: text,route,...)") from None
-    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise CorpusError(f"{path}: cannot be read as UTF-8 CSV ({exc})") from None
-    for column in (text_column, label_column):
-        if column not in frame.columns:
-            raise CorpusError(f"{path}: column {column!r} not found; {_header_problem(frame.columns)}")
+        frame, problems = read_frame(path, text_column, label_column, encoding, delimiter, input_format)
+    except LabelledFileError as exc:
+        raise CorpusError(str(exc)) from None
+    if problems:
+        raise CorpusError(f"{path}: {problems[0]}" + (f" ({len(problems)} such rows)" if len(problems) > 1 else "")
+                          + "; train reads every row of its file or none")
     bad = ~frame[label_column].isin(ROUTES)
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise CorpusError(f"{path}: row {row + 2}, column {label_column!r}: {frame[label_column].iloc[row]!r} "
-                          f"is not one of {', '.join(ROUTES)} ({_such_rows(int(bad.sum()))})")
-    empty = frame[text_column].str.strip() == ""
-    if empty.any():
-        row = int(np.flatnonzero(empty.to_numpy())[0])
-        raise CorpusError(f"{path}: row {row + 2}, column {text_column!r}: empty text")
+        raise CorpusError(f"{path}: {_file_row(path, frame.index[row])}, column {label_column!r}: "
+                          f"{frame[label_column].iloc[row]!r} is not one of {', '.join(ROUTES)} "
+                          f"({_such_rows(int(bad.sum()))})")
     if frame[label_column].nunique() < 2:
         raise CorpusError(f"{path}: every row has the route {frame[label_column].iloc[0]!r} in column "
                           f"{label_column!r}; a model needs examples of at least two routes" if len(frame)
@@ -72,7 +70,10 @@ def read_labelled(path: Path | str, text_column: str = "text", label_column: str
     grouped = "group_id" in frame.columns and bool((frame["group_id"].str.strip() != "").any())
     frame["group_id"] = fill_group_ids(frame)
     frame.attrs["grouped"] = grouped
-    return frame
+    # The names the rest of training reads (a column already so named, beside the chosen one, goes).
+    chosen = {text_column: "text", label_column: "route"}
+    frame = frame.drop(columns=[c for old, c in chosen.items() if old != c and c in frame.columns])
+    return frame.rename(columns=chosen)
 
 
 def check_trainable(frame: pd.DataFrame, path: Path | str, label_column: str = "route") -> None:
@@ -129,20 +130,6 @@ def combined_below_parts(cross_validation: dict) -> str:
             + ": the corpus is too small or too uneven for the combiner to learn how far to trust each "
               "(the shipped model learnt from 4,360 rows in some 2,400 incident groups); add labelled "
               "rows before relying on this model")
-
-
-def _header_problem(columns) -> str:
-    """What a header that lacks a needed column most likely is, in a few words (a JSON file read
-    as CSV has one enormous column name)."""
-    names = [str(c) for c in columns]
-    first = names[0] if names else ""
-    if first.lstrip().startswith(("{", "[")):
-        return "the file looks like JSON; train reads a comma-separated CSV with a header line"
-    for delimiter, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "pipes")):
-        if len(names) == 1 and delimiter in first:
-            return f"its header is separated by {name}; train reads comma-separated CSV (save it with commas)"
-    shown = [n if len(n) <= 40 else n[:37] + "..." for n in names[:12]]
-    return "columns are: " + ", ".join(shown) + (f", ... ({len(names)} in all)" if len(names) > 12 else "")
 
 
 def fill_group_ids(frame: pd.DataFrame) -> pd.Series:

@@ -159,16 +159,53 @@ def test_evaluate_holdout_says_model_is_not_used(runner, tmp_path, small_corpus)
     assert "note: --holdout trains a model on the rest of the file; --model is not used" in result.stderr
 
 
+def test_a_spreadsheet_export_trains_the_same_model_as_the_csv(runner, tmp_path, small_corpus):
+    """train reads what batch reads: a cp1252, semicolon-separated export whose columns have other
+    names, and JSON lines, give the very weights the comma-separated UTF-8 file gives."""
+    rows = _rows(small_corpus)
+    rows[0]["text"] += " (café)"   # a character cp1252 writes as one byte, not as UTF-8
+    _write(tmp_path / "plain.csv", rows)
+    renamed = [{"description" if k == "text" else "label" if k == "route" else k: v for k, v in r.items()}
+               for r in rows]
+    with open(tmp_path / "export.csv", "w", newline="", encoding="cp1252") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(renamed[0]), delimiter=";")
+        writer.writeheader()
+        writer.writerows(renamed)
+    (tmp_path / "corpus.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    runs = {"plain": ["plain.csv"],
+            "export": ["export.csv", "--text-column", "description", "--label-column", "label", "--encoding", "cp1252"],
+            "jsonl": ["corpus.jsonl"]}
+    weights = {}
+    for name, args in runs.items():
+        result = runner.invoke(main, ["train", str(tmp_path / args[0]), *args[1:], "-o", str(tmp_path / name), "--no-cv"])
+        assert result.exit_code == 0, result.output
+        assert f"training on {len(rows)} descriptions" in result.output
+        weights[name] = json.loads((tmp_path / name / "manifest.json").read_text())["weights_sha256"]
+    assert weights["export"] == weights["plain"] == weights["jsonl"]
+
+
 @pytest.mark.parametrize("content, expected", [
-    ("text;route;group_id\nA gang hit a shop.;cybercrime;g1\n", "its header is separated by semicolons; train reads comma-separated CSV"),
-    ('{"text": "A gang hit a shop.", "route": "cybercrime"}\n', "the file looks like JSON; train reads a comma-separated CSV"),
-    ("description,label\nA gang hit a shop.,cybercrime\n", "column 'text' not found; columns are: description, label"),
-], ids=["semicolons", "json lines", "other names"])
-def test_a_file_train_cannot_read_is_named_for_what_it_is(runner, tmp_path, content, expected):
+    ('{"text": "A gang hit a shop.", "route": "cybercrime"}\n', "the first line is JSON, not a CSV header"),
+    ("description,label\nA gang hit a shop.,cybercrime\n",
+     "column 'text' not found; columns are: 'description', 'label' (choose one with --text-column"),
+    ("text,route\nA gang hit a shop.,cybercrime\nA crew, paid by a ministry, spied.,intersection\n",
+     "row 3: has 4 fields, the header has 2; extra fields: [' spied.', 'intersection']; "
+     "train reads every row of its file or none"),
+    ("text,route\nA gang hit a shop.,cybercrime\n  ,intersection\n,cybercrime\n",
+     "row 3: empty text in column 'text' (2 such rows); train reads every row"),
+    ("text,route\nA gang hit a shop.,Cybercrime\n", "row 2, column 'route': 'Cybercrime' is not one of"),
+], ids=["json lines named .csv", "other names", "unquoted comma", "empty texts", "label not a route"])
+def test_a_file_train_cannot_use_is_refused_by_its_row(runner, tmp_path, content, expected):
     path = tmp_path / "corpus.csv"
     path.write_text(content, encoding="utf-8")
     result = runner.invoke(main, ["train", str(path), "-o", str(tmp_path / "m")])
     assert result.exit_code == 1 and expected in result.output
+    assert not (tmp_path / "m").exists()
+
+
+def test_train_refuses_stdin_by_name(runner, tmp_path, small_corpus):
+    result = runner.invoke(main, ["train", "-", "-o", str(tmp_path / "m")], input=small_corpus.read_text())
+    assert result.exit_code == 1 and "train reads a file, not stdin" in result.output
 
 
 def test_evaluate_on_the_training_file_says_it_measures_fit(runner, tmp_path, small_corpus):
