@@ -8,6 +8,7 @@ layer's route) -> text model + combiner (probabilities) -> route shares of the f
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable
 from dataclasses import replace
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -92,7 +93,7 @@ class Classifier(RuleLayer):
                  priors: dict[str, float] | None = None):
         super().__init__(rules)
         self.model = model if isinstance(model, TrainedModel) else load_model(model)
-        self.priors = None if priors is None else self._checked_priors(priors)
+        self.priors = priors
         self._empty_analysis = self.analyse("")  # the same for every empty text: computed once
         if self.rules_changed:
             warnings.warn(self.rules_changed, RulesChangedWarning, stacklevel=2)
@@ -121,6 +122,16 @@ class Classifier(RuleLayer):
                 f"it still classifies, but to weigh the edited rules it should be retrained "
                 f"(cyberroute train CORPUS --rules {self.rules.directory} -o MODEL_DIR, then --model MODEL_DIR)")
 
+    @property
+    def priors(self) -> dict[str, float] | None:
+        """The route shares results are re-weighted to (normalised), or None for the corpus's.
+        Assigning checks and normalises them as the constructor does."""
+        return self._priors
+
+    @priors.setter
+    def priors(self, priors: dict[str, float] | None) -> None:
+        self._priors = None if priors is None else self._checked_priors(priors)
+
     def _checked_priors(self, priors: dict[str, float]) -> dict[str, float]:
         classes = self.model.classes
         unknown = [route for route in priors if route not in classes]
@@ -146,7 +157,7 @@ class Classifier(RuleLayer):
         texts, at the training corpus's route shares: what ``priors.estimate_shares`` reads. They
         are the combiner's, or the text model's where the two layers agree on crime
         (``combiner.agreed_crime``)."""
-        live_texts = [t for t in texts if isinstance(t, str) and t.strip()]
+        live_texts = [t for t in _text_list(texts, "route_probabilities") if isinstance(t, str) and t.strip()]
         if not live_texts:
             return np.zeros((0, len(self.model.classes)))
         return self._read(live_texts).combined
@@ -165,11 +176,49 @@ class Classifier(RuleLayer):
     # -- classification ------------------------------------------------------------------------
 
     def classify(self, text: str) -> Result:
-        """Classify one description."""
+        """Classify one description.
+
+        Parameters
+        ----------
+        text : str
+            The description. A missing value (None, NaN) or an empty string gives an
+            ``undetermined`` result; any other non-text value one whose ``error`` says so.
+
+        Returns
+        -------
+        Result
+
+        Raises
+        ------
+        TypeError
+            For a list, Series or other collection of descriptions (``classify_many`` and
+            ``classify_frame`` take those).
+        """
+        if isinstance(text, Iterable) and not isinstance(text, (str, bytes)):
+            raise TypeError(f"classify takes one description, not a {type(text).__name__}; "
+                            f"classify_many takes a list of them and classify_frame a DataFrame")
         return self.classify_many([text])[0]
 
-    def classify_many(self, texts: list[str]) -> list[Result]:
-        """Classify several descriptions at once (the text model runs once over all of them)."""
+    def classify_many(self, texts: Iterable[str]) -> list[Result]:
+        """Classify several descriptions at once (the text model runs once over all of them).
+
+        Parameters
+        ----------
+        texts : iterable of str
+            A list, tuple, Series, array or generator of descriptions. Values that are not text
+            give results as in ``classify``.
+
+        Returns
+        -------
+        list of Result
+            One per description, in order.
+
+        Raises
+        ------
+        TypeError
+            For a single string (which would be read a character at a time) or a DataFrame.
+        """
+        texts = _text_list(texts, "classify_many")
         table, judged = self._judge(texts)
         live = [j for j in judged if j]
         norms = iter(self.policy.norms_many(table, [j.verdict.route for j in live]) if live else ())
@@ -188,6 +237,7 @@ class Classifier(RuleLayer):
         the norms (which no column holds): this is the batch path, where such per-row work is a
         measurable share of the time.
         """
+        texts = _text_list(texts, "classify_rows")
         table, judged = self._judge(texts)
         return [self._row(j, table) if j else self._unread_row(t) for t, j in zip(texts, judged)]
 
@@ -370,9 +420,31 @@ class Classifier(RuleLayer):
     def classify_frame(self, frame, text_column: str = "text"):
         """Return a copy of ``frame`` with the result columns of `batch` added.
 
-        As in `batch`, an input column whose name is a result column (an analyst's own ``route``
-        or ``error``) is kept under the name with ``_input`` added, not overwritten. A Series is
-        classified as one text column, named by the Series' name (``text_column`` when it has none).
+        Parameters
+        ----------
+        frame : DataFrame or Series
+            The descriptions, one per row. A Series is classified as one text column, named by
+            the Series' name (``text_column`` when it has none).
+        text_column : str
+            The column holding the descriptions.
+
+        Returns
+        -------
+        DataFrame
+            ``frame``'s rows, index and columns, then the columns of ``result.CSV_COLUMNS``
+            (``confidence`` float, ``review`` bool, the others str). As in `batch`, an input column
+            whose name is a result column (an analyst's own ``route`` or ``error``) is kept under
+            the name with ``_input`` added, not overwritten. A row whose text is missing, empty or
+            not text is ``undetermined``, with an ``error`` naming its index label.
+
+        Raises
+        ------
+        TypeError
+            ``frame`` is neither a DataFrame nor a Series.
+        KeyError
+            No column ``text_column``.
+        ValueError
+            ``text_column`` names two columns.
         """
         import pandas as pd
 
@@ -390,12 +462,15 @@ class Classifier(RuleLayer):
                              "rename all but one")
         texts = frame[text_column].tolist()
         rows = []
-        for label, value, row in zip(frame.index, texts, self.classify_rows(texts)):
+        # Where an index label repeats, it alone does not say which row: the position is added.
+        unique = frame.index.is_unique
+        for position, (label, value, row) in enumerate(zip(frame.index, texts, self.classify_rows(texts)), start=1):
             if not isinstance(value, str) or not value.strip():
                 problem = _not_text(value)
                 # The explanation says what the error says: not text, or empty.
                 row = self._unread_result(value).to_row() if problem else dict(row)
-                row["error"] = f"index {label!r}: {problem or 'empty or missing text'} in column {text_column!r}"
+                where = f"index {label!r}" + ("" if unique else f" (row {position})")
+                row["error"] = f"{where}: {problem or 'empty or missing text'} in column {text_column!r}"
             rows.append(row)
         # The columns named, so that an empty frame gets them too.
         added = pd.DataFrame(rows, index=frame.index, columns=list(CSV_COLUMNS))
@@ -413,6 +488,18 @@ class Classifier(RuleLayer):
 # The result columns of classify_frame that are not text (the others are str), typed so even for
 # an empty frame.
 RESULT_DTYPES = {"confidence": "float64", "review": "bool"}
+
+
+def _text_list(texts, method: str) -> list:
+    """``texts`` as a list, read once (a generator too); a lone string or a DataFrame, which
+    would iterate over characters or column names, is refused."""
+    if isinstance(texts, (str, bytes)):
+        raise TypeError(f"{method} takes a list of descriptions, not a single {type(texts).__name__}; "
+                        f"classify takes one description")
+    if hasattr(texts, "columns"):
+        raise TypeError(f"{method} takes a list or Series of descriptions, not a DataFrame; "
+                        f"classify_frame takes a DataFrame and the name of its text column")
+    return list(texts)
 
 
 def _not_text(value) -> str | None:
@@ -460,10 +547,15 @@ def default_classifier() -> Classifier:
 
 
 def classify(text: str) -> Result:
-    """Classify one incident description with the shipped model and rules."""
+    """Classify one incident description with the shipped model and rules (``Classifier.classify``).
+
+    The classifier is loaded on the first call and kept for the process (``default_classifier``):
+    a change of $CYBERROUTE_RULES or $CYBERROUTE_MODEL afterwards takes ``Classifier()``.
+    """
     return default_classifier().classify(text)
 
 
 def classify_frame(frame, text_column: str = "text"):
-    """Classify a DataFrame's text column; returns a copy with the result columns added."""
+    """Classify a DataFrame's text column with the shipped model and rules; returns a copy with
+    the result columns added (``Classifier.classify_frame``, which documents them)."""
     return default_classifier().classify_frame(frame, text_column=text_column)

@@ -164,8 +164,8 @@ def _stacked(table: pd.DataFrame, title: str, ax, horizontal: bool = False):
 def style_routed(frame: pd.DataFrame, columns=None):
     """A pandas Styler for a routed frame: route cells coloured, confidence as a bar, review flagged.
 
-    Cell text is HTML-escaped: descriptions come from feeds, and a ``<script>`` in one must show
-    as text, not run in the notebook. A frame whose index repeats is shown numbered by row
+    Cell text, index labels and column names are HTML-escaped: descriptions come from feeds, and
+    a ``<script>`` in one must show as text, not run in the notebook. A frame whose index repeats is shown numbered by row
     (pandas' Styler cannot colour cells under a repeated label)."""
     _need("jinja2")   # pandas' Styler renders with it
     if not frame.columns.is_unique:
@@ -183,7 +183,7 @@ def style_routed(frame: pd.DataFrame, columns=None):
         c = ROUTE_COLOURS.get(route)
         return f"background-color: {c}; color: white" if c else ""
 
-    styler = shown.style.format(escape="html")
+    styler = shown.style.format(escape="html").format_index(escape="html", axis=0).format_index(escape="html", axis=1)
     styler = styler.map(colour, subset=["route"]) if "route" in shown else styler
     if "confidence" in shown:
         styler = styler.bar(subset=["confidence"], vmin=0, vmax=1, color="#cfc6e6").format("{:.2f}", subset=["confidence"])

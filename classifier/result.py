@@ -18,27 +18,54 @@ CSV_COLUMNS = ("route", "confidence", "actor_type", "state_sponsorship", "critic
 class Result:
     """Where one incident description goes, and why.
 
+    Evidence spans are offsets into ``text`` in code points, as Python indexes a str:
+    ``text[e.start:e.end] == e.text`` (JavaScript, which counts UTF-16 units, differs after an
+    emoji or other character beyond the Basic Multilingual Plane).
+
     Attributes
     ----------
+    text : str
+        The description classified (empty for a value that is not text).
     route : str
         cybercrime, international-security, intersection or undetermined.
     confidence : float
-        Probability of the route given by the combined classifier.
+        The combined classifier's probability of ``route``. For ``undetermined`` it is that of
+        the most probable route, which was too low or too contested to give; 0.0 when the text
+        was held back unread (too short, not mostly Latin letters, nothing to route, or empty).
     probabilities : dict
-        Route -> probability (the three routes).
+        Route -> combined probability (the three routes).
     criteria : dict
-        The five criteria of the rule layer, each a ``Criterion`` with value, confidence, evidence.
+        The five criteria of the rule layer, each a ``Criterion`` with value, confidence,
+        evidence and detail (``{"sponsor": "China"}`` for a State link whose State is named).
     rule_route, model_route : str
         What the rule layer alone and the text model alone say.
+    intersection_reason : str or None
+        Why an intersection is one (State actor in crime, criminal proxy, ...).
+    processes, norms : list of str
+        The policy processes the route goes to, and the norms of responsible State behaviour
+        the incident touches (rules/processes.toml).
+    explanation : str
+        The decision in plain words.
+    review : bool
+        True when an analyst should look: undetermined, low confidence, the two layers in
+        conflict, or a reading that puts the route in doubt even at high confidence (a State
+        the route rests on that neither layer finds, cascading effects the rules find no words
+        for); the explanation says which.
+    signals : dict
+        Findings besides the criteria that the routing rules read (criminal disguise,
+        criminal proxy, hedged attribution, ...), each a ``Criterion``.
+    rule_id : str
+        The routing rule of rules/routing.toml that decided ``rule_route``.
+    rule_confidence : float
+        How sure that routing rule is.
+    model_probabilities : dict
+        Route -> the text model's own probability.
     model_criteria : dict
         Criterion head -> the text model's probability that it holds (state_involvement,
         financial_motive, cascading_effects), read from the words alone; empty for a model
         trained without criteria columns, and for an empty text (the model is not run).
-    intersection_reason : str or None
-    processes, norms : list of str
-    explanation : str
-    review : bool
-        True when an analyst should look: low confidence, a conflict, or undetermined.
+    error : str or None
+        Why the input could not be classified (not text), else None.
     """
 
     text: str
@@ -83,6 +110,7 @@ class Result:
         }
 
     def to_json(self, **kwargs) -> str:
+        """``to_dict()`` as a JSON string (``kwargs`` go to ``json.dumps``, e.g. ``indent=2``)."""
         return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
 
     def to_row(self) -> dict[str, object]:

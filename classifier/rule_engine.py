@@ -14,7 +14,6 @@ import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from operator import attrgetter, itemgetter
-from types import MappingProxyType
 from typing import Mapping, NamedTuple
 
 from .criteria_table import CriteriaTable
@@ -83,7 +82,24 @@ class Evidence(NamedTuple):
         return {"start": self.start, "end": self.end, "text": self.text, "rule": self.rule}
 
 
-_NO_DETAIL: Mapping = MappingProxyType({})
+class _NoDetail(Mapping):
+    """The empty, read-only detail of most criteria. Not a ``MappingProxyType``, which cannot be
+    pickled, copied or sent to another process, and neither then could a Result."""
+
+    def __getitem__(self, key):
+        raise KeyError(key)
+
+    def __iter__(self):
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __repr__(self) -> str:
+        return "{}"
+
+
+_NO_DETAIL: Mapping = _NoDetail()
 
 
 # Evidence spans per criterion in a result's JSON form (Criterion.to_dict); the rest are counted.

@@ -374,3 +374,55 @@ def test_a_model_from_before_the_parsed_fingerprint_is_compared_by_bytes(tmp_pat
     (model / "manifest.json").write_text(json.dumps(manifest))
     with pytest.warns(RulesChangedWarning):
         Classifier(rules=rules, model=model)
+
+
+def test_results_and_classifiers_pickle_for_other_processes():
+    """A notebook saves results with joblib and sends work to a process pool: both pickle."""
+    import copy
+    import pickle
+
+    classifier = Classifier()
+    result = classifier.classify("A ransomware gang encrypted a dental practice's files and demanded bitcoin.")
+    again = pickle.loads(pickle.dumps(result))
+    assert again.to_dict() == result.to_dict() and again.criteria["motive"].detail == {}
+    assert copy.deepcopy(result).to_dict() == result.to_dict()
+    state = classifier.classify("Chinese State-sponsored hackers broke into a ministry's email.")
+    assert pickle.loads(pickle.dumps(state)).criteria["state_sponsorship"].detail == {"sponsor": "China"}
+    clone = pickle.loads(pickle.dumps(classifier))
+    assert clone.classify(result.text).to_dict() == result.to_dict()
+
+
+def test_classify_many_takes_any_collection_and_refuses_a_lone_string():
+    classifier = Classifier()
+    texts = ["A ransomware gang encrypted a dental practice's files.", "GRU officers wiped a grid operator's servers."]
+    routes = [r.route for r in classifier.classify_many(texts)]
+    assert [r.route for r in classifier.classify_many(t for t in texts)] == routes   # a generator is read once
+    assert [r.route for r in classifier.classify_many(pd.Series(texts, index=[5, 3]))] == routes
+    assert classifier.route_probabilities(iter(texts)).shape == (2, 3)
+    with pytest.raises(TypeError, match="not a single str; classify takes one description"):
+        classifier.classify_many(texts[0])
+    with pytest.raises(TypeError, match="not a DataFrame; classify_frame"):
+        classifier.classify_rows(pd.DataFrame({"text": texts}))
+    with pytest.raises(TypeError, match="classify takes one description, not a Series"):
+        classifier.classify(pd.Series(texts))
+    assert classifier.classify(42).error.startswith("The description is not text (int")
+
+
+def test_priors_set_after_construction_are_checked_and_normalised():
+    from classifier.priors import PriorsError
+
+    classifier = Classifier()
+    with pytest.raises(PriorsError, match="missing: international-security, intersection"):
+        classifier.priors = {"cybercrime": 1.0}
+    classifier.priors = {"cybercrime": 2, "international-security": 1, "intersection": 1}
+    assert classifier.priors == {"cybercrime": 0.5, "international-security": 0.25, "intersection": 0.25}
+    assert "re-weighted" in classifier.classify("A gang stole card numbers from a shop's checkout.").explanation
+    classifier.priors = None
+    assert "re-weighted" not in classifier.classify("A gang stole card numbers from a shop's checkout.").explanation
+
+
+def test_classify_frame_errors_name_the_row_where_the_index_repeats():
+    frame = pd.DataFrame({"text": ["A gang stole card numbers from a shop.", "", None]}, index=[1, 1, 2])
+    assert classify_frame(frame)["error"].tolist() == [
+        "", "index 1 (row 2): empty or missing text in column 'text'",
+        "index 2 (row 3): empty or missing text in column 'text'"]

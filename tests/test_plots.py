@@ -66,6 +66,11 @@ def test_style_routed_escapes_the_text_it_shows(routed):
     routed = routed.assign(text=['<script>alert("x")</script> & a gang', "b", "c", "d", "e"])[["text", *routed.columns]]
     html = plots.style_routed(routed).to_html()
     assert "<script>alert" not in html and "&lt;script&gt;alert" in html
+    # ... and so are the labels of its rows and columns, which come from the feed as well.
+    labelled = routed.set_axis([f"<script>row{i}</script>" for i in range(5)]).rename(columns={"text": "<b>feed</b>"})
+    html = plots.style_routed(labelled).to_html()
+    assert "<script>row" not in html and "&lt;script&gt;row0" in html
+    assert "<b>feed" not in html and "&lt;b&gt;feed" in html
 
 
 def test_style_routed_shows_a_frame_whose_index_repeats_and_refuses_repeated_columns(routed):
