@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .estimator import Estimator
 from .policy import RuleDecision
 from .ruleset import ALL_ROUTES, CRIME_ON_CI, INTERSECTION_REASONS, STATE_REASONS
 
@@ -93,17 +94,24 @@ def defer_to_text(combined: np.ndarray, text_proba: np.ndarray, agreed: np.ndarr
     return np.where(np.asarray(agreed, dtype=bool)[:, None], text_proba, combined)
 
 
-class Combiner:
+class Combiner(Estimator):
     """Logistic regression over stacked text probabilities and rule features.
 
     Fitting uses scikit-learn (imported then); predicting is a matrix product and a softmax.
+
+    Parameters
+    ----------
+    C : float
+        Inverse regularisation strength.
+
+    Attributes
+    ----------
+    classes_ : the routes, in the order of ``predict_proba``'s columns.
+    coef_, intercept_ : one row (one value) per route.
     """
 
     def __init__(self, C: float = 1.0):
         self.C = C
-        self.classes_ = np.array([])
-        self.coef_ = np.zeros((0, 0))
-        self.intercept_ = np.zeros(0)
 
     def fit(self, stacked: np.ndarray, routes) -> "Combiner":
         from sklearn.linear_model import LogisticRegression
@@ -118,6 +126,7 @@ class Combiner:
     def predict_proba(self, stacked: np.ndarray) -> np.ndarray:
         from .text_model import softmax
 
+        self._check_fitted()
         return softmax(stacked @ self.coef_.T + self.intercept_)
 
     def to_arrays(self) -> dict[str, np.ndarray]:

@@ -26,6 +26,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .estimator import Estimator
 from .negation import mark_negation
 
 WORD_FEATURES = 2 ** 18
@@ -292,7 +293,7 @@ def row_per_class(fitted) -> tuple[np.ndarray, np.ndarray]:
     return coef, intercept
 
 
-class NaiveBayesLogisticRegression:
+class NaiveBayesLogisticRegression(Estimator):
     """One-vs-rest logistic regressions on naive-Bayes-weighted features ("NBSVM", Wang and
     Manning 2012, "Baselines and bigrams", with a logistic loss).
 
@@ -353,6 +354,7 @@ class NaiveBayesLogisticRegression:
 
     def decision_function(self, features) -> np.ndarray:
         """Each class's score against the rest, one column per class."""
+        self._check_fitted()
         return np.asarray(features @ self.coef_.T) + self.intercept_
 
     def predict_proba(self, features) -> np.ndarray:
@@ -360,6 +362,7 @@ class NaiveBayesLogisticRegression:
         return softmax(self.decision_function(features))
 
     def predict(self, features) -> np.ndarray:
+        self._check_fitted()
         return self.classes_[self.decision_function(features).argmax(axis=1)]
 
 
@@ -369,7 +372,7 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=1, keepdims=True)
 
 
-class TextModel:
+class TextModel(Estimator):
     """Route probabilities from text alone, and optionally criterion probabilities beside them.
 
     Parameters
@@ -386,13 +389,6 @@ class TextModel:
 
     def __init__(self, C: float = 8.0):
         self.C = C
-        self.classes_ = np.array([])
-        self.heads_: tuple[str, ...] = ()
-        self.idf_ = np.ones(N_FEATURES)
-        # One row per route, then one per criterion head (a binary logistic regression's weights).
-        self.coef_ = np.zeros((0, N_FEATURES))
-        self.intercept_ = np.zeros(0)
-        self._table = None   # IDF and coefficients by column, for linear_scores (built on first use)
 
     def fit(self, texts, routes, criteria: dict | None = None) -> "TextModel":
         """Fit IDF weights, the routes' regressions (``NaiveBayesLogisticRegression``) and the
@@ -431,10 +427,11 @@ class TextModel:
             rows.append(head.coef_)
             intercepts.append(head.intercept_)
         self.classes_ = clf.classes_
+        # One row per route, then one per criterion head (a binary logistic regression's weights).
         self.coef_ = np.zeros((sum(len(r) for r in rows), N_FEATURES))
         self.coef_[:, used] = np.vstack(rows)
         self.intercept_ = np.concatenate(intercepts)
-        self._table = self._scoring_table()
+        self._table = self._scoring_table()   # IDF and coefficients by column, for linear_scores
         return self
 
     def predict_proba(self, texts) -> np.ndarray:
@@ -452,7 +449,8 @@ class TextModel:
         return softmax(scores[:, :routes]), 1.0 / (1.0 + np.exp(-scores[:, routes:]))
 
     def _scores(self, texts: list[str]) -> np.ndarray:
-        if self._table is None:
+        self._check_fitted()
+        if getattr(self, "_table", None) is None:
             self._table = self._scoring_table()
         kernel = compiled_kernel() if len(texts) >= KERNEL_MIN_TEXTS else None
         if kernel is not None:
@@ -473,6 +471,7 @@ class TextModel:
         return table
 
     def predict(self, texts) -> np.ndarray:
+        self._check_fitted()
         return self.classes_[self.predict_proba(texts).argmax(axis=1)]
 
     # -- persistence as plain arrays -----------------------------------------------------------

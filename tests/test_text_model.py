@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from classifier import text_model as tm
+from classifier.combiner import Combiner
 
 TRICKY = [
     "Ransomware hit the council's payroll; LockBit claimed it.",
@@ -205,3 +206,21 @@ def test_log_count_ratio_favours_the_words_of_a_class():
     ratio = tm.NaiveBayesLogisticRegression(alpha=1.0).log_count_ratio(present, np.array([True, True, False, False]))
     assert ratio[1] > 0 > ratio[2]
     assert abs(ratio[0]) < 1e-12
+
+
+@pytest.mark.parametrize("estimator", [tm.TextModel(C=3.0), tm.NaiveBayesLogisticRegression(alpha=0.5), Combiner(C=30.0)],
+                         ids=["TextModel", "NaiveBayesLogisticRegression", "Combiner"])
+def test_estimators_follow_scikit_learns_conventions(estimator):
+    """Parameters from __init__ (so clone and grid searches work), fitted attributes from fit alone."""
+    from sklearn.base import clone
+
+    from classifier.estimator import NotFittedError
+
+    copy = clone(estimator.set_params(C=2.0))
+    assert copy is not estimator and copy.get_params() == estimator.get_params() and copy.C == 2.0
+    with pytest.raises(ValueError, match="has no parameter gamma"):
+        estimator.set_params(gamma=1)
+    unfitted = clone(estimator)
+    assert not hasattr(unfitted, "coef_") and not hasattr(unfitted, "classes_")
+    with pytest.raises(NotFittedError, match="is not fitted yet: call fit"):
+        unfitted.predict_proba(["A gang stole card numbers."] if isinstance(unfitted, tm.TextModel) else np.zeros((1, 3)))
