@@ -7,7 +7,8 @@
 """
 
 __version__ = "0.1.0"
-__all__ = ["Classifier", "Result", "classify", "classify_frame", "load_rules", "load_model", "__version__"]
+__all__ = ["Classifier", "Result", "classify", "classify_frame", "evidence_frame", "load_rules", "load_model",
+           "__version__"]
 
 
 def __getattr__(name):
@@ -16,10 +17,10 @@ def __getattr__(name):
         from . import api
 
         return getattr(api, name)
-    if name == "Result":
-        from .result import Result
+    if name in ("Result", "evidence_frame"):
+        from . import result
 
-        return Result
+        return getattr(result, name)
     if name == "load_rules":
         from .ruleset import load_rules
 

@@ -45,13 +45,25 @@ def _classifier(rules_dir, model_dir, priors_spec: str | None = None):
             warnings.simplefilter("always", RulesChangedWarning)
             classifier = Classifier(rules=rules_dir, model=model_dir)
     except (RuleFileError, ModelFileError) as exc:
-        _fail(str(exc))
+        _fail(str(exc) + _from_environment())
     for warning in caught:
         if issubclass(warning.category, RulesChangedWarning):
             click.echo(f"note: {warning.message}", err=True)
         else:
             warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
     return _with_priors(classifier, priors_spec)
+
+
+def _from_environment() -> str:
+    """" (from $CYBERROUTE_MODEL)" and the like, when the rules or model directory came from an
+    environment variable: a variable set long ago is the last place a user looks."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return ""
+    names = {"rules_dir": "CYBERROUTE_RULES", "model_dir": "CYBERROUTE_MODEL"}
+    told = [f"${variable}" for param, variable in names.items()
+            if ctx.get_parameter_source(param) == click.core.ParameterSource.ENVIRONMENT]
+    return f" (set by {' and '.join(told)})" if told else ""
 
 
 def _with_priors(classifier, priors_spec: str | None):
@@ -63,6 +75,9 @@ def _with_priors(classifier, priors_spec: str | None):
         return classifier
     try:
         priors = parse_shares(priors_spec, classifier.model.classes)
+    except PriorsError as exc:   # a mistyped option: a usage error (exit code 2)
+        raise click.BadParameter(str(exc), param_hint="'--priors'") from None
+    try:
         with warnings.catch_warnings():   # said once already, by _classifier, if the rules changed
             warnings.simplefilter("ignore", RulesChangedWarning)
             classifier = Classifier(rules=classifier.rules, model=classifier.model, priors=priors)
@@ -122,6 +137,12 @@ def score(texts, as_json, whole, priors_spec, rules_dir, model_dir):
         batches = _stdin_batches(sys.stdin, whole)
     else:
         batches = iter([list(texts)])
+        for text in texts:
+            # A file named where a description goes is most likely meant for batch.
+            if len(text) < 4096 and "\n" not in text and os.path.isfile(text):
+                click.echo(f"note: {text!r} is the name of a file; score classifies the words given "
+                           f"(here the name). To classify the records of a file: cyberroute batch {text} -o OUT",
+                           err=True)
     classifier = None
     printed = 0
     for batch in batches:
@@ -492,9 +513,10 @@ def train(csv_path, output_dir, cv, text_column, label_column, input_format, enc
         cross = model.manifest["cross_validation"]
         m = cross["combined"]
         click.echo(f"{'grouped CV' if frame.attrs['grouped'] else 'CV by row'}: accuracy {m['accuracy']:.3f}, "
-                   f"macro-F1 {m['macro_f1']:.3f}, ECE {m['ece']:.3f} "
-                   f"(rules alone {cross['rules_only']['accuracy']:.3f}, text model alone "
-                   f"{cross['text_model']['accuracy']:.3f})", err=True)
+                   f"macro-F1 {m['macro_f1']:.3f}, ECE {m['ece']:.3f}; rules alone: accuracy "
+                   f"{cross['rules_only']['accuracy']:.3f}, macro-F1 {cross['rules_only']['macro_f1']:.3f}; "
+                   f"text model alone: accuracy {cross['text_model']['accuracy']:.3f}, macro-F1 "
+                   f"{cross['text_model']['macro_f1']:.3f}", err=True)
         weak = training.combined_below_parts(cross)
         if weak:
             click.echo(f"warning: {weak}", err=True)

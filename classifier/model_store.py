@@ -146,12 +146,12 @@ def load_model(directory: Path | str | None = None) -> TrainedModel:
     directory = Path(directory) if directory else default_model_dir()
     manifest_path, weights_path = directory / MANIFEST, directory / WEIGHTS
     if not directory.is_dir():
-        raise ModelFileError(directory, "model directory not found (train one with `cyberroute train CSV`)")
+        raise ModelFileError(directory, "model directory not found (train one with `cyberroute train CORPUS -o DIR`)")
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ModelFileError(directory, f"not a model directory (no {MANIFEST}; train one with `cyberroute train CSV "
-                                        f"-o DIR`)") from None
+        raise ModelFileError(directory, f"not a model directory (no {MANIFEST}; train one with `cyberroute train "
+                                        f"CORPUS -o DIR`)") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelFileError(manifest_path, f"not valid JSON ({exc})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:

@@ -36,6 +36,9 @@ def _heads(model_criteria: dict[str, float]) -> str:
     return ", ".join(f"{name.replace('_', ' ')} {p:.2f}" for name, p in model_criteria.items())
 
 
+# Shown for a criterion whose value no words of the text set (the default: "no" cascade, no
+# sector, "unknown" actor), so it does not read as a finding.
+NOTHING_FOUND = "(nothing found)"
 # How much of the description the terminal block repeats, so that blocks of several texts can
 # be told apart.
 TEXT_SHOWN = 100
@@ -59,7 +62,8 @@ def result_text(result: Result) -> str:
         lines.append("model reads  " + _heads(result.model_criteria))
     for name in CRITERIA:
         crit = result.criteria[name]
-        spans = ", ".join(f'"{e.text}"' for e in crit.evidence[:4])
+        # A value without evidence is the default, not a finding ("no" cascade: none found).
+        spans = ", ".join(f'"{e.text}"' for e in crit.evidence[:4]) or NOTHING_FOUND
         more = f" +{len(crit.evidence) - 4}" if len(crit.evidence) > 4 else ""
         lines.append(f"{name:<24} {_value(crit.value):<22} {crit.confidence:.2f}  {spans}{more}".rstrip())
     for name, signal in result.signals.items():
@@ -99,6 +103,8 @@ def highlight_html(text: str, spans: list[tuple[int, int, str, str]]) -> str:
 
 
 def _evidence_list(evidence) -> str:
+    if not evidence:
+        return NOTHING_FOUND
     shown = "; ".join(e.text for e in evidence[:MAX_EVIDENCE])
     return shown + (f" (+{len(evidence) - MAX_EVIDENCE} more)" if len(evidence) > MAX_EVIDENCE else "")
 

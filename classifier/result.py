@@ -133,6 +133,44 @@ class Result:
         return f"Result(route={self.route!r}, confidence={self.confidence:.2f}, review={self.review})"
 
 
+EVIDENCE_COLUMNS = ("result", "criterion", "value", "start", "end", "span", "rule", "negated")
+
+
+def evidence_frame(results, index=None):
+    """The evidence of several results as one long DataFrame, a row per span: what a notebook
+    filters and counts ("which rules set State links in this feed?").
+
+    Parameters
+    ----------
+    results : iterable of Result
+        As ``Classifier.classify_many`` returns them.
+    index : sequence, optional
+        A label per result (a DataFrame's index, to join back to it); default: 0, 1, 2, ...
+
+    Returns
+    -------
+    DataFrame
+        Columns ``EVIDENCE_COLUMNS``: the result's label, the criterion (the five of the rule
+        layer, then ``signal:<name>`` for signals such as criminal disguise), its value (sectors
+        joined by ";"), the span's ``start`` and ``end`` in code points with its text (``span``),
+        the rule that matched, and whether the span was negated. A result without evidence has no row.
+    """
+    import pandas as pd
+
+    results = list(results)
+    labels = range(len(results)) if index is None else list(index)
+    if len(labels) != len(results):
+        raise ValueError(f"index has {len(labels)} labels for {len(results)} results")
+    rows = []
+    for label, result in zip(labels, results):
+        found = [*result.criteria.items(), *((f"signal:{name}", s) for name, s in result.signals.items())]
+        for name, criterion in found:
+            value = ";".join(criterion.value) if isinstance(criterion.value, list) else criterion.value
+            rows.extend((label, name, value, e.start, e.end, e.text, e.rule, e.negated) for e in criterion.evidence)
+    frame = pd.DataFrame(rows, columns=list(EVIDENCE_COLUMNS))
+    return frame.astype({"start": "int64", "end": "int64", "negated": "bool"})
+
+
 def csv_row(route: str, confidence: float, criteria: dict[str, str | list[str]], intersection_reason: str | None,
             processes: list[str], explanation: str, review: bool, error: str | None = None) -> dict[str, object]:
     """The CSV columns of CSV_COLUMNS for one result, from the criteria's values by name (batch

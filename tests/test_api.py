@@ -426,3 +426,25 @@ def test_classify_frame_errors_name_the_row_where_the_index_repeats():
     assert classify_frame(frame)["error"].tolist() == [
         "", "index 1 (row 2): empty or missing text in column 'text'",
         "index 2 (row 3): empty or missing text in column 'text'"]
+
+
+def test_evidence_frame_lists_every_span_of_every_result_by_its_label():
+    from classifier import evidence_frame
+    from classifier.result import EVIDENCE_COLUMNS
+
+    frame = pd.DataFrame({"description": [
+        "North Korean hackers of the Lazarus Group stole 600 million dollars from a crypto bridge.", "",
+        "A gang hit a hospital; no evidence of State involvement."]}, index=["a", "b", "c"])
+    results = Classifier().classify_many(frame["description"])
+    evidence = evidence_frame(results, frame.index)
+    assert list(evidence.columns) == list(EVIDENCE_COLUMNS)
+    assert set(evidence["result"]) == {"a", "c"}            # the empty text has no evidence, and no row
+    for row in evidence.itertuples():
+        assert frame.loc[row.result, "description"][row.start:row.end] == row.span
+    spans = sum(len(c.evidence) for r in results for c in [*r.criteria.values(), *r.signals.values()])
+    assert len(evidence) == spans
+    denied = evidence[(evidence["result"] == "c") & (evidence["criterion"] == "state_sponsorship")]
+    assert denied[["value", "span"]].values.tolist() == [["none", "no evidence of State involvement"]]
+    assert evidence_frame([]).empty and evidence_frame(results)["result"].tolist()[0] == 0
+    with pytest.raises(ValueError, match="index has 2 labels for 3 results"):
+        evidence_frame(results, ["a", "b"])

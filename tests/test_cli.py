@@ -33,6 +33,30 @@ def test_score_argument_prints_table(runner):
     assert "cascading_effects" in result.output
 
 
+def test_score_shows_a_criterion_no_words_set_as_nothing_found(runner):
+    result = runner.invoke(main, ["score", "GRU hackers broke into a ministry's email."])
+    lines = {line.split()[0]: line for line in result.output.splitlines() if line.strip()}
+    assert lines["cascading_effects"].endswith("(nothing found)")    # "no" by default, not a finding
+    assert lines["actor_type"].endswith('"GRU"') and "nothing found" not in lines["actor_type"]
+
+
+def test_score_given_a_file_name_points_to_batch(runner, tmp_path):
+    feed = tmp_path / "feed.csv"
+    feed.write_text("text\nA gang stole card numbers.\n", encoding="utf-8")
+    result = runner.invoke(main, ["score", str(feed)])
+    assert result.exit_code == 0
+    assert f"note: '{feed}' is the name of a file" in result.stderr and f"cyberroute batch {feed}" in result.stderr
+    assert "is the name of a file" not in runner.invoke(main, ["score", "A gang stole card numbers."]).stderr
+
+
+def test_a_model_directory_from_the_environment_is_named_as_such(runner, tmp_path):
+    result = runner.invoke(main, ["score", "A gang stole card numbers."], env={"CYBERROUTE_MODEL": str(tmp_path / "nope")})
+    assert result.exit_code == 1
+    assert "model directory not found" in result.stderr and "(set by $CYBERROUTE_MODEL)" in result.stderr
+    result = runner.invoke(main, ["score", "A gang stole card numbers.", "--model", str(tmp_path / "nope")])
+    assert "model directory not found" in result.stderr and "CYBERROUTE_MODEL" not in result.stderr
+
+
 def test_score_says_which_text_each_block_is_for(runner):
     long = "A ransomware gang encrypted the records of a dental practice in Leeds, " * 4
     result = runner.invoke(main, ["score", "A gang stole card numbers from an online shop.", long])

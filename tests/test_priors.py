@@ -189,8 +189,8 @@ def test_a_bad_priors_option_is_refused_before_any_work(command, tmp_path, monke
     monkeypatch.chdir(tmp_path)
     (tmp_path / "feed.csv").write_text("text\nHackers stole files from a ministry.\n", encoding="utf-8")
     result = CliRunner().invoke(main, command + ["--priors", "cybercrime=1,intersection=1"])
-    assert result.exit_code == 1
-    assert "--priors: no share given for international-security" in result.stderr
+    assert result.exit_code == 2   # a usage error, as click's own
+    assert "Invalid value for '--priors': no share given for international-security" in result.stderr
     assert not (tmp_path / "out.csv").exists()
 
 
