@@ -321,6 +321,16 @@ def test_motive_negated(layer):
     assert crit(layer, "No ransom was demanded.", "motive").value == "unknown"
 
 
+@pytest.mark.parametrize("text", [
+    "Pharmacies could not fill prescriptions for weeks after a ransomware affiliate encrypted the claims platform.",
+    "The clinic could not open because a ransomware gang had encrypted its scheduling servers.",
+])
+def test_a_negation_ends_where_a_new_clause_begins_with_after_or_because(layer, text):
+    """What could not be done is negated, not the actor of the clause that says why."""
+    actor = crit(layer, text, "actor_type")
+    assert actor.value == "criminal" and not any(e.negated for e in actor.evidence)
+
+
 # -- signals ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("text", [
