@@ -165,16 +165,21 @@ def rule_report(layer: RuleLayer, frame, text_column: str = "text") -> dict:
 
 
 def format_report(report: dict) -> str:
+    # Columns as wide as their longest name, so no rule id or value is cut.
+    rule_w, value_w = (2 + max([len(title)] + [len(r[key]) for r in report["rules"]])
+                       for key, title in (("rule", "rule"), ("value", "value")))
     lines = [f"{report['texts']} texts", "",
-             f"{'rule':<44}{'value':<20}{'coverage':>9}{'overlap':>9}{'conflict':>9}{'accuracy':>9}"]
+             f"{'rule':<{rule_w}}{'value':<{value_w}}{'coverage':>9}{'overlap':>9}{'conflict':>9}{'accuracy':>9}"]
     for row in sorted(report["rules"], key=lambda r: (-r["coverage"], r["rule"])):
         acc = "-" if row["accuracy"] is None else f"{row['accuracy']:.2f}"
-        lines.append(f"{row['rule'][:43]:<44}{row['value'][:19]:<20}{row['coverage']:>9.3f}"
+        lines.append(f"{row['rule']:<{rule_w}}{row['value']:<{value_w}}{row['coverage']:>9.3f}"
                      f"{row['overlap']:>9.3f}{row['conflict']:>9.3f}{acc:>9}")
-    lines += ["", f"{'routing rule':<56}{'route':<24}{'coverage':>9}{'accuracy':>9}"]
+    routing_w, route_w = (2 + max([len(title)] + [len(r[key]) for r in report["routing"]])
+                          for key, title in (("rule", "routing rule"), ("route", "route")))
+    lines += ["", f"{'routing rule':<{routing_w}}{'route':<{route_w}}{'coverage':>9}{'accuracy':>9}"]
     for row in report["routing"]:
         acc = "-" if row["accuracy"] is None else f"{row['accuracy']:.2f}"
-        lines.append(f"{row['rule']:<56}{row['route']:<24}{row['coverage']:>9.3f}{acc:>9}")
+        lines.append(f"{row['rule']:<{routing_w}}{row['route']:<{route_w}}{row['coverage']:>9.3f}{acc:>9}")
     lines.append(f"\n{report['actors_never_fired']} gazetteer actors never fired on these texts (not listed).")
     lines.append(f"{report['held_back_by_topic']} of the {report['texts']} texts tell of nothing to route "
                  f"(no rule evidence and no word of routing.toml's [topic]): undetermined.")

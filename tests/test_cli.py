@@ -354,6 +354,18 @@ def test_rules_check_reports_each_rule(runner, small_corpus):
     assert {"coverage", "overlap", "conflict", "accuracy"} <= set(rules["motive.financial"])
 
 
+def test_rules_check_table_shows_every_rule_id_and_value_whole(runner, tmp_path):
+    corpus = tmp_path / "c.csv"
+    corpus.write_text("text,route\nA DDoS took down the cloud provider's data centre and its DNS.,cybercrime\n",
+                      encoding="utf-8")
+    result = runner.invoke(main, ["rules", "check", str(corpus)])
+    rows = {line.split()[0]: line.split() for line in result.stdout.splitlines() if line.strip()}
+    assert rows["sector.digital-infrastructure"][1] == "digital-infrastructure"
+    header = next(line for line in result.stdout.splitlines() if line.startswith("rule "))
+    line = next(line for line in result.stdout.splitlines() if line.startswith("sector.digital-infrastructure "))
+    assert len(line) == len(header)   # the columns line up under their names
+
+
 def test_rules_check_lists_every_cue_and_counts_only_gazetteer_actors_apart(runner, tmp_path, rules_dir):
     """A cue whose id starts with "actor." is a cue, listed even when it never fires; the footer
     counts gazetteer actors only; a routing rule that abstains has no accuracy."""
