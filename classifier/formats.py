@@ -441,40 +441,57 @@ class JsonlWriter:
 
 
 class StixWriter:
-    """A STIX 2.1 bundle of notes; non-STIX input rows also get an `incident` object to point at."""
+    """A STIX 2.1 bundle of notes; non-STIX input rows also get an `incident` object to point at.
+
+    Each object is checked by the stix2 library as it is made and written at once, so memory
+    stays flat and time linear in the rows (serialising a whole stix2 ``Bundle`` at the end took
+    time growing with the square of its size: 39 s for 800 rows).
+    """
 
     def __init__(self, out: TextIO):
         import stix2
 
-        self.stix2, self.out, self.objects = stix2, out, []
+        self.stix2, self.out, self.records, self._written = stix2, out, 0, False
+        self.out.write('{\n  "type": "bundle",\n  "id": "bundle--' + str(uuid.uuid4()) + '",\n  "objects": [')
+
+    def _emit(self, obj) -> None:
+        # stix2's own serialisation (property order, timestamps), indented to sit in the bundle.
+        text = json.dumps(json.loads(obj.serialize()), indent=2, ensure_ascii=False)
+        self.out.write((",\n" if self._written else "\n") + _indented(text, 4))
+        self._written = True
 
     def write(self, record: Record, result: Result) -> None:
         stix2 = self.stix2
+        self.records += 1
         target = record.source.get("id") if record.source else None
         if not target:
-            key = json.dumps(record.fields, sort_keys=True, default=str)
+            # The record's place in the input is part of its id: two identical rows are two
+            # incidents, not one (a STIX consumer merges objects of one id).
+            key = json.dumps([self.records, record.fields], sort_keys=True, default=str)
             target = f"incident--{uuid.uuid5(NAMESPACE, key)}"
             name = str(record.fields.get("name") or record.fields.get("id") or record.fields.get("incident_id")
                        or "incident")
             extra = {"description": record.text} if record.text else {}
-            self.objects.append(stix2.Incident(id=target, name=name, allow_custom=True, **extra))
+            self._emit(stix2.Incident(id=target, name=name, allow_custom=True, **extra))
         data = result.to_dict()
         content = json.dumps({k: data[k] for k in ("route", "intersection_reason", "criteria", "processes", "norms",
                                                    "explanation", "review")}, ensure_ascii=False)
         note = stix2.Note(
-            id=f"note--{uuid.uuid5(NAMESPACE, target)}",
+            id=f"note--{uuid.uuid5(NAMESPACE, json.dumps([self.records, target]))}",
             abstract=f"cyberroute: {result.route}" + (f" ({result.intersection_reason})" if result.intersection_reason else ""),
             content=(record.error + "\n" if record.error else "") + result.explanation + "\n" + content,
             object_refs=[target], confidence=int(round(result.confidence * 100)),
             authors=["cyberroute"], allow_custom=True,
         )
-        self.objects.append(note)
+        self._emit(note)
 
     def close(self) -> None:
-        bundle = self.stix2.Bundle(objects=self.objects, allow_custom=True) if self.objects else \
-            {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": []}
-        self.out.write(bundle.serialize(pretty=True) if hasattr(bundle, "serialize") else json.dumps(bundle))
-        self.out.write("\n")
+        self.out.write(("\n  ]" if self._written else "]") + "\n}\n")
+
+
+def _indented(text: str, spaces: int) -> str:
+    pad = " " * spaces
+    return "\n".join(pad + line for line in text.splitlines())
 
 
 def make_writer(fmt: str, out: TextIO, escape):

@@ -212,6 +212,32 @@ def test_csv_to_stix_creates_incidents_to_point_at(tmp_path):
     assert note.object_refs == [incident.id] and "school district" in incident.description
 
 
+def test_identical_rows_become_distinct_stix_objects_in_order(tmp_path):
+    """A STIX consumer merges objects of one id: two identical rows (or two blank ones) must stay two."""
+    src, out = tmp_path / "in.csv", tmp_path / "out.json"
+    same = "A gang encrypted a school district's servers."
+    src.write_text(f"date,text\n2024-01-01,{same}\n2024-01-01,{same}\n2024-01-02,\n2024-01-02,\nx,Thieves stole cards.\n")
+    assert run(src, "-o", out).exit_code == 0
+    bundle = stix2.parse(out.read_text(), allow_custom=True)
+    ids = [o.id for o in bundle.objects]
+    assert len(ids) == 10 and len(set(ids)) == 10
+    notes = [o for o in bundle.objects if o.type == "note"]
+    incidents = {o.id: o for o in bundle.objects if o.type == "incident"}
+    described = [getattr(incidents[n.object_refs[0]], "description", "") for n in notes]
+    assert described == [same, same, "", "", "Thieves stole cards."]   # one note per row, in input order
+    again = tmp_path / "again.json"
+    assert run(src, "-o", again).exit_code == 0   # the same input gives the same ids
+    assert [o["id"] for o in json.loads(again.read_text())["objects"]] == ids
+
+
+def test_an_empty_input_gives_an_empty_stix_bundle(tmp_path):
+    src, out = tmp_path / "in.csv", tmp_path / "out.json"
+    src.write_text("text\n")
+    assert run(src, "-o", out).exit_code == 0
+    bundle = json.loads(out.read_text())
+    assert bundle["type"] == "bundle" and bundle["objects"] == []
+
+
 def test_malformed_stix_file_is_a_clear_error(tmp_path):
     src = tmp_path / "bad.json"
     src.write_text('{"type": "bundle", "objects": ')
