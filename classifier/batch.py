@@ -8,6 +8,7 @@ leaves a truncated output behind.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gc
 import gzip
@@ -103,10 +104,20 @@ def sniffed_encoding(raw: BinaryIO) -> str:
     return "utf-16" if start in (b"\xff\xfe", b"\xfe\xff") else ENCODING
 
 
+def bom_skipping(encoding: str | None) -> str | None:
+    """``encoding``, with UTF-8 read as "utf-8-sig": Excel's "CSV UTF-8" starts with a byte-order
+    mark, which plain UTF-8 would keep in the first column's name ("\ufefftext")."""
+    try:
+        return "utf-8-sig" if encoding and codecs.lookup(encoding).name == "utf-8" else encoding
+    except LookupError:   # refused by name where the file is opened
+        return encoding
+
+
 def open_input(path: str, encoding: str | None = None) -> TextIO:
     """A text handle on ``path`` ("-" = stdin; see ``open_bytes``): UTF-8 (BOM skipped) unless a
     UTF-16 BOM or ``encoding`` says otherwise; undecodable bytes are kept (surrogateescape)."""
     raw = open_bytes(path)
+    encoding = bom_skipping(encoding)
     if encoding is None:
         with undecodable_as_error(path, ENCODING):   # peeking reads: a gzip stream cut short fails here
             encoding = sniffed_encoding(raw)

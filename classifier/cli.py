@@ -376,6 +376,8 @@ def _batch_records(classifier, input_path, output_path, input_format, output_for
     except OSError as exc:
         _fail(_io_failure(exc, output_path))
     _echo_reading_notes(input_path, reading)
+    for note in getattr(writer, "renamed", ()):
+        click.echo(f"note: input field renamed {note}", err=True)
     _echo_summary(chosen_format, rows, "record", output_path, review, errors)
     dropped = getattr(writer, "dropped", {})
     if dropped:

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator, TextIO
 
-from .batch import (BROKEN_GZIP, ESCAPED_BYTE, BatchInputError, broken_gzip, gunzipped, open_bytes, open_csv,
-                    open_input, row_problem, sniffed_encoding)
+from .batch import (BROKEN_GZIP, ESCAPED_BYTE, BatchInputError, bom_skipping, broken_gzip, gunzipped, open_bytes,
+                    open_csv, open_input, output_header, row_problem, sniffed_encoding)
 from .result import CSV_COLUMNS, Result, not_classified
 
 INPUT_FORMATS = ("csv", "jsonl", "json", "stix", "veris", "misp")
@@ -105,7 +105,7 @@ def _open_text(path, encoding: str | None, errors: str = "strict") -> TextIO:
     except BatchInputError as exc:
         raise FormatError(str(exc)) from None
     try:
-        return io.TextIOWrapper(raw, encoding=encoding or sniffed_encoding(raw), errors=errors)
+        return io.TextIOWrapper(raw, encoding=bom_skipping(encoding) or sniffed_encoding(raw), errors=errors)
     except LookupError:
         raw.close()
         raise FormatError(f"unknown encoding {encoding!r}") from None
@@ -140,7 +140,8 @@ def read_records(path: str, fmt: str, text_column: str = "text", stdin: TextIO |
         yield from _read_csv(path, text_column, encoding, delimiter, reading)
         return
     if path == "-" and hasattr(stdin, "buffer"):   # read as a file is: gzip, a byte-order mark, the encoding
-        stdin = io.TextIOWrapper(gunzipped(stdin.buffer), encoding=encoding or "utf-8-sig", errors="surrogateescape")
+        stdin = io.TextIOWrapper(gunzipped(stdin.buffer), encoding=bom_skipping(encoding) or "utf-8-sig",
+                                 errors="surrogateescape")
     if fmt == "jsonl":
         yield from _read_jsonl(path, text_column, stdin, encoding, reading)
     elif fmt == "json":
@@ -382,6 +383,7 @@ class CsvWriter:
     def __init__(self, out: TextIO, escape):
         self.out, self.escape, self.writer = out, escape, csv.writer(out)
         self.keys: list[str] | None = None
+        self.renamed: tuple[str, ...] = ()   # "route -> route_input" for each input key renamed
         self.waiting: list[tuple[Record, Result]] = []
         # Keys that only later records have get no column (the header is written once). They
         # are counted (key -> records) so the run can say so.
@@ -397,8 +399,10 @@ class CsvWriter:
 
     def _header(self, keys: list[str]) -> None:
         self.keys = keys
-        columns = [c if c not in CSV_COLUMNS else f"{c}_input" for c in keys]
-        self.writer.writerow([self.escape(c) for c in columns + list(CSV_COLUMNS)])
+        # Renamed as a CSV input's columns are (batch.output_header): a key "route" beside a key
+        # "route_input" must not give two columns of one name.
+        header, self.renamed = output_header(keys)
+        self.writer.writerow([self.escape(c) for c in header])
         waiting, self.waiting = self.waiting, []
         for record, result in waiting:
             self._row(record, result)

@@ -155,9 +155,12 @@ def test_utf16_file_with_bom_is_detected(tmp_path):
     assert result.exit_code == 0 and rows[0]["id"] == "1" and rows[0]["route"] != ""
 
 
-def test_utf8_bom_does_not_rename_first_column(tmp_path):
-    result, rows = run_batch(tmp_path, "\ufefftext,id\nA gang hit a shop.,7\n".encode("utf-8"))
-    assert result.exit_code == 0 and rows[0]["id"] == "7"
+@pytest.mark.parametrize("encoding", [[], ["--encoding", "utf-8"], ["--encoding", "UTF8"]],
+                         ids=["detected", "utf-8 named", "UTF8 named"])
+def test_utf8_bom_does_not_rename_first_column(tmp_path, encoding):
+    """Excel's "CSV UTF-8" starts with a byte-order mark, also when the user names UTF-8."""
+    result, rows = run_batch(tmp_path, "\ufeffid,text\r\n7,A gang hit a shop.\r\n".encode("utf-8"), *encoding)
+    assert result.exit_code == 0 and list(rows[0])[:2] == ["id", "text"] and rows[0]["id"] == "7"
 
 
 def test_nul_bytes_do_not_stop_the_run(tmp_path):

@@ -290,3 +290,15 @@ def test_stix_text_column_survives_an_invalid_first_object(tmp_path):
     rows = read_csv(out)
     assert "not valid STIX 2.1" in rows[0]["error"] and rows[0]["description"] == first["description"]
     assert all("description" in row for row in rows)
+
+
+def test_json_lines_to_csv_rename_colliding_fields_as_csv_input_does(tmp_path):
+    """A record's "route" and "route_input" must not become two columns named route_input."""
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.csv"
+    src.write_text('{"id": 1, "route": "A", "route_input": "B", "text": "A gang stole card numbers."}\n')
+    result = run(src, "-o", out)
+    assert result.exit_code == 0 and "note: input field renamed route -> route_input_" in result.output
+    with open(out, newline="", encoding="utf-8") as handle:
+        header, row = list(csv.reader(handle))
+    assert len(header) == len(set(header))
+    assert dict(zip(header, row))["route_input_"] == "A" and dict(zip(header, row))["route_input"] == "B"
