@@ -279,6 +279,10 @@ def open_csv(handle: TextIO, source: str, text_column: str, delimiter: str | Non
         first = handle.readline()
     if not first:
         raise BatchInputError(f"{source}: the file is empty (no header row)")
+    hint = re.fullmatch(r"\s*sep=(.)\s*", first.lstrip("\ufeff"))
+    if hint:   # Excel's delimiter hint line, which Excel itself hides
+        raise BatchInputError(f"{source}: line 1 is Excel's delimiter hint {first.strip()!r}, not a header row; "
+                              f"delete that line (the delimiter is found from the header, or give --delimiter)")
     delimiter = delimiter or sniff_delimiter(first)
     lines = _Lines(handle, first, source)
     reader = csv.reader(lines, delimiter=delimiter)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -111,6 +112,14 @@ LABELLED_FORMAT_OPTION = click.option(
 @click.version_option(package_name="cyberroute")
 def main():
     """Route cyber-incident descriptions to criminal justice, international security, or both."""
+    # A plain `kill` (SIGTERM) ends the process as Ctrl-C does, through the `with` blocks that
+    # remove a half-written output or model file; by default Python would stop without them.
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _exit_on_signal)
+
+
+def _exit_on_signal(signum, frame):
+    raise SystemExit(128 + signum)
 
 
 @main.command()

@@ -244,6 +244,28 @@ def test_failure_midway_leaves_no_partial_output(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
 
 
+def test_a_plain_kill_leaves_the_old_output_and_no_partial_file(tmp_path):
+    """SIGTERM, what `kill` and process managers send, ends the run as Ctrl-C does."""
+    import signal
+    import subprocess
+    import sys
+
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    src.write_text("id,text\n" + "".join(f"{i},A ransomware gang encrypted the files of shop {i}.\n"
+                                          for i in range(200_000)))
+    out.write_text("previous results\n")
+    run = subprocess.Popen([sys.executable, "-m", "classifier", "batch", str(src), "-o", str(out)],
+                           stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not any(p.name.endswith(".part") for p in tmp_path.iterdir()):   # writing has begun
+        assert run.poll() is None and time.monotonic() < deadline, "the run ended before it could be killed"
+        time.sleep(0.05)
+    run.send_signal(signal.SIGTERM)
+    assert run.wait(timeout=60) == 128 + signal.SIGTERM
+    assert out.read_text() == "previous results\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
+
+
 @pytest.mark.parametrize("unit", [
     # Near-matches, negation triggers, long runs of one character: the matcher.
     "no evidence of state involvemen ransomwar gang" + " a" * 40 + "x" * 300 + " no no not Sandwor ",
@@ -521,3 +543,9 @@ def test_json_input_is_read_as_utf16_by_its_byte_order_mark_and_a_pretty_printed
     assert result.exit_code == 1
     assert "bundle.json: one JSON object over several lines (a STIX bundle, a MISP event?), not JSON lines" \
         in result.output
+
+
+def test_excels_delimiter_hint_line_is_named(tmp_path):
+    result, rows = run_batch(tmp_path, b"sep=;\r\nid;text\r\n1;A gang hit a shop.\r\n")
+    assert result.exit_code == 1 and rows is None
+    assert "line 1 is Excel's delimiter hint 'sep=;', not a header row; delete that line" in result.output
