@@ -56,8 +56,9 @@ def _classifier(rules_dir, model_dir, priors_spec: str | None = None):
 
 
 def _from_environment() -> str:
-    """" (from $CYBERROUTE_MODEL)" and the like, when the rules or model directory came from an
-    environment variable: a variable set long ago is the last place a user looks."""
+    """What an error about the rules or model directory should add when the directory came from
+    an environment variable (" (set by $CYBERROUTE_MODEL)"), or "": a variable set long ago is
+    the last place a user looks."""
     ctx = click.get_current_context(silent=True)
     if ctx is None:
         return ""

@@ -30,8 +30,8 @@ INPUT_FORMATS = ("csv", "jsonl", "json", "stix", "veris", "misp")
 OUTPUT_FORMATS = ("csv", "jsonl", "stix")
 STIX_TYPES = ("incident", "report", "campaign", "intrusion-set", "threat-actor")
 MISP_TEXT_TYPES = ("text", "comment", "other", "threat-actor", "campaign-name")
-# Notes written by cyberroute get ids derived from the object they describe, so re-running on the
-# same input gives the same note ids.
+# Notes (and the incidents written for CSV or JSON-lines rows) get ids derived from the object
+# they describe and its place in the input, so re-running on the same input gives the same ids.
 NAMESPACE = uuid.UUID("6f1f6c2a-4f52-4c39-9d8a-3f4f1d3c9a10")
 
 
