@@ -15,6 +15,7 @@ import gzip
 import io
 import os
 import re
+import signal
 import sys
 import tempfile
 from collections import deque
@@ -466,6 +467,14 @@ def batch_gc():
         gc.unfreeze()
 
 
+def _worker_signals() -> None:
+    """A worker dies at once on SIGTERM, which is how ``Pool.terminate`` ends it. The CLI turns
+    SIGTERM into SystemExit in its own process (to remove a half-written output), and a forked
+    worker inherits that handler: raised inside the pool's queue handling, it can leave a lock
+    held and ``Pool.join`` waiting for ever."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _run_forked(classifier, job: _ChunkJob, chunks, workers: int):
     import multiprocessing
     from collections import deque
@@ -474,7 +483,7 @@ def _run_forked(classifier, job: _ChunkJob, chunks, workers: int):
     # numba loads or compiles the text model's scorer and the rule layer once, here, not per worker.
     compiled_kernel()
     classifier.engine.compiled()
-    pool = multiprocessing.get_context("fork").Pool(workers)
+    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_worker_signals)
     try:
         pending: deque = deque()
         for first_row, chunk, lines in chunks:

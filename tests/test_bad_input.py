@@ -549,3 +549,26 @@ def test_excels_delimiter_hint_line_is_named(tmp_path):
     result, rows = run_batch(tmp_path, b"sep=;\r\nid;text\r\n1;A gang hit a shop.\r\n")
     assert result.exit_code == 1 and rows is None
     assert "line 1 is Excel's delimiter hint 'sep=;', not a header row; delete that line" in result.output
+
+
+def _worker_sigterm_is_default(classifier, first_row, chunk, lines):
+    import signal
+
+    return signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_forked_workers_die_on_sigterm_as_pool_terminate_expects():
+    """The CLI turns SIGTERM into SystemExit; a worker that inherited that handler could be caught
+    by Pool.terminate inside a queue lock and leave Pool.join waiting for ever (1 run in 20 hung)."""
+    import signal
+
+    from classifier.api import default_classifier
+    from classifier.cli import _exit_on_signal
+
+    previous = signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        answers = list(batch._run_forked(default_classifier(), _worker_sigterm_is_default,
+                                         [(0, [], []), (1, [], []), (2, [], [])], workers=2))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert answers == [True, True, True]
