@@ -54,7 +54,8 @@ def read_labelled(path: Path | str, text_column: str = "text", label_column: str
     except LabelledFileError as exc:
         raise CorpusError(str(exc)) from None
     if problems:
-        raise CorpusError(f"{path}: {problems[0]}" + (f" ({len(problems)} such rows)" if len(problems) > 1 else "")
+        raise CorpusError(f"{path}: {problems[0]}"
+                          + (f" (one of {len(problems)} rows that cannot be used)" if len(problems) > 1 else "")
                           + "; train reads every row of its file or none")
     bad = ~frame[label_column].isin(ROUTES)
     if bad.any():

@@ -192,7 +192,7 @@ def test_a_spreadsheet_export_trains_the_same_model_as_the_csv(runner, tmp_path,
      "row 3: has 4 fields, the header has 2; extra fields: [' spied.', 'intersection']; "
      "train reads every row of its file or none"),
     ("text,route\nA gang hit a shop.,cybercrime\n  ,intersection\n,cybercrime\n",
-     "row 3: empty text in column 'text' (2 such rows); train reads every row"),
+     "row 3: empty text in column 'text' (one of 2 rows that cannot be used); train reads every row"),
     ("text,route\nA gang hit a shop.,Cybercrime\n", "row 2, column 'route': 'Cybercrime' is not one of"),
 ], ids=["json lines named .csv", "other names", "unquoted comma", "empty texts", "label not a route"])
 def test_a_file_train_cannot_use_is_refused_by_its_row(runner, tmp_path, content, expected):
