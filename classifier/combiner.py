@@ -145,6 +145,15 @@ class Combiner(Estimator):
         return combiner
 
 
+def _below(value: float, threshold: float) -> str:
+    """``value`` (below ``threshold``) with as many decimals as show it below: 0.449 against
+    0.45, where two decimals would print "0.45 is below 0.45"."""
+    for digits in (2, 3, 4):
+        if round(value, digits) < threshold:
+            return f"{value:.{digits}f}"
+    return f"{value:.6f}"
+
+
 @dataclass(frozen=True)
 class Decision:
     route: str
@@ -215,7 +224,8 @@ def decide(classes, combined: np.ndarray, text_proba: np.ndarray, rule: RuleDeci
         return Decision("undetermined", 0.0, True, conflict, held_back, held_back=True)
     because = ""
     if confidence < thresholds["min_confidence"]:
-        because = f"the most probable route ({route}, {confidence:.2f}) is below {thresholds['min_confidence']:.2f}"
+        because = (f"the most probable route ({route}, {_below(confidence, thresholds['min_confidence'])}) "
+                   f"is below {thresholds['min_confidence']:.2f}")
     elif conflict and confidence < thresholds["conflict_min_confidence"]:
         because = (f"the rules say {rule.route} and the text model says {classes[model_best]}, "
                    f"and the combined probability ({confidence:.2f}) does not settle it")

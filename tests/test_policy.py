@@ -471,3 +471,21 @@ def test_route_shares_re_weight_the_agreed_reading_like_any_other(rules_dir):
     odds = state_feed.probabilities["cybercrime"] / state_feed.probabilities["intersection"]
     assert odds == pytest.approx(before.probabilities["cybercrime"] / before.probabilities["intersection"]
                                  * corpus["intersection"] / corpus["cybercrime"], rel=1e-3)
+
+
+@pytest.mark.parametrize("confidence, shown", [(0.4494, "0.449"), (0.4, "0.40"), (0.4499, "0.4499")])
+def test_an_undetermined_route_shows_its_probability_below_the_minimum(confidence, shown):
+    """Two decimals would say "0.45 is below 0.45" of a probability of 0.449."""
+    import numpy as np
+
+    from classifier.combiner import decide
+    from classifier.policy import RuleDecision
+
+    classes = ["cybercrime", "international-security", "intersection"]
+    thresholds = {"review_below": 0.6, "min_confidence": 0.45, "conflict_rule_confidence": 0.99,
+                  "conflict_model_probability": 0.99, "conflict_min_confidence": 0.5}
+    rest = (1 - confidence) / 2
+    verdict = decide(classes, np.array([confidence, rest + 0.001, rest - 0.001]), np.array([0.4, 0.3, 0.3]),
+                     RuleDecision("cybercrime", None, 0.5, "some-rule", "why"), thresholds)
+    assert verdict.route == "undetermined"
+    assert f"the most probable route (cybercrime, {shown}) is below 0.45" in verdict.undetermined_because
