@@ -40,12 +40,9 @@ QUICKSTART = [
          "routed[['description', 'route', 'confidence', 'actor_type', 'intersection_reason', 'review']]"),
     md("The evidence behind them, one row per span, labelled by the row of `incidents` it came from "
        "(`classify_many` gives the `Result` objects, `evidence_frame` their spans):"),
-    code("from classifier import Classifier, evidence_frame
-"
-         "results = Classifier().classify_many(incidents['description'])
-"
-         "evidence = evidence_frame(results, incidents.index)
-"
+    code("from classifier import Classifier, evidence_frame\n"
+         "results = Classifier().classify_many(incidents['description'])\n"
+         "evidence = evidence_frame(results, incidents.index)\n"
          "evidence[evidence.criterion.isin(['actor_type', 'state_sponsorship'])]"),
     md("## Change a rule, see the result change\n\nRules are TOML data. Copy `rules/`, edit the copy, and "
        "build a `Classifier` on it. Here the analyst decides that an unnamed gang's attack on a regional "
