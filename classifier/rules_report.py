@@ -164,18 +164,21 @@ def rule_report(layer: RuleLayer, frame, text_column: str = "text") -> dict:
     }
 
 
+def _width(rows: list[dict], key: str, title: str, least: int = 0) -> int:
+    """A text column as wide as its longest entry or title, plus two spaces (at least ``least``),
+    so that no rule id, value or sector is cut."""
+    return max(least, 2 + max([len(title)] + [len(str(row[key])) for row in rows]))
+
+
 def format_report(report: dict) -> str:
-    # Columns as wide as their longest name, so no rule id or value is cut.
-    rule_w, value_w = (2 + max([len(title)] + [len(r[key]) for r in report["rules"]])
-                       for key, title in (("rule", "rule"), ("value", "value")))
+    rule_w, value_w = _width(report["rules"], "rule", "rule"), _width(report["rules"], "value", "value")
     lines = [f"{report['texts']} texts", "",
              f"{'rule':<{rule_w}}{'value':<{value_w}}{'coverage':>9}{'overlap':>9}{'conflict':>9}{'accuracy':>9}"]
     for row in sorted(report["rules"], key=lambda r: (-r["coverage"], r["rule"])):
         acc = "-" if row["accuracy"] is None else f"{row['accuracy']:.2f}"
         lines.append(f"{row['rule']:<{rule_w}}{row['value']:<{value_w}}{row['coverage']:>9.3f}"
                      f"{row['overlap']:>9.3f}{row['conflict']:>9.3f}{acc:>9}")
-    routing_w, route_w = (2 + max([len(title)] + [len(r[key]) for r in report["routing"]])
-                          for key, title in (("rule", "routing rule"), ("route", "route")))
+    routing_w, route_w = _width(report["routing"], "rule", "routing rule"), _width(report["routing"], "route", "route")
     lines += ["", f"{'routing rule':<{routing_w}}{'route':<{route_w}}{'coverage':>9}{'accuracy':>9}"]
     for row in report["routing"]:
         acc = "-" if row["accuracy"] is None else f"{row['accuracy']:.2f}"
@@ -186,11 +189,14 @@ def format_report(report: dict) -> str:
     lines.append(f"{report['held_back_as_no_incident']} of the {report['texts']} texts say no cyber attack took place "
                  f"and name no attacker or State (the no-incident signal): undetermined.")
     if report["label_recall"]:
+        recall = report["label_recall"]
+        # 26 at least: the layout this table has always had.
+        criterion_w, label_w = _width(recall, "criterion", "criterion", 26), _width(recall, "value", "value", 26)
         lines += ["", "what the rule layer finds of each labelled value (recall)",
-                  f"{'criterion':<26}{'value':<26}{'labelled':>9}{'found':>9}{'recall':>9}"]
-        for row in report["label_recall"]:
-            lines.append(f"{row['criterion']:<26}{row['value'][:25]:<26}{row['labelled']:>9}{row['found']:>9}"
-                         f"{row['recall']:>9.2f}")
+                  f"{'criterion':<{criterion_w}}{'value':<{label_w}}{'labelled':>9}{'found':>9}{'recall':>9}"]
+        for row in recall:
+            lines.append(f"{row['criterion']:<{criterion_w}}{row['value']:<{label_w}}{row['labelled']:>9}"
+                         f"{row['found']:>9}{row['recall']:>9.2f}")
     return "\n".join(lines)
 
 
