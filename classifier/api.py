@@ -285,7 +285,7 @@ class Classifier(RuleLayer):
             rule = verdicts[j]
             held_back = held_back_because(None if words is None else words[j], minimum,
                                           mostly_latin(live_texts[j]), on_topic[j], incident_denied[j])
-            verdict = decide(classes, combined_row, text_row, rule, thresholds, held_back)
+            verdict = decide(classes, combined_row, text_row, rule, thresholds, held_back, agreed_list[j])
             reason = None
             if verdict.route == "intersection":
                 if not rule.reason and likely_reasons is None:

@@ -204,9 +204,16 @@ def mostly_latin(text: str) -> bool:
 
 
 def decide(classes, combined: np.ndarray, text_proba: np.ndarray, rule: RuleDecision,
-           thresholds: dict[str, float], held_back: str = "") -> Decision:
+           thresholds: dict[str, float], held_back: str = "", agreed: bool = False) -> Decision:
     """Turn the combined probabilities into a route, applying routing.toml's [decision]. A text
-    ``held_back`` (``held_back_because``) is undetermined for that reason whatever they say."""
+    ``held_back`` (``held_back_because``) is undetermined for that reason whatever they say.
+
+    ``agreed`` marks a text where the two layers agree on crime (``agreed_crime``): there a
+    cybercrime route is kept from ``agreed_crime_min_confidence`` on rather than from
+    ``min_confidence`` (flagged for review below ``review_below`` as any route). Its
+    probabilities are the text model's alone, which a vendor's register spreads thin ("A
+    cybercriminal actor known to carry out callback phishing", cybercrime 0.42), while the rules
+    name the criminal: two layers that agree are not a text too thin to decide."""
     best = max(range(len(combined)), key=combined.__getitem__)
     route, confidence = str(classes[best]), float(combined[best])
     model_best = max(range(len(text_proba)), key=text_proba.__getitem__)
@@ -223,9 +230,12 @@ def decide(classes, combined: np.ndarray, text_proba: np.ndarray, rule: RuleDeci
         # The probabilities say nothing about such a text: no confidence, as for an empty text.
         return Decision("undetermined", 0.0, True, conflict, held_back, held_back=True)
     because = ""
-    if confidence < thresholds["min_confidence"]:
-        because = (f"the most probable route ({route}, {_below(confidence, thresholds['min_confidence'])}) "
-                   f"is below {thresholds['min_confidence']:.2f}")
+    floor = thresholds["min_confidence"]
+    if agreed and route == "cybercrime" == rule.route:
+        floor = thresholds["agreed_crime_min_confidence"]
+    if confidence < floor:
+        because = (f"the most probable route ({route}, {_below(confidence, floor)}) "
+                   f"is below {floor:.2f}")
     elif conflict and confidence < thresholds["conflict_min_confidence"]:
         because = (f"the rules say {rule.route} and the text model says {classes[model_best]}, "
                    f"and the combined probability ({confidence:.2f}) does not settle it")

@@ -62,8 +62,10 @@ CONDITION_KEYS = {
 }
 ROLES = ("state-crime", "criminal-proxy", "hacktivist-front", "disguise")
 # Keys of routing.toml's [decision] that may be left out, with their defaults.
-# (agreed_crime_cascade_below: 0 turns combiner.agreed_crime off, as before the key existed.)
-OPTIONAL_DECISION = {"review_state_reading": 0.5, "agreed_crime_cascade_below": 0.0}
+# (agreed_crime_cascade_below: 0 turns combiner.agreed_crime off, as before the key existed;
+# agreed_crime_min_confidence, None here, defaults to min_confidence, as before it existed.)
+OPTIONAL_DECISION = {"review_state_reading": 0.5, "agreed_crime_cascade_below": 0.0,
+                     "agreed_crime_min_confidence": None}
 RULE_FILES = ("criteria.toml", "sectors.toml", "gazetteer.toml", "routing.toml", "processes.toml")
 
 
@@ -566,6 +568,8 @@ def _load_routing(path: Path, data: dict, sector_ids=()):
     # Optional, so that copies of rules/ made before the key existed still load.
     for key, default in OPTIONAL_DECISION.items():
         thresholds[key] = _need(path, decision, key, float, "decision") if key in decision else default
+    if thresholds["agreed_crime_min_confidence"] is None:
+        thresholds["agreed_crime_min_confidence"] = thresholds["min_confidence"]
     for key, value in thresholds.items():
         if not 0.0 <= value <= 1.0:
             raise RuleFileError(path, f"must be a probability between 0 and 1, got {value}", "decision", key)

@@ -455,6 +455,53 @@ def test_the_combiner_is_set_aside_where_rules_and_text_model_agree_on_crime(rul
     assert row["route"] == "cybercrime" and row["explanation"] == after.explanation
 
 
+@pytest.mark.filterwarnings("ignore::classifier.api.RulesChangedWarning")   # edits the rules on purpose
+def test_a_crime_reading_both_layers_share_is_kept_below_min_confidence(rules_dir, tmp_path):
+    """Where the two layers agree on crime, routing.toml's agreed_crime_min_confidence, not
+    min_confidence, is the floor: the route stands, flagged for review. Without the key (a copy
+    of rules/ made before it existed) min_confidence applies to it as to any text."""
+    from classifier.api import Classifier
+
+    copy = tmp_path / "rules"
+    shutil.copytree(rules_dir, copy, ignore=shutil.ignore_patterns("__*"))
+    routing = copy / "routing.toml"
+    text = routing.read_text()
+    assert "min_confidence = 0.45\n" in text and "agreed_crime_min_confidence = 0.0\n" in text
+    # A floor above any probability the text model gives this text.
+    routing.write_text(text.replace("\nmin_confidence = 0.45\n", "\nmin_confidence = 0.999\n", 1))
+    kept = Classifier(rules=copy).classify(VENDOR_CRIME)
+    assert kept.route == "cybercrime" and kept.confidence < 0.999 and kept.review
+    routing.write_text(routing.read_text().replace("agreed_crime_min_confidence = 0.0\n", "", 1))
+    old = Classifier(rules=copy).classify(VENDOR_CRIME)
+    assert old.route == "undetermined"
+    assert old.explanation.startswith(f"Undetermined: the most probable route (cybercrime, {old.confidence:.2f}) "
+                                      f"is below 1.00")
+    # Elsewhere (here, a State actor) the floor stays min_confidence.
+    state = Classifier(rules=copy).classify("GRU officers planted a wiper in a Ukrainian power company's network.")
+    assert state.route == "undetermined"
+
+
+@pytest.mark.parametrize("agreed, route", [(True, "cybercrime"), (False, "undetermined")])
+def test_the_agreed_floor_applies_only_where_the_layers_agree_on_crime(agreed, route):
+    import numpy as np
+
+    from classifier.combiner import decide
+    from classifier.policy import RuleDecision
+
+    classes = ["cybercrime", "international-security", "intersection"]
+    thresholds = {"review_below": 0.65, "min_confidence": 0.45, "agreed_crime_min_confidence": 0.0,
+                  "conflict_rule_confidence": 0.99, "conflict_model_probability": 0.99,
+                  "conflict_min_confidence": 0.5}
+    proba = np.array([0.42, 0.33, 0.25])
+    verdict = decide(classes, proba, proba, RuleDecision("cybercrime", None, 0.8, "crime", "why"), thresholds,
+                     agreed=agreed)
+    assert verdict.route == route and verdict.review
+    # The rules routing elsewhere: no agreement on crime, whatever the flag says.
+    other = decide(classes, proba, proba, RuleDecision("intersection", "state-crime", 0.8, "x", "why"), thresholds,
+                   agreed=True)
+    assert other.route == "undetermined"
+
+
 def test_route_shares_re_weight_the_agreed_reading_like_any_other(rules_dir):
     """The text model's reading, once taken, is what route shares (priors) re-weight: at the
     corpus's own shares nothing changes, at a State-heavy feed's the odds move by Bayes' rule."""
