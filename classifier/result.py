@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .rule_engine import Criterion
@@ -108,6 +109,56 @@ class Result:
             "model_criteria": {k: round(v, 4) for k, v in self.model_criteria.items()},
             "error": self.error,
         }
+
+    @classmethod
+    def from_dict(cls, record: Mapping, text: str | None = None) -> "Result":
+        """A Result from its JSON record, to render or tabulate saved output again.
+
+        Parameters
+        ----------
+        record : mapping
+            As ``to_dict`` gives it: a line of `score --json` or of `batch -o FILE.jsonl` (whose
+            ``input`` holds the input record), parsed with ``json.loads``.
+        text : str, optional
+            The description the record's evidence spans index. Default: the record's ``text``,
+            else its ``input``'s ``text`` (batch's JSON lines with the default text column),
+            else "".
+
+        Returns
+        -------
+        Result
+            Equal in ``to_dict()`` to the record it came from. What the record leaves out stays
+            out: each span's negation (``negated`` is False), the spans past the 50 a
+            criterion's record holds, and the decimals past four (a figure shown with two may
+            differ from the original's in its last digit).
+
+        Raises
+        ------
+        ValueError
+            When a key of the output contract is missing or a value has the wrong form; the
+            message names the key.
+        """
+        if not isinstance(record, Mapping):
+            raise ValueError(f"a result record is a JSON object (a dict), not a {type(record).__name__}")
+        if text is None:
+            given = record.get("input")
+            text = record.get("text", given.get("text", "") if isinstance(given, Mapping) else "")
+        try:
+            return cls(
+                text=str(text), route=record["route"], confidence=float(record["confidence"]),
+                probabilities=dict(record["probabilities"]),
+                criteria={name: Criterion.from_dict(record["criteria"][name]) for name in CRITERIA},
+                rule_route=record["rule_route"], model_route=record["model_route"],
+                intersection_reason=record["intersection_reason"], processes=list(record["processes"]),
+                norms=list(record["norms"]), explanation=record["explanation"], review=bool(record["review"]),
+                signals={name: Criterion.from_dict(s) for name, s in record.get("signals", {}).items()},
+                rule_id=record.get("rule_id", ""), rule_confidence=float(record.get("rule_confidence", 0.0)),
+                model_probabilities=dict(record.get("model_probabilities", {})),
+                model_criteria=dict(record.get("model_criteria", {})), error=record.get("error"))
+        except KeyError as exc:
+            raise ValueError(f"the result record has no {exc.args[0]!r} key") from None
+        except (TypeError, AttributeError) as exc:
+            raise ValueError(f"the result record does not have the form to_dict gives ({exc})") from None
 
     def to_json(self, **kwargs) -> str:
         """``to_dict()`` as a JSON string (``kwargs`` go to ``json.dumps``, e.g. ``indent=2``)."""

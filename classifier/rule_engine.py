@@ -125,6 +125,16 @@ class Criterion(NamedTuple):
         out.update(self.detail)
         return out
 
+    @classmethod
+    def from_dict(cls, record: Mapping) -> "Criterion":
+        """The criterion of a JSON form (``to_dict``): keys other than value, confidence,
+        evidence and evidence_total are its detail. Negation is not in the JSON form: every span
+        comes back with ``negated`` False, and spans past MAX_EVIDENCE do not come back."""
+        detail = {k: v for k, v in record.items() if k not in ("value", "confidence", "evidence", "evidence_total")}
+        evidence = tuple(Evidence(int(e["start"]), int(e["end"]), str(e["text"]), str(e["rule"]))
+                         for e in record["evidence"])
+        return cls(record["value"], float(record["confidence"]), evidence, detail or _NO_DETAIL)
+
 
 def involves_state(criteria: Mapping[str, Criterion]) -> bool:
     """State involvement as the routing policy reads it: a State or State-sponsored actor, or a

@@ -448,3 +448,41 @@ def test_evidence_frame_lists_every_span_of_every_result_by_its_label():
     assert evidence_frame([]).empty and evidence_frame(results)["result"].tolist()[0] == 0
     with pytest.raises(ValueError, match="index has 2 labels for 3 results"):
         evidence_frame(results, ["a", "b"])
+
+
+def test_a_result_comes_back_from_its_json_record(tmp_path):
+    """Result.from_dict rebuilds a result from `score --json` or a line of batch's JSON lines
+    output, equal in to_dict and in what the terminal and notebook show."""
+    import json
+    import re
+
+    from click.testing import CliRunner
+
+    from classifier import Result
+    from classifier.cli import main
+
+    texts = ["North Korean hackers of the Lazarus Group stole 600 million dollars from a crypto bridge.",
+             "A gang hit a hospital; no evidence of State involvement.", "", "GRU officers planted a wiper."]
+    for original in Classifier().classify_many(texts):
+        back = Result.from_dict(json.loads(original.to_json()), text=original.text)
+        assert back.to_dict() == original.to_dict()
+        # The record holds four decimals, so a figure shown with two may differ in its last digit.
+        assert re.sub(r"\d", "", back._repr_html_()) == re.sub(r"\d", "", original._repr_html_())
+        assert re.sub(r"\d", "", str(back)) == re.sub(r"\d", "", str(original))
+    sponsor = Classifier().classify(texts[0]).criteria["state_sponsorship"]
+    assert Result.from_dict(json.loads(Classifier().classify(texts[0]).to_json())).criteria[
+        "state_sponsorship"].detail == dict(sponsor.detail)
+    source = tmp_path / "in.csv"
+    pd.DataFrame({"id": [1, 2], "text": texts[:2]}).to_csv(source, index=False)
+    out = tmp_path / "out.jsonl"
+    assert CliRunner().invoke(main, ["batch", str(source), "-o", str(out)]).exit_code == 0
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    rebuilt = [Result.from_dict(record) for record in records]     # the text comes from "input"
+    assert [r.text for r in rebuilt] == texts[:2]
+    assert [r.route for r in rebuilt] == [record["route"] for record in records]
+    for result in rebuilt:
+        assert all(result.text[e.start:e.end] == e.text for c in result.criteria.values() for e in c.evidence)
+    with pytest.raises(ValueError, match="no 'rule_route' key"):
+        Result.from_dict({k: v for k, v in records[0].items() if k != "rule_route"})
+    with pytest.raises(ValueError, match="is a JSON object"):
+        Result.from_dict("route: cybercrime")
