@@ -109,9 +109,12 @@ class Classifier(RuleLayer):
         memory, as ``evaluate --holdout`` does) is taken to match.
         """
         trained_with = self.model.manifest.get("rules_sha256")
-        # Models trained before session 22 recorded the sha256 of the files' bytes.
-        parsed = self.model.manifest.get("rules_fingerprint") == "parsed"
-        if not trained_with or trained_with == (self.rules.fingerprint() if parsed else self.rules.bytes_sha256):
+        # What the manifest's sha256 was taken over: the part of the rules a model depends on
+        # (from session 24), everything the files say (sessions 22-23), their bytes (before).
+        kind = self.model.manifest.get("rules_fingerprint")
+        now = {"model-view": self.rules.model_fingerprint(), "parsed": self.rules.fingerprint()}.get(
+            kind, self.rules.bytes_sha256)
+        if not trained_with or trained_with == now:
             return ""
         # A model trained with `--rules DIR` records DIR: most likely the rules were left out.
         trained_dir = self.model.manifest.get("rules_dir")

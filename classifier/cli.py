@@ -516,7 +516,7 @@ def train(csv_path, output_dir, cv, text_column, label_column, input_format, enc
         "training_data": {"file": csv_path.name, "sha256": training.corpus_sha256(csv_path),
                           "rows": len(texts), "groups": int(len(set(groups))),
                           "routes": {r: int((routes == r).sum()) for r in sorted(set(routes))}},
-        "rules_sha256": rules.fingerprint(), "rules_fingerprint": "parsed",
+        "rules_sha256": rules.model_fingerprint(), "rules_fingerprint": "model-view",
         "libraries": training.library_versions(),
     }
     if rules_dir is not None:   # named in the note a classifier on other rules gives (Classifier.rules_changed)

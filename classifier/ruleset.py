@@ -182,27 +182,69 @@ class RuleSet:
     parsed_sha256: str = ""
     bytes_sha256: str = ""
 
+    # sha256 over the part of the rule files a trained model depends on (``model_fingerprint``).
+    model_sha256: str = ""
+
     def fingerprint(self) -> str:
-        """sha256 over what the rule files say, recorded with a trained model: their parsed
-        content, so that comments, layout and line endings leave it as it is. Computed when the
-        files are read, so a file edited or removed since does not change it."""
+        """sha256 over what the rule files say: their parsed content, so that comments, layout
+        and line endings leave it as it is. Computed when the files are read, so a file edited or
+        removed since does not change it. Models trained in sessions 22-23 recorded it."""
         return self.parsed_sha256 or _fingerprints(self.directory)[0]
 
+    def model_fingerprint(self) -> str:
+        """sha256 over what the rule files say that a trained model depends on (``model_view``):
+        recorded with a model, so that an edit of the policy processes, the norms, the
+        explanations or the decision thresholds does not ask for a retraining it does not need."""
+        return self.model_sha256 or _fingerprints(self.directory)[2]
 
-def _fingerprints(directory: Path, files: dict[str, tuple[bytes, dict]] | None = None) -> tuple[str, str]:
-    """The sha256 of the parsed rule files and of their bytes (``RuleSet.fingerprint``), from
-    ``files`` (name -> what ``_read`` returned) when the caller has read them already."""
+
+# Parts of the rule files that the trained model never read: the combiner learns from the rule
+# layer's findings and routes (with their reasons and confidences) and from the agreed-crime
+# reading's cascade bound, nothing else. These can be edited without retraining.
+MODEL_BLIND_DECISION_KEYS = ("min_confidence", "review_below", "conflict_rule_confidence",
+                             "conflict_model_probability", "conflict_min_confidence", "review_state_reading",
+                             "agreed_crime_min_confidence", "min_words")
+
+
+def model_view(name: str, data: dict) -> dict:
+    """The part of a parsed rule file (``name``, as in RULE_FILES) that a trained model depends
+    on: processes.toml not at all (processes, route labels and norms are looked up after the
+    route is decided); of routing.toml, not the rules' explanations, the [decision] thresholds
+    other than ``agreed_crime_cascade_below`` and not [topic]; of sectors.toml, not the sectors'
+    labels and their CISA and NIS2 names. The rest is all of it."""
+    if name == "processes.toml":
+        return {}
+    if name == "routing.toml":
+        rules = [{k: v for k, v in rule.items() if k != "explain"} if isinstance(rule, dict) else rule
+                 for rule in data.get("rule", [])]
+        decision = data.get("decision", {})
+        if isinstance(decision, dict):
+            decision = {k: v for k, v in decision.items() if k not in MODEL_BLIND_DECISION_KEYS}
+        return {**{k: v for k, v in data.items() if k not in ("rule", "decision", "topic")},
+                "rule": rules, "decision": decision}
+    if name == "sectors.toml":
+        return {**data, "sector": [{k: v for k, v in sector.items() if k not in ("label", "cisa", "nis2")}
+                                   if isinstance(sector, dict) else sector for sector in data.get("sector", [])]}
+    return data
+
+
+def _fingerprints(directory: Path, files: dict[str, tuple[bytes, dict]] | None = None) -> tuple[str, str, str]:
+    """The sha256 of the parsed rule files, of their bytes and of their ``model_view``
+    (``RuleSet.fingerprint``, ``bytes_sha256``, ``RuleSet.model_fingerprint``), from ``files``
+    (name -> what ``_read`` returned) when the caller has read them already."""
     import hashlib
     import json
 
-    parsed, raw = hashlib.sha256(), hashlib.sha256()
+    parsed, raw, model = hashlib.sha256(), hashlib.sha256(), hashlib.sha256()
     for name in RULE_FILES:
         content, data = files[name] if files else _read(directory / name)
         parsed.update(name.encode())
         parsed.update(json.dumps(data, sort_keys=True, default=str).encode())
         raw.update(name.encode())
         raw.update(content)
-    return parsed.hexdigest(), raw.hexdigest()
+        model.update(name.encode())
+        model.update(json.dumps(model_view(name, data), sort_keys=True, default=str).encode())
+    return parsed.hexdigest(), raw.hexdigest(), model.hexdigest()
 
 
 def default_rules_dir() -> Path:
@@ -647,11 +689,12 @@ def load_rules(directory: Path | str | None = None) -> RuleSet:
     sector_ids = tuple(sector_info)
     routing_rules, decision, topic_words = _load_routing(*read("routing.toml"), sector_ids)
     processes, labels, norms = _load_processes(*read("processes.toml"), sector_ids)
-    parsed_sha256, bytes_sha256 = _fingerprints(directory, files)
+    parsed_sha256, bytes_sha256, model_sha256 = _fingerprints(directory, files)
     return RuleSet(directory=directory, cues=cues, sectors=sectors, actors=actors, stoplist=stoplist,
                    stop_context=stop_context, stop_names=stop_names, negation_triggers=triggers, pseudo_triggers=pseudo,
                    post_triggers=post, post_breaks=post_breaks,
                    negation_window=window,
                    clause_breaks=breaks, routing_rules=routing_rules, decision=decision, topic_words=topic_words,
                    processes=processes, route_labels=labels, norms=norms, sector_info=sector_info,
-                   parsed_sha256=parsed_sha256, bytes_sha256=bytes_sha256)
+                   parsed_sha256=parsed_sha256, bytes_sha256=bytes_sha256,
+                   model_sha256=model_sha256)

@@ -349,11 +349,61 @@ def test_a_classifier_on_edited_rules_warns_once_and_names_the_rules(tmp_path, r
         warnings.simplefilter("error")
         assert Classifier(rules=rules).rules_changed == ""   # a copy says the same: no warning
     routing = rules / "routing.toml"
-    routing.write_text(routing.read_text().replace("min_words = 3", "min_words = 4", 1))
+    # The agreed-crime reading's cascade bound shapes the out-of-fold readings the combiner learns from.
+    routing.write_text(routing.read_text().replace("agreed_crime_cascade_below = 0.2", "agreed_crime_cascade_below = 0.3", 1))
     with pytest.warns(RulesChangedWarning, match=str(rules)) as caught:
         edited = Classifier(rules=rules)
     assert len(caught) == 1 and "retrained" in edited.rules_changed
     assert edited.classify("A ransomware gang encrypted a dental practice's records.").route == "cybercrime"
+
+
+MODEL_BLIND_EDITS = [
+    ("processes.toml", 'label = "criminal justice"\n', 'label = "criminal justice (national courts)"\n'),
+    ("processes.toml", "on ICT security (A/RES/80/16)", "on ICT security (A/RES/80/16), from 2026"),
+    ("routing.toml", "explain = \"a State actor is involved and the operation was dressed up as crime\"",
+     "explain = \"a State dressed its operation up as crime\""),
+    ("routing.toml", "review_below = 0.65", "review_below = 0.7"),
+    ("routing.toml", "min_words = 3", "min_words = 4"),
+    ("routing.toml", "word_starts = [", "word_starts = [\"spyware\", "),
+    ("sectors.toml", 'label = "Energy"', 'label = "Energy and power"'),
+]
+
+
+@pytest.mark.parametrize("name, old, new", MODEL_BLIND_EDITS)
+def test_an_edit_the_model_does_not_depend_on_asks_for_no_retraining(tmp_path, rules_dir, name, old, new):
+    """Processes, norms, explanations, decision thresholds, the topic list and sector labels are
+    read after the model has spoken: editing them changes results without a retraining, so no
+    note asks for one. The edit itself takes effect."""
+    rules = tmp_path / "rules"
+    shutil.copytree(rules_dir, rules, ignore=shutil.ignore_patterns("__*"))
+    path = rules / name
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        edited = Classifier(rules=rules)
+    assert edited.rules_changed == ""
+    assert edited.rules.fingerprint() != Classifier(rules=rules_dir).rules.fingerprint()
+
+
+def test_a_model_from_sessions_22_and_23_is_compared_on_everything_the_rules_say(tmp_path, rules):
+    """A manifest marked "parsed" recorded the fingerprint of all the rule files said, processes
+    included: such a model still gives the note after any edit, as it did."""
+    from classifier.model_store import default_model_dir
+
+    model = tmp_path / "model"
+    shutil.copytree(default_model_dir(), model)
+    manifest = json.loads((model / "manifest.json").read_text())
+    assert manifest["rules_fingerprint"] == "model-view" and manifest["rules_sha256"] == rules.model_fingerprint()
+    manifest |= {"rules_fingerprint": "parsed", "rules_sha256": rules.fingerprint()}
+    (model / "manifest.json").write_text(json.dumps(manifest))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Classifier(rules=rules, model=model)
+    manifest["rules_sha256"] = rules.model_fingerprint()
+    (model / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.warns(RulesChangedWarning):
+        Classifier(rules=rules, model=model)
 
 
 def test_a_model_from_before_the_parsed_fingerprint_is_compared_by_bytes(tmp_path, rules):
