@@ -769,7 +769,8 @@ def rules_check(csv_path, text_column, as_json, rules_dir):
         _fail(str(exc))
     r = layer.rules
     terms = sum(len(c.terms) for c in r.cues) + sum(len(c.terms) for c in r.sectors)
-    click.echo(f"{r.directory}: OK - {len(r.cues)} cues and {len(r.sectors)} sector lexicons "
+    # Each sector has a lexicon of its terms and one of its weak_terms.
+    click.echo(f"{r.directory}: OK - {len(r.cues)} cues, {len(r.sector_info)} sectors in {len(r.sectors)} lexicons "
                f"({terms} phrases), {len(r.actors)} actors ({sum(len(a.aliases) for a in r.actors)} names), "
                f"{len(r.routing_rules)} routing rules, {len(r.norms)} norms", err=as_json)
     if csv_path is None:

@@ -27,6 +27,8 @@ INTERSECTION_REASONS = STATE_REASONS + (CRIME_ON_CI,)
 ACTOR_TYPES = ("state", "state-sponsored", "criminal", "hacktivist", "insider", "unknown")
 # The actor types and State-link values that make a case one of State involvement.
 STATE_ACTOR_TYPES = ("state", "state-sponsored")
+# The types a gazetteer actor may have: a group named in the gazetteer is of a known type.
+NAMED_ACTOR_TYPES = tuple(t for t in ACTOR_TYPES if t != "unknown")
 STATE_LINKS = ("confirmed", "suspected")
 SPONSORSHIP = ("confirmed", "suspected", "none", "unknown")
 MOTIVES = ("financial", "espionage", "sabotage", "influence", "ideological", "unknown")
@@ -284,7 +286,32 @@ def _read(path: Path) -> tuple[bytes, dict]:
     try:
         return content, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise RuleFileError(path, f"not valid TOML: {exc}") from None
+        raise RuleFileError(path, f"not valid TOML: {exc}{_toml_hint(str(exc), text)}") from None
+
+
+# tomllib's words for the mistakes an editor of the rule files makes most, and what they mean.
+_TOML_HINTS = (
+    ("Cannot overwrite a value", "a key is given twice in one table (or one [[...]] entry): keep one of them"),
+    ("Cannot declare", "a table header is given twice: entries of a list (cues, sectors, actors, routing "
+                       "rules, norms) each start with a double-bracket header such as [[cue]] or [[actor]]"),
+)
+_CURLY_QUOTES = "\u201c\u201d\u2018\u2019"
+
+
+def _toml_hint(message: str, text: str) -> str:
+    """What a TOML error means, for someone who edits the rules without knowing TOML, and the
+    line it names (tomllib gives the position only)."""
+    import re
+
+    found = re.search(r"\(at line (\d+), column \d+\)", message)
+    lines = text.splitlines()
+    line = lines[int(found.group(1)) - 1].strip() if found and int(found.group(1)) <= len(lines) else ""
+    hints = [hint for start, hint in _TOML_HINTS if message.startswith(start)]
+    if any(ch in line for ch in _CURLY_QUOTES):
+        hints.append("the line holds typographic quotes (\u201c \u201d), as a word processor types them; "
+                     "TOML reads straight quotes (\") only")
+    shown = f"; the line reads: {line[:120]}" if line else ""
+    return (f" ({'; '.join(hints)})" if hints else "") + shown
 
 
 def _need(path, table: dict, key: str, kind, rule: str | None = None):
@@ -498,20 +525,28 @@ def _load_gazetteer(path: Path, data: dict):
             raise RuleFileError(path, f"{name!r} is listed already (as {seen[normalise(name)]}); one [[actor]] "
                                       f"per group, with every alias", rule, "name")
         actor_type = _need(path, table, "actor_type", str, rule)
-        if actor_type not in ("state", "state-sponsored", "criminal", "hacktivist", "insider"):
-            raise RuleFileError(path, f"{actor_type!r} is not an actor type", rule, "actor_type")
-        sponsorship = table.get("sponsorship", "none")
+        if actor_type not in NAMED_ACTOR_TYPES:
+            raise RuleFileError(path, f"{actor_type!r} is not an actor type ({', '.join(NAMED_ACTOR_TYPES)})", rule,
+                                "actor_type")
+        sponsorship = _need(path, table, "sponsorship", str, rule)
         if sponsorship not in ("confirmed", "suspected", "none"):
             raise RuleFileError(path, f"{sponsorship!r} is not confirmed, suspected or none", rule, "sponsorship")
-        motive = table.get("motive", "unknown")
+        if actor_type in STATE_ACTOR_TYPES and sponsorship == "none":
+            # The result would say "confirmed" for a State organ whatever this says: refuse the contradiction.
+            raise RuleFileError(path, f"an actor of type {actor_type!r} is a State's: its sponsorship is confirmed "
+                                      f"or suspected, not none", rule, "sponsorship")
+        motive = _need(path, table, "motive", str, rule)
         if motive not in MOTIVES:
-            raise RuleFileError(path, f"{motive!r} is not a motive", rule, "motive")
+            raise RuleFileError(path, f"{motive!r} is not a motive ({', '.join(MOTIVES)})", rule, "motive")
         roles = _strings(path, table, "roles", rule, default=())
         for role in roles:
             if role not in ROLES:
                 raise RuleFileError(path, f"{role!r} is not a role ({', '.join(ROLES)})", rule, "roles")
         aliases = (name,) + _strings(path, table, "aliases", rule, default=())
         for alias in aliases:
+            if len(alias.strip()) < 3:
+                # Two letters match inside too many texts ("AW", "G7") to be evidence of an actor.
+                raise RuleFileError(path, f"alias {alias!r} is shorter than 3 characters", rule, "aliases")
             key = normalise(alias)
             if key in seen and seen[key] != name:
                 raise RuleFileError(path, f"alias {alias!r} also belongs to {seen[key]}", rule, "aliases")
@@ -594,9 +629,11 @@ def _load_routing(path: Path, data: dict, sector_ids=()):
         if route != "intersection" and reason:
             raise RuleFileError(path, f"only an intersection rule has a reason; this one routes {route}", rule,
                                 "reason")
-        explain = table.get("explain", "")
-        if not isinstance(explain, str):
-            raise RuleFileError(path, f"must be a sentence in quotes, got {explain!r}", rule, "explain")
+        explain = table.get("explain")
+        if not isinstance(explain, str) or not explain.strip():
+            # Every result's explanation quotes it ("The rules say intersection (...)"): without it, "()".
+            raise RuleFileError(path, "missing: the sentence a result's explanation quotes for this rule"
+                                if explain is None else f"must be a sentence in quotes, got {explain!r}", rule, "explain")
         rules.append(RoutingRule(id=rule_id, when=when, route=route,
                                  reason=reason, confidence=_confidence(path, table, rule),
                                  explain=explain))

@@ -89,13 +89,34 @@ def test_invalid_toml_is_reported(rules_copy):
      'routes = ["international-security", "intersecton"]\nwhen = {}', r"rule 13\(a\), key 'routes': 'intersecton' is not a route"),
     ("processes.toml", 'routes = ["international-security", "intersection"]\nwhen = {}',
      'routes = ["international-security", "intersection"]\nwehn = {}', r"rule 13\(a\), key 'wehn': unknown key"),
+    # Session 24, from a second review of the analyst's editing.
+    ("gazetteer.toml", '"Lazarus", "Guardians of Peace",', '"Lazarus", "GP", "Guardians of Peace",',
+     r"rule Lazarus Group, key 'aliases': alias 'GP' is shorter than 3 characters"),
+    ("gazetteer.toml", '"WannaCry",\n]\nactor_type = "state"', '"WannaCry",\n]\nactor_type = "spies"',
+     r"rule Lazarus Group, key 'actor_type': 'spies' is not an actor type \(state, state-sponsored, criminal"),
+    ("gazetteer.toml", 'sponsor = "North Korea"\nsponsorship = "confirmed"\nmotive = "financial"\nroles = ["state-crime"]',
+     'sponsor = "North Korea"\nsponsorship = "none"\nmotive = "financial"\nroles = ["state-crime"]',
+     r"rule Lazarus Group, key 'sponsorship': an actor of type 'state' is a State's"),
+    ("gazetteer.toml", 'sponsor = "North Korea"\nsponsorship = "confirmed"\nmotive = "financial"\nroles = ["state-crime"]',
+     'sponsor = "North Korea"\nsponsorship = "confirmed"\nroles = ["state-crime"]',
+     r"rule Lazarus Group, key 'motive': missing"),
+    ("routing.toml", 'explain = "no State link was found', 'comment = "no State link was found',
+     r"rule crime, key 'comment': unknown key"),
+    ("routing.toml", 'explain = "no actor, motive or State link was found"', '',
+     r"rule silent, key 'explain': missing: the sentence a result's explanation quotes"),
+    ("criteria.toml", 'terms = ["defaced", "defacement", "defacements", "defacing"]',
+     'terms = ["defaced", "defacement", "defacements", "defacing"]\nterms = ["defaced"]',
+     r"criteria.toml: not valid TOML: Cannot overwrite a value.*a key is given twice.*the line reads: terms"),
+    ("sectors.toml", 'id = "health"\n', 'id = \u201chealth\u201d\n', r"typographic quotes.*straight quotes"),
 ], ids=["confidence out of range", "unknown negation key", "unknown condition", "decision threshold out of range", "unknown topic key",
         "blank topic word", "fractional word count", "misspelt sponsorship value", "misspelt sector key",
         "name holding no alias", "misspelt stoplist key", "misspelt when", "missing when", "duplicate rule id",
         "misspelt decision key", "misspelt explain", "reason on a crime rule", "unknown reason", "misspelt sector condition",
         "quoted boolean", "punctuation term", "unknown placeholder", "empty terms", "term in two sectors",
         "duplicate sector id", "quoted sector boolean", "misspelt actor key", "stoplisted alias of no actor",
-        "misspelt norm route", "misspelt norm when"])
+        "misspelt norm route", "misspelt norm when", "two-letter alias", "actor type listed",
+        "State actor without sponsorship", "motive missing",
+        "explain renamed", "explain missing", "key twice", "curly quotes"])
 def test_bad_edit_is_refused_by_name(rules_copy, file, old, new, message):
     path = rules_copy / file
     text = path.read_text()
