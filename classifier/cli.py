@@ -789,7 +789,7 @@ def rules_check(csv_path, text_column, as_json, rules_dir):
 @click.option("--label-column", default=None,
               help="Column of true routes (default: route, or route_hint in JSON lines, when present).")
 @click.option("--show", type=click.IntRange(0), default=0, show_default=True,
-              help="Print up to N changed rows per file.")
+              help="Print up to N changed rows per file (numbered from 1, the header line not counted).")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 @RULES_OPTION
 def rules_compare(before_dir, paths, text_column, label_column, show, as_json, rules_dir):
@@ -802,7 +802,7 @@ def rules_compare(before_dir, paths, text_column, label_column, show, as_json, r
       cyberroute rules compare rules/ datasets/incidents.csv --rules my-rules --show 5
     """
     from .api import RuleLayer
-    from .rules_report import compare_rules, format_comparison
+    from .rules_report import compare_rules, decision_differences, format_comparison
     from .ruleset import ROUTES, RuleFileError
 
     try:
@@ -812,6 +812,8 @@ def rules_compare(before_dir, paths, text_column, label_column, show, as_json, r
     report = {}
     if not as_json:   # which side is which: swapped, the counts of right and wrong swap too
         click.echo(f"rules: before {before.rules.directory}, after {after.rules.directory}")
+    for note in decision_differences(before, after):
+        click.echo(f"note: {note}", err=True)
     for path in paths:
         frame = _read_any(path, text_column, label_column)
         column = label_column or next((c for c in ("route", "route_hint") if c in frame.columns), None)

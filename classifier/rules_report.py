@@ -203,13 +203,15 @@ def format_report(report: dict) -> str:
 def compare_rules(before: RuleLayer, after: RuleLayer, texts: list[str], labels: list | None = None) -> dict:
     """What an edit of the rules changes on ``texts``: the rows whose criteria values or rule
     route differ between the ``before`` and ``after`` rule layers, and, where ``labels`` holds a
-    route, how many changed rows are now right and how many now wrong."""
+    route, how many changed routes are now right, now wrong, or wrong both before and after
+    (``still_wrong``: from undetermined or another wrong route to a wrong one). Sectors are
+    compared as sets: the same sectors found in another order are no change."""
     labels = labels if labels is not None else [None] * len(texts)
     old_table, old_verdicts, _ = before.rule_rows(texts)
     new_table, new_verdicts, _ = after.rule_rows(texts)
-    changed, now_right, now_wrong, criteria_changed, route_changed = [], 0, 0, 0, 0
+    changed, now_right, now_wrong, still_wrong, criteria_changed, route_changed = [], 0, 0, 0, 0, 0
     for row, label in enumerate(labels):
-        old_values, new_values = old_table.criteria_values(row), new_table.criteria_values(row)
+        old_values, new_values = _as_sets(old_table.criteria_values(row)), _as_sets(new_table.criteria_values(row))
         old_route, new_route = old_verdicts.routes[row], new_verdicts.routes[row]
         if old_values == new_values and old_route == new_route:
             continue
@@ -218,21 +220,50 @@ def compare_rules(before: RuleLayer, after: RuleLayer, texts: list[str], labels:
         if old_route != new_route and label:
             now_right += new_route == label
             now_wrong += old_route == label
+            still_wrong += label not in (old_route, new_route)
         changed.append({"row": row + 1, "route_before": old_route, "route_after": new_route,
                         "criteria": {name: [value, new_values[name]] for name, value in old_values.items()
                                      if value != new_values[name]}})
     return {"texts": len(texts), "criteria_changed": criteria_changed, "route_changed": route_changed,
             "labelled": sum(1 for label in labels if label), "now_right": now_right, "now_wrong": now_wrong,
-            "changed": changed}
+            "still_wrong": still_wrong, "changed": changed}
+
+
+def _as_sets(values: dict) -> dict:
+    """Criteria values with a list (the sectors) sorted, so that an order is no change."""
+    return {name: sorted(value) if isinstance(value, list) else value for name, value in values.items()}
+
+
+def _shown(value) -> str:
+    return ", ".join(value) or "none" if isinstance(value, list) else str(value)
+
+
+def decision_differences(before: RuleLayer, after: RuleLayer) -> list[str]:
+    """What differs between two rule sets beyond the rule layer's findings and routes, which
+    `rules compare` does not measure: routing.toml's [decision] thresholds and [topic] list act on
+    the combined result, processes.toml on the processes and norms a result lists."""
+    old, new = before.rules, after.rules
+    notes = []
+    thresholds = [f"{key} {old.decision.get(key)} -> {new.decision.get(key)}"
+                  for key in sorted(set(old.decision) | set(new.decision)) if old.decision.get(key) != new.decision.get(key)]
+    measured = "it acts on the combined result, which this does not run: `cyberroute evaluate FILE --rules DIR` measures it"
+    if thresholds:
+        notes.append("routing.toml's [decision] differs (" + "; ".join(thresholds) + f"); {measured}")
+    if old.topic_words != new.topic_words:
+        notes.append(f"routing.toml's [topic] list differs; {measured}")
+    if (old.processes, old.route_labels, old.norms) != (new.processes, new.route_labels, new.norms):
+        notes.append("processes.toml differs; it changes the processes and norms a result lists, never a route")
+    return notes
 
 
 def format_comparison(name: str, comparison: dict, show: int = 0, texts: list[str] | None = None) -> str:
     c = comparison
     lines = [f"{name}: {c['texts']} texts; criteria changed in {c['criteria_changed']}, rule route in "
-             f"{c['route_changed']}" + (f" (labelled: {c['now_right']} now right, {c['now_wrong']} now wrong)"
-                                        if c["labelled"] else "")]
+             f"{c['route_changed']}" + (f" (labelled: {c['now_right']} now right, {c['now_wrong']} now wrong, "
+                                        f"{c['still_wrong']} wrong before and after)" if c["labelled"] else "")]
     for change in c["changed"][:show]:
         quote = f"; {texts[change['row'] - 1][:100]!r}" if texts else ""
-        lines.append(f"  row {change['row']}: {change['route_before']} -> {change['route_after']}; "
-                     f"{change['criteria']}{quote}")
+        criteria = "; ".join(f"{name} {_shown(old)} -> {_shown(new)}" for name, (old, new) in change["criteria"].items())
+        lines.append(f"  row {change['row']}: route {change['route_before']} -> {change['route_after']}"
+                     f"{'; ' + criteria if criteria else ''}{quote}")
     return "\n".join(lines)

@@ -451,8 +451,9 @@ def test_rules_compare_with_the_same_rules_changes_nothing(runner, tmp_path, rul
     _write_csv(src, ["text", "route"], COMPARED)
     result = runner.invoke(main, ["rules", "compare", str(rules_dir), str(src), "--rules", str(rules_dir)])
     assert result.exit_code == 0, result.output
-    assert "labelled.csv: 3 texts; criteria changed in 0, rule route in 0 (labelled: 0 now right, 0 now wrong)" \
-        in result.output
+    assert ("labelled.csv: 3 texts; criteria changed in 0, rule route in 0 (labelled: 0 now right, 0 now wrong, "
+            "0 wrong before and after)") in result.output
+    assert "note:" not in result.output
 
 
 def test_rules_compare_counts_an_edit_and_scores_it_against_the_labels(runner, tmp_path, rules_dir):
@@ -471,12 +472,40 @@ def test_rules_compare_counts_an_edit_and_scores_it_against_the_labels(runner, t
     assert result.exit_code == 0, result.output
     assert result.output.startswith(f"rules: before {rules_dir}, after {edited}\n")
     # The gang's row changes route and is now wrong; the town's row gains a sector.
-    assert "3 texts; criteria changed in 1, rule route in 1 (labelled: 0 now right, 1 now wrong)" in result.output
-    assert "row 1: cybercrime -> international-security; {};" in result.output
-    assert "row 2: undetermined -> undetermined; {'critical_infrastructure': [[], ['government']]}" in result.output
+    assert "3 texts; criteria changed in 1, rule route in 1 (labelled: 0 now right, 1 now wrong, " in result.output
+    assert 'row 1: route cybercrime -> international-security; "A ransomware' in result.output
+    assert "row 2: route undetermined -> undetermined; critical_infrastructure none -> government; 'Hackers" \
+        in result.output
     as_json = json.loads(runner.invoke(main, ["rules", "compare", str(rules_dir), str(src), "--rules", str(edited),
                                               "--json"]).stdout)
     assert as_json[str(src)]["now_wrong"] == 1 and as_json[str(src)]["changed"][0]["row"] == 1
+
+
+def test_rules_compare_counts_routes_wrong_before_and_after_and_names_what_it_does_not_compare(
+        runner, tmp_path, rules_dir):
+    """A row that goes from undetermined to a wrong route is neither "now right" nor "now wrong":
+    it is counted apart. Edits that act after the rule layer (decision thresholds, processes)
+    change no count here, and a note says so and where they are measured."""
+    src = tmp_path / "labelled.csv"
+    _write_csv(src, ["text", "route"], [["Hackers stole emails from the government of a small town.", "cybercrime"]])
+    edited = tmp_path / "edited"
+    shutil.copytree(rules_dir, edited, ignore=shutil.ignore_patterns("__*"))
+    sectors = edited / "sectors.toml"
+    sectors.write_text(sectors.read_text().replace('"government department",', '"government department", "government",', 1))
+    routing = edited / "routing.toml"
+    routing.write_text(routing.read_text().replace("\nmin_confidence = 0.45\n", "\nmin_confidence = 0.9\n", 1))
+    processes = edited / "processes.toml"
+    processes.write_text(processes.read_text().replace('label = "criminal justice"', 'label = "courts"', 1))
+    result = runner.invoke(main, ["rules", "compare", str(rules_dir), str(src), "--rules", str(edited)])
+    assert result.exit_code == 0, result.output
+    assert "rule route in 1 (labelled: 0 now right, 0 now wrong, 1 wrong before and after)" in result.stdout
+    assert ("note: routing.toml's [decision] differs (min_confidence 0.45 -> 0.9); it acts on the combined result"
+            in result.stderr) and "`cyberroute evaluate FILE --rules DIR` measures it" in result.stderr
+    assert "note: processes.toml differs; it changes the processes and norms a result lists, never a route" \
+        in result.stderr
+    as_json = json.loads(runner.invoke(main, ["rules", "compare", str(rules_dir), str(src), "--rules", str(edited),
+                                              "--json"]).stdout)
+    assert as_json[str(src)]["still_wrong"] == 1
 
 
 def test_rules_compare_names_a_missing_label_column(runner, tmp_path, rules_dir):
