@@ -49,6 +49,13 @@ def _shown(text: str) -> str:
     return flat if len(flat) <= TEXT_SHOWN else flat[:TEXT_SHOWN - 3].rstrip() + "..."
 
 
+def _criterion_value(criterion) -> str:
+    """A criterion's value as the views show it: with the sponsoring State, where the rules name
+    one, beside the sponsorship it qualifies ("suspected (North Korea)")."""
+    sponsor = criterion.detail.get("sponsor")
+    return _value(criterion.value) + (f" ({sponsor})" if sponsor else "")
+
+
 def result_text(result: Result) -> str:
     """A readable block for the terminal, starting with the description (shortened)."""
     route = result.route
@@ -65,7 +72,7 @@ def result_text(result: Result) -> str:
         # A value without evidence is the default, not a finding ("no" cascade: none found).
         spans = ", ".join(f'"{e.text}"' for e in crit.evidence[:4]) or NOTHING_FOUND
         more = f" +{len(crit.evidence) - 4}" if len(crit.evidence) > 4 else ""
-        lines.append(f"{name:<24} {_value(crit.value):<22} {crit.confidence:.2f}  {spans}{more}".rstrip())
+        lines.append(f"{name:<24} {_criterion_value(crit):<22} {crit.confidence:.2f}  {spans}{more}".rstrip())
     for name, signal in result.signals.items():
         spans = ", ".join(f'"{e.text}"' for e in signal.evidence[:4])
         lines.append(f"{'signal ' + name:<24} {'yes':<22} {signal.confidence:.2f}  {spans}")
@@ -125,7 +132,7 @@ def result_html(result: Result) -> str:
         f'<span style="background:{c}55;border-bottom:2px solid {c};padding:0 4px;margin-right:4px">{html.escape(n)}</span>'
         for n, c in COLOURS.items())
     rows = "".join(
-        f"<tr><td>{html.escape(name)}</td><td><b>{html.escape(_value(result.criteria[name].value))}</b></td>"
+        f"<tr><td>{html.escape(name)}</td><td><b>{html.escape(_criterion_value(result.criteria[name]))}</b></td>"
         f"<td>{result.criteria[name].confidence:.2f}</td>"
         f"<td>{html.escape(_evidence_list(result.criteria[name].evidence))}</td></tr>"
         for name in CRITERIA)

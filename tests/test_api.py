@@ -222,6 +222,19 @@ def test_html_highlights_evidence():
     assert "<mark" in html and "ransomware gang" in html and "cybercrime" in html
 
 
+def test_both_views_name_the_sponsoring_state_the_rules_found():
+    """The JSON's `sponsor` used to reach neither the terminal nor the notebook view."""
+    result = classify("North Korean hackers of the Lazarus Group stole 600 million dollars from a crypto bridge.")
+    sponsorship = result.criteria["state_sponsorship"]
+    assert sponsorship.detail["sponsor"] == "North Korea"
+    shown = f"{sponsorship.value} (North Korea)"
+    assert f"state_sponsorship        {shown}" in str(result)
+    assert f"<b>{shown}</b>" in result._repr_html_()
+    crime = classify("A ransomware gang encrypted a dental practice's records.")
+    assert "sponsor" not in crime.criteria["state_sponsorship"].detail
+    assert "state_sponsorship        none " in str(crime) and "<b>none</b>" in crime._repr_html_()
+
+
 def test_classify_frame_keeps_rows_and_columns():
     frame = pd.DataFrame({"id": [3, 1, 2], "description": [
         "A ransomware gang encrypted a dental practice's files.", None,
