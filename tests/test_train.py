@@ -130,7 +130,9 @@ def test_a_model_trained_with_other_rules_tells_which_to_pass(runner, tmp_path, 
     rules = tmp_path / "my-rules"
     shutil.copytree(rules_dir, rules, ignore=shutil.ignore_patterns("__*"))
     routing = rules / "routing.toml"
-    routing.write_text(routing.read_text().replace("min_words = 3", "min_words = 4", 1))
+    # A routing rule's confidence is what the combiner learns to weigh (min_words, which acts after
+    # the model, would ask for no retraining).
+    routing.write_text(routing.read_text().replace("confidence = 0.85\n", "confidence = 0.8\n", 1))
     model = tmp_path / "m"
     assert runner.invoke(main, ["train", str(small_corpus), "-o", str(model), "--rules", str(rules),
                                 "--no-cv"]).exit_code == 0
@@ -230,7 +232,9 @@ def test_priors_with_edited_rules_give_the_note_once(runner, tmp_path, rules_dir
     rules = tmp_path / "rules"
     shutil.copytree(rules_dir, rules, ignore=shutil.ignore_patterns("__*"))
     routing = rules / "routing.toml"
-    routing.write_text(routing.read_text().replace("min_words = 3", "min_words = 4", 1))
+    # A routing rule's confidence is what the combiner learns to weigh (min_words, which acts after
+    # the model, would ask for no retraining).
+    routing.write_text(routing.read_text().replace("confidence = 0.85\n", "confidence = 0.8\n", 1))
     with warnings.catch_warnings(record=True) as escaped:   # pytest would otherwise swallow a raw warning
         warnings.simplefilter("always")
         result = runner.invoke(main, ["score", "A ransomware gang hit a dental practice.", "--rules", str(rules),
