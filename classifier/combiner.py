@@ -225,7 +225,11 @@ def decide(classes, combined: np.ndarray, text_proba: np.ndarray, rule: RuleDeci
     # So where the combined route is neither the rules' nor the text model's: the stacked weights
     # can overrule both, whether the two agree with each other or not.
     overruled = rule.route in classes and route not in (rule.route, str(classes[model_best]))
-    review = bool(confidence < thresholds["review_below"] or conflict or rule.route == "undetermined" or overruled)
+    # The text model sure of another route (a weaker rule finding won, short of a strong conflict):
+    # such results were wrong several times as often as other unflagged ones (docs/error-analysis.md, item 42).
+    disputed = route != classes[model_best] and text_proba[model_best] >= thresholds["conflict_model_probability"]
+    review = bool(confidence < thresholds["review_below"] or conflict or rule.route == "undetermined" or overruled
+                  or disputed)
     if held_back:
         # The probabilities say nothing about such a text: no confidence, as for an empty text.
         return Decision("undetermined", 0.0, True, conflict, held_back, held_back=True)

@@ -536,3 +536,40 @@ def test_an_undetermined_route_shows_its_probability_below_the_minimum(confidenc
                      RuleDecision("cybercrime", None, 0.5, "some-rule", "why"), thresholds)
     assert verdict.route == "undetermined"
     assert f"the most probable route (cybercrime, {shown}) is below 0.45" in verdict.undetermined_because
+
+
+@pytest.mark.parametrize("text_cybercrime, review", [(0.99, True), (0.6, False)])
+def test_a_route_the_text_model_is_sure_against_is_flagged(text_cybercrime, review):
+    """A weaker rule finding (0.6, short of a strong conflict) can carry the combined route against
+    a text model sure of another: the result stands, flagged for review, as no other condition
+    would flag it at a confidence of 0.7."""
+    import numpy as np
+
+    from classifier.combiner import decide
+    from classifier.policy import RuleDecision
+
+    classes = ["cybercrime", "international-security", "intersection"]
+    thresholds = {"review_below": 0.65, "min_confidence": 0.45, "agreed_crime_min_confidence": 0.0,
+                  "conflict_rule_confidence": 0.7, "conflict_model_probability": 0.75,
+                  "conflict_min_confidence": 0.6}
+    rest = 1 - text_cybercrime
+    verdict = decide(classes, np.array([0.28, 0.02, 0.70]), np.array([text_cybercrime, rest / 2, rest / 2]),
+                     RuleDecision("intersection", "crime-on-critical-infrastructure-with-cascading-effects", 0.6,
+                                  "crime-on-ci", "why"), thresholds)
+    assert verdict.route == "intersection" and not verdict.conflict
+    assert verdict.review is review
+
+
+def test_the_explanation_says_which_reading_the_flagged_route_went_against(classifier):
+    """The ambulance diversion is a cascade cue, and the rules' intersection carries the combined
+    route against a text model that reads crime kept to one site: the explanation names the
+    text model's reading as the reason for review."""
+    result = classifier.classify("A regional hospital diverted ambulances for a day after a ransomware attack on its "
+                                 "records system; the state health department said no other provider was affected.")
+    # If a retrained model stops disputing this text, pick another that it disputes.
+    assert result.route == "intersection" and result.model_route == "cybercrime"
+    assert result.model_probabilities["cybercrime"] >= 0.75 and result.confidence >= 0.65
+    assert result.review
+    assert result.explanation.endswith(
+        f"Flagged for review: the text model reads {result.model_route} at "
+        f"{result.model_probabilities[result.model_route]:.2f}.")
