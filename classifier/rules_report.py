@@ -170,19 +170,32 @@ def _width(rows: list[dict], key: str, title: str, least: int = 0) -> int:
     return max(least, 2 + max([len(title)] + [len(str(row[key])) for row in rows]))
 
 
+def _share(value: float) -> str:
+    """A share for a 9-wide column: "<0.001" for one that three decimals would show as 0.000 (a
+    rule that fired once in a few thousand texts has fired, and its accuracy beside it is real)."""
+    return f"{'<0.001' if 0 < value < 0.0005 else f'{value:.3f}':>9}"
+
+
 def format_report(report: dict) -> str:
     rule_w, value_w = _width(report["rules"], "rule", "rule"), _width(report["rules"], "value", "value")
     lines = [f"{report['texts']} texts", "",
              f"{'rule':<{rule_w}}{'value':<{value_w}}{'coverage':>9}{'overlap':>9}{'conflict':>9}{'accuracy':>9}"]
     for row in sorted(report["rules"], key=lambda r: (-r["coverage"], r["rule"])):
         acc = "-" if row["accuracy"] is None else f"{row['accuracy']:.2f}"
-        lines.append(f"{row['rule']:<{rule_w}}{row['value']:<{value_w}}{row['coverage']:>9.3f}"
-                     f"{row['overlap']:>9.3f}{row['conflict']:>9.3f}{acc:>9}")
+        lines.append(f"{row['rule']:<{rule_w}}{row['value']:<{value_w}}{_share(row['coverage'])}"
+                     f"{_share(row['overlap'])}{_share(row['conflict'])}{acc:>9}")
     routing_w, route_w = _width(report["routing"], "rule", "routing rule"), _width(report["routing"], "route", "route")
     lines += ["", f"{'routing rule':<{routing_w}}{'route':<{route_w}}{'coverage':>9}{'accuracy':>9}"]
     for row in report["routing"]:
         acc = "-" if row["accuracy"] is None else f"{row['accuracy']:.2f}"
-        lines.append(f"{row['rule']:<{routing_w}}{row['route']:<{route_w}}{row['coverage']:>9.3f}{acc:>9}")
+        lines.append(f"{row['rule']:<{routing_w}}{row['route']:<{route_w}}{_share(row['coverage'])}{acc:>9}")
+    # Routing rules are tried in order: one that decides nothing is most often placed after a
+    # rule that takes every text it would (a new rule after `crime`, say).
+    idle = [row["rule"] for row in report["routing"] if row["coverage"] == 0]
+    if idle and report["texts"]:
+        lines.append(f"\nrouting rules that decided none of these texts: {', '.join(idle)} (rules are tried in "
+                     f"order and the first whose conditions hold decides: an earlier rule may take every text "
+                     f"these would, or no text here meets their conditions)")
     lines.append(f"\n{report['actors_never_fired']} gazetteer actors never fired on these texts (not listed).")
     lines.append(f"{report['held_back_by_topic']} of the {report['texts']} texts tell of nothing to route "
                  f"(no rule evidence and no word of routing.toml's [topic]): undetermined.")

@@ -366,6 +366,30 @@ def test_rules_check_table_shows_every_rule_id_and_value_whole(runner, tmp_path)
     assert len(line) == len(header)   # the columns line up under their names
 
 
+def test_rules_check_names_a_routing_rule_an_earlier_one_shadows(runner, tmp_path, rules_dir):
+    """A rule placed after `crime` never decides an insider's case: `crime` takes it first. The
+    report names such rules; a share too small for three decimals is shown as <0.001, not 0.000."""
+    rules = tmp_path / "rules"
+    shutil.copytree(rules_dir, rules, ignore=shutil.ignore_patterns("__*"))
+    routing = rules / "routing.toml"
+    shadowed = ('[[rule]]\nid = "insider-at-critical-infrastructure"\nwhen = { state_involvement = false, '
+                'actor_type = ["insider"], critical_infrastructure = true }\nroute = "intersection"\n'
+                'reason = "crime-on-critical-infrastructure-with-cascading-effects"\nconfidence = 0.7\n'
+                'explain = "an insider acted against critical infrastructure"\n\n')
+    text = routing.read_text()
+    routing.write_text(text.replace('[[rule]]\nid = "silent"', shadowed + '[[rule]]\nid = "silent"', 1))
+    src = tmp_path / "c.csv"
+    _write_csv(src, ["text", "route"], [["A disgruntled engineer sabotaged the water utility's pumps.", "cybercrime"]])
+    result = runner.invoke(main, ["rules", "check", str(src), "--rules", str(rules)])
+    assert result.exit_code == 0, result.output
+    assert "routing rules that decided none of these texts: " in result.stdout
+    idle = result.stdout.split("routing rules that decided none of these texts: ")[1].split(" (")[0].split(", ")
+    assert "insider-at-critical-infrastructure" in idle and "crime" not in idle
+
+    from classifier.rules_report import _share
+    assert _share(0.0002) == "   <0.001" and _share(0.0) == "    0.000" and _share(0.0006) == "    0.001"
+
+
 def test_rules_check_lists_every_cue_and_counts_only_gazetteer_actors_apart(runner, tmp_path, rules_dir):
     """A cue whose id starts with "actor." is a cue, listed even when it never fires; the footer
     counts gazetteer actors only; a routing rule that abstains has no accuracy."""
