@@ -400,6 +400,11 @@ def _terms(path, table: dict, key: str, rule: str, places: dict | None = None, d
     for term in listed:
         if not any(ch.isalnum() for ch in term):
             raise RuleFileError(path, f"{term!r} has no letter or digit, so it can match nothing", rule, key)
+        if ", " in term:
+            # Two phrases typed as one string: a text would have to hold both, comma and all.
+            parts = ", ".join(f'"{part.strip()}"' for part in term.split(","))
+            raise RuleFileError(path, f"{term!r} holds a comma and a space: each phrase is its own quoted string "
+                                      f"({parts})", rule, key)
         placeholders = set(re.findall(r"\{[^}]*\}", term)) - {"{place}"}
         if placeholders or (places is None and "{place}" in term):
             where = "criteria.toml" if places is None else "this file"

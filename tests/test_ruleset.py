@@ -108,6 +108,9 @@ def test_invalid_toml_is_reported(rules_copy):
      'terms = ["defaced", "defacement", "defacements", "defacing"]\nterms = ["defaced"]',
      r"criteria.toml: not valid TOML: Cannot overwrite a value.*a key is given twice.*the line reads: terms"),
     ("sectors.toml", 'id = "health"\n', 'id = \u201chealth\u201d\n', r"typographic quotes.*straight quotes"),
+    ("sectors.toml", '"water utility", "water utilities",', '"water utility, water utilities",',
+     r"rule water, key 'terms': 'water utility, water utilities' holds a comma and a space: each phrase is its own "
+     r"quoted string \(\"water utility\", \"water utilities\"\)"),
 ], ids=["confidence out of range", "unknown negation key", "unknown condition", "decision threshold out of range", "unknown topic key",
         "blank topic word", "fractional word count", "misspelt sponsorship value", "misspelt sector key",
         "name holding no alias", "misspelt stoplist key", "misspelt when", "missing when", "duplicate rule id",
@@ -116,7 +119,7 @@ def test_invalid_toml_is_reported(rules_copy):
         "duplicate sector id", "quoted sector boolean", "misspelt actor key", "stoplisted alias of no actor",
         "misspelt norm route", "misspelt norm when", "two-letter alias", "actor type listed",
         "State actor without sponsorship", "motive missing",
-        "explain renamed", "explain missing", "key twice", "curly quotes"])
+        "explain renamed", "explain missing", "key twice", "curly quotes", "two phrases in one string"])
 def test_bad_edit_is_refused_by_name(rules_copy, file, old, new, message):
     path = rules_copy / file
     text = path.read_text()
