@@ -70,7 +70,6 @@ def _from_environment() -> str:
 
 def _with_priors(classifier, priors_spec: str | None):
     """``classifier`` re-weighted to the route shares of ``--priors`` (refused with the reason)."""
-    from .api import Classifier, RulesChangedWarning
     from .priors import PriorsError, parse_shares
 
     if priors_spec is None:
@@ -80,9 +79,7 @@ def _with_priors(classifier, priors_spec: str | None):
     except PriorsError as exc:   # a mistyped option: a usage error (exit code 2)
         raise click.BadParameter(str(exc), param_hint="'--priors'") from None
     try:
-        with warnings.catch_warnings():   # said once already, by _classifier, if the rules changed
-            warnings.simplefilter("ignore", RulesChangedWarning)
-            classifier = Classifier(rules=classifier.rules, model=classifier.model, priors=priors)
+        classifier.priors = priors   # checked and normalised by the setter
         classifier.training_shares   # a model without the counts is refused now, not mid-run
     except PriorsError as exc:
         _fail(f"--priors: {exc}")

@@ -25,7 +25,8 @@ ROUTE_COLOURS = {
 }
 
 
-def _value(value) -> str:
+def value_text(value) -> str:
+    """A criterion value as the views print it: a list of sectors joined, "none" for no sector."""
     if isinstance(value, list):
         return ", ".join(value) if value else "none"
     return str(value)
@@ -53,7 +54,7 @@ def _criterion_value(criterion) -> str:
     """A criterion's value as the views show it: with the sponsoring State, where the rules name
     one, beside the sponsorship it qualifies ("suspected (North Korea)")."""
     sponsor = criterion.detail.get("sponsor")
-    return _value(criterion.value) + (f" ({sponsor})" if sponsor else "")
+    return value_text(criterion.value) + (f" ({sponsor})" if sponsor else "")
 
 
 def result_text(result: Result) -> str:

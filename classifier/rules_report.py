@@ -17,6 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from .api import RuleLayer
+from .render import value_text
 
 
 @dataclass
@@ -247,10 +248,6 @@ def _as_sets(values: dict) -> dict:
     return {name: sorted(value) if isinstance(value, list) else value for name, value in values.items()}
 
 
-def _shown(value) -> str:
-    return ", ".join(value) or "none" if isinstance(value, list) else str(value)
-
-
 def decision_differences(before: RuleLayer, after: RuleLayer) -> list[str]:
     """What differs between two rule sets beyond the rule layer's findings and routes, which
     `rules compare` does not measure: routing.toml's [decision] thresholds and [topic] list act on
@@ -276,7 +273,7 @@ def format_comparison(name: str, comparison: dict, show: int = 0, texts: list[st
                                         f"{c['still_wrong']} wrong before and after)" if c["labelled"] else "")]
     for change in c["changed"][:show]:
         quote = f"; {texts[change['row'] - 1][:100]!r}" if texts else ""
-        criteria = "; ".join(f"{name} {_shown(old)} -> {_shown(new)}" for name, (old, new) in change["criteria"].items())
+        criteria = "; ".join(f"{name} {value_text(old)} -> {value_text(new)}" for name, (old, new) in change["criteria"].items())
         lines.append(f"  row {change['row']}: route {change['route_before']} -> {change['route_after']}"
                      f"{'; ' + criteria if criteria else ''}{quote}")
     return "\n".join(lines)

@@ -200,12 +200,11 @@ class RuleSet:
         return self.model_sha256 or _fingerprints(self.directory)[2]
 
 
-# Parts of the rule files that the trained model never read: the combiner learns from the rule
-# layer's findings and routes (with their reasons and confidences) and from the agreed-crime
-# reading's cascade bound, nothing else. These can be edited without retraining.
-MODEL_BLIND_DECISION_KEYS = ("min_confidence", "review_below", "conflict_rule_confidence",
-                             "conflict_model_probability", "conflict_min_confidence", "review_state_reading",
-                             "agreed_crime_min_confidence", "min_words")
+# What training reads of routing.toml's [decision] (`cyberroute train` passes it to training.fit):
+# the combiner learns from the rule layer's findings and routes (with their reasons and
+# confidences) and from the agreed-crime reading's cascade bound, nothing else. The other
+# thresholds act after the model and can be edited without retraining.
+MODEL_DECISION_KEYS = ("agreed_crime_cascade_below",)
 
 
 def model_view(name: str, data: dict) -> dict:
@@ -221,7 +220,7 @@ def model_view(name: str, data: dict) -> dict:
                  for rule in data.get("rule", [])]
         decision = data.get("decision", {})
         if isinstance(decision, dict):
-            decision = {k: v for k, v in decision.items() if k not in MODEL_BLIND_DECISION_KEYS}
+            decision = {k: v for k, v in decision.items() if k in MODEL_DECISION_KEYS}
         return {**{k: v for k, v in data.items() if k not in ("rule", "decision", "topic")},
                 "rule": rules, "decision": decision}
     if name == "sectors.toml":
