@@ -753,10 +753,18 @@ def rules():
 @click.argument("csv_path", metavar="[CSV]", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--text-column", default="text", show_default=True)
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--terms", is_flag=True,
+              help="Also list the accuracy of each lexicon phrase that fired, least accurate first.")
+@click.option("--min-labelled", type=click.IntRange(1), default=None,
+              help="With --terms, list a phrase once it fired in this many labelled texts (default: 5).")
 @RULES_OPTION
-def rules_check(csv_path, text_column, as_json, rules_dir):
+def rules_check(csv_path, text_column, as_json, terms, min_labelled, rules_dir):
     """Validate the rule files; with a labelled CSV, report each rule's coverage, overlap,
-    conflict and accuracy."""
+    conflict and accuracy (with --terms, each phrase's accuracy too).
+
+    \b
+      cyberroute rules check datasets/incidents.csv --terms
+    """
     from .api import RuleLayer
     from .ruleset import RuleFileError
 
@@ -765,17 +773,17 @@ def rules_check(csv_path, text_column, as_json, rules_dir):
     except RuleFileError as exc:
         _fail(str(exc))
     r = layer.rules
-    terms = sum(len(c.terms) for c in r.cues) + sum(len(c.terms) for c in r.sectors)
+    phrases = sum(len(c.terms) for c in r.cues) + sum(len(c.terms) for c in r.sectors)
     # Each sector has a lexicon of its terms and one of its weak_terms.
     click.echo(f"{r.directory}: OK - {len(r.cues)} cues, {len(r.sector_info)} sectors in {len(r.sectors)} lexicons "
-               f"({terms} phrases), {len(r.actors)} actors ({sum(len(a.aliases) for a in r.actors)} names), "
+               f"({phrases} phrases), {len(r.actors)} actors ({sum(len(a.aliases) for a in r.actors)} names), "
                f"{len(r.routing_rules)} routing rules, {len(r.norms)} norms", err=as_json)
     if csv_path is None:
         return
-    from .rules_report import format_report, rule_report
+    from .rules_report import MIN_TERM_LABELLED, format_report, rule_report
 
     frame = _read_any(csv_path, text_column, None)
-    report = rule_report(layer, frame, text_column)
+    report = rule_report(layer, frame, text_column, terms=terms, min_term_labelled=min_labelled or MIN_TERM_LABELLED)
     click.echo(json.dumps(report, indent=2) if as_json else format_report(report))
 
 

@@ -5,6 +5,10 @@ For every cue, sector and gazetteer actor: coverage (share of texts where it fir
 votes for another value) and, where the CSV has the matching label column, accuracy (share of
 its firings whose label agrees). Routing rules get coverage and route accuracy.
 
+With ``terms``, the same accuracy for each phrase of a lexicon that fired: a cue whose accuracy
+is low is most often a few loose words in a long list ("monitoring" among the espionage terms
+fires on "the company is monitoring for misuse"), which the per-rule figure cannot point to.
+
 Accuracy says how often a rule is right when it fires, not what it misses. So the report also
 gives, for each labelled value of each criterion column (a sector, a motive, an actor type, a
 cascade), how many rows carry it and in how many the rule layer's finding has it: the recall of
@@ -17,7 +21,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from .api import RuleLayer
+from .matcher import fold
 from .render import value_text
+
+# A phrase is listed by `--terms` once this many labelled texts have it (fewer say little).
+MIN_TERM_LABELLED = 5
 
 
 @dataclass
@@ -103,8 +111,39 @@ class _LabelRecall:
                 for (column, value), (labelled, found) in sorted(self.counts.items())]
 
 
-def rule_report(layer: RuleLayer, frame, text_column: str = "text") -> dict:
-    """Per-rule statistics over the texts of ``frame`` (labels used where columns exist)."""
+class _TermStats:
+    """Per phrase of a cue or sector lexicon: labelled texts it fired in, and those whose label agrees."""
+
+    def __init__(self):
+        self.counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+
+    def add(self, rule: str, phrase: str, agree: bool) -> None:
+        entry = self.counts[(rule, phrase)]
+        entry[0] += 1
+        entry[1] += agree
+
+    def rows(self, votes: dict, min_labelled: int) -> list[dict]:
+        """Phrases with at least ``min_labelled`` labelled firings, least accurate first."""
+        rows = [{"rule": rule, "phrase": phrase, "value": votes[rule][1], "labelled": labelled,
+                 "correct": correct, "accuracy": round(correct / labelled, 4)}
+                for (rule, phrase), (labelled, correct) in self.counts.items() if labelled >= min_labelled]
+        return sorted(rows, key=lambda r: (r["accuracy"], -r["labelled"], r["rule"], r["phrase"]))
+
+
+def rule_report(layer: RuleLayer, frame, text_column: str = "text", terms: bool = False,
+                min_term_labelled: int = MIN_TERM_LABELLED) -> dict:
+    """Per-rule statistics over the texts of ``frame`` (labels used where columns exist).
+
+    Parameters
+    ----------
+    layer : RuleLayer
+    frame : pandas.DataFrame
+        Texts in ``text_column``; label columns (``motive``, ``actor_type``, ...) where present.
+    terms : bool
+        Also report, under ``"terms"``, the accuracy of each phrase of a cue or sector lexicon
+        (gazetteer names are left out: their accuracy is their actor's) that fired in at least
+        ``min_term_labelled`` labelled texts, least accurate first.
+    """
     rules = layer.rules
     votes: dict[str, tuple[str, str]] = {c.id: (c.criterion, c.value) for c in rules.cues + rules.sectors}
     # Gazetteer actors are listed only when they fire (there are hundreds); cues always are, even
@@ -119,6 +158,8 @@ def rule_report(layer: RuleLayer, frame, text_column: str = "text") -> dict:
                      if c in frame.columns]
     records = frame[label_columns].to_dict("records") if label_columns else [{}] * len(frame)
     recall = _LabelRecall()
+    term_stats = _TermStats()
+    lexicons = {c.id for c in rules.cues + rules.sectors}
     for text, labels in zip(frame[text_column].tolist(), records):
         analysis, decision = layer.analyse(text if isinstance(text, str) else "")
         recall.add(analysis, labels)
@@ -137,6 +178,11 @@ def rule_report(layer: RuleLayer, frame, text_column: str = "text") -> dict:
             if agree is not None:
                 s.labelled += 1
                 s.correct += agree
+                if terms and rule in lexicons:
+                    # Each phrase once per text, as it was matched (a {place} template by the
+                    # place it matched), folded as the lexicons are.
+                    for phrase in {fold(h.text) for h in analysis.hits if h.rule == rule and not h.negated}:
+                        term_stats.add(rule, phrase, agree)
         entry = routing[decision.rule_id]
         entry["fired"] += 1
         if "route" in labels:
@@ -149,7 +195,7 @@ def rule_report(layer: RuleLayer, frame, text_column: str = "text") -> dict:
     table = layer.engine.analyse_table(texts) if texts else None
     held_back = int((~layer.policy.on_topic(table)).sum()) if texts else 0
     denied = int(layer.policy.denies_incident(table).sum()) if texts else 0
-    return {
+    report = {
         "texts": n,
         "rules": [s.row(n) for s in stats.values() if s.fired or s.rule not in gazetteer],
         # A rule that abstains (route undetermined) has no accuracy: no label is "undetermined".
@@ -163,6 +209,9 @@ def rule_report(layer: RuleLayer, frame, text_column: str = "text") -> dict:
         "held_back_as_no_incident": denied,
         "label_recall": recall.rows(),
     }
+    if terms:
+        report["terms"] = term_stats.rows(votes, min_term_labelled)
+    return report
 
 
 def _width(rows: list[dict], key: str, title: str, least: int = 0) -> int:
@@ -211,6 +260,22 @@ def format_report(report: dict) -> str:
         for row in recall:
             lines.append(f"{row['criterion']:<{criterion_w}}{row['value']:<{label_w}}{row['labelled']:>9}"
                          f"{row['found']:>9}{row['recall']:>9.2f}")
+    if "terms" in report:
+        lines += ["", _terms_table(report["terms"])]
+    return "\n".join(lines)
+
+
+def _terms_table(rows: list[dict]) -> str:
+    """The phrases' accuracy, least accurate first: where a lexicon's loose words are."""
+    if not rows:
+        return "no phrase fired in enough labelled texts to be listed (see --min-labelled)"
+    rule_w, phrase_w = _width(rows, "rule", "rule"), _width(rows, "phrase", "phrase")
+    value_w = _width(rows, "value", "value")
+    lines = ["each phrase's accuracy where it fired (least accurate first)",
+             f"{'rule':<{rule_w}}{'phrase':<{phrase_w}}{'value':<{value_w}}{'labelled':>9}{'correct':>9}{'accuracy':>9}"]
+    for row in rows:
+        lines.append(f"{row['rule']:<{rule_w}}{row['phrase']:<{phrase_w}}{row['value']:<{value_w}}"
+                     f"{row['labelled']:>9}{row['correct']:>9}{row['accuracy']:>9.2f}")
     return "\n".join(lines)
 
 

@@ -354,6 +354,35 @@ def test_rules_check_reports_each_rule(runner, small_corpus):
     assert {"coverage", "overlap", "conflict", "accuracy"} <= set(rules["motive.financial"])
 
 
+def test_rules_check_terms_counts_each_phrase_against_the_labels(runner, tmp_path):
+    """--terms gives each lexicon phrase's own accuracy: "wiper" right in both texts it fired in,
+    "ddos" wrong in the one labelled financial; a phrase that fired in fewer labelled texts than
+    --min-labelled is not listed; the least accurate phrase comes first."""
+    corpus = tmp_path / "c.csv"
+    _write_csv(corpus, ["text", "route", "motive"], [
+        ["A wiper erased the ministry's servers.", "international-security", "sabotage"],
+        ["Investigators found a wiper on the grid operator's network.", "international-security", "sabotage"],
+        ["A DDoS-for-hire crew knocked the shop offline until it paid.", "cybercrime", "financial"],
+        ["Hacktivists launched a DDoS on the ministry's website.", "cybercrime", "sabotage"],
+    ])
+    result = runner.invoke(main, ["rules", "check", str(corpus), "--terms", "--min-labelled", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    terms = {(t["rule"], t["phrase"]): t for t in json.loads(result.stdout)["terms"]}
+    assert terms[("motive.sabotage", "wiper")] | {"labelled": 2, "correct": 2, "accuracy": 1.0} == \
+        terms[("motive.sabotage", "wiper")]
+    ddos = terms[("motive.sabotage.weak", "ddos")]
+    assert (ddos["labelled"], ddos["correct"], ddos["accuracy"]) == (2, 1, 0.5)
+    assert ("motive.sabotage", "erased") not in terms   # one labelled text: below --min-labelled 2
+    ranked = json.loads(result.stdout)["terms"]
+    assert [t["accuracy"] for t in ranked] == sorted(t["accuracy"] for t in ranked)
+
+    table = runner.invoke(main, ["rules", "check", str(corpus), "--terms", "--min-labelled", "2"]).stdout
+    assert "each phrase's accuracy" in table
+    line = next(line for line in table.splitlines() if line.startswith("motive.sabotage.weak ") and " ddos " in line)
+    assert line.split()[-3:] == ["2", "1", "0.50"]
+    assert "terms" not in json.loads(runner.invoke(main, ["rules", "check", str(corpus), "--json"]).stdout)
+
+
 def test_rules_check_table_shows_every_rule_id_and_value_whole(runner, tmp_path):
     corpus = tmp_path / "c.csv"
     corpus.write_text("text,route\nA DDoS took down the cloud provider's data centre and its DNS.,cybercrime\n",
