@@ -317,6 +317,34 @@ def test_motive_positive(layer, text, motive):
     assert crit(layer, text, "motive").value == motive
 
 
+@pytest.mark.parametrize("text", [
+    "A data breach at the retailer exposed 2 million customer records; the company is monitoring for misuse.",
+    "A regional airline's booking site went down overnight; the cause is still under review.",
+    "The police published a spreadsheet in reply to a freedom-of-information request by mistake.",
+    "Freedom Mobile customers' records leaked after a breach at a vendor.",
+])
+def test_everyday_words_set_no_motive(layer, text):
+    """Words that corpus texts use outside their cue's sense ("monitoring", "cause", "freedom";
+    `cyberroute rules check datasets/incidents.csv --terms`) set no motive."""
+    assert crit(layer, text, "motive").value == "unknown"
+
+
+@pytest.mark.parametrize("text, motive", [
+    ("The ransomware crew exfiltrated 40 GB before it encrypted the servers.", "financial"),
+    ("Intruders kept persistence for weeks, then demanded a ransom.", "financial"),
+    ("A DDoS-for-hire crew knocked the shop offline until it paid.", "financial"),
+    ("Hackers for the Reconnaissance General Bureau stole cryptocurrency from an exchange.", "financial"),
+])
+def test_a_method_spies_or_saboteurs_share_with_crime_yields_to_a_stated_motive(layer, text, motive):
+    """Exfiltration and persistence, a DDoS, a service's name that holds "reconnaissance": weak or
+    no votes, which the money named outweighs."""
+    assert crit(layer, text, "motive").value == motive
+
+
+def test_a_ddos_alone_still_reads_as_sabotage(layer):
+    assert crit(layer, "A DDoS took the ministry's website offline for a day.", "motive").value == "sabotage"
+
+
 def test_motive_negated(layer):
     assert crit(layer, "No ransom was demanded.", "motive").value == "unknown"
 
