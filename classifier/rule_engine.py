@@ -59,6 +59,10 @@ AGENT_WORDS = (" by ", " for ", " behalf of ", " behest of ", " request of ", " 
 # A staff word after an agency ("NSA contractor") makes the agency an insider's employer when an
 # insider cue lies at most this many characters before or after it, in the same clause.
 INSIDER_GAP_CHARS = 80
+# What an actor's name hides inside it: the words of any criterion or signal ("Smoke Screen", a
+# Kimsuky alias, is no smokescreen of crime; an actor's usual motive comes from the gazetteer).
+ACTOR_NAME_SHADOWS = ("actor", "actor_type", "state_link", "attribution", "cascading_effects", "motive",
+                      "signal", "sector")
 # Combined State evidence below this is not enough to call a State link.
 STATE_LINK_THRESHOLD = 0.5
 # From this many texts on, analyse_many uses the compiled rule layer: below it, loading numba
@@ -288,7 +292,7 @@ class RuleEngine:
     def _shadows(self, match: Match) -> tuple[str, ...]:
         kind, item, _, _ = match.payload
         if kind == "actor":
-            return ("actor", "actor_type", "state_link", "sector")
+            return ACTOR_NAME_SHADOWS
         if kind == "name":
             return ("actor",)
         return item.shadows

@@ -29,7 +29,7 @@ from numba import njit, types
 from .criteria_table import MOTIVE as MOTIVE_SLOT, SLOTS, CriteriaTable
 from .matcher import _FOLD, fold
 from .rule_engine import (
-    ABSENCE_CONFIDENCE, AGENT_WORDS, ENFORCER_GAP_CHARS, GAZETTEER_CONFIDENCE, GAZETTEER_MOTIVE_CONFIDENCE,
+    ABSENCE_CONFIDENCE, ACTOR_NAME_SHADOWS, AGENT_WORDS, ENFORCER_GAP_CHARS, GAZETTEER_CONFIDENCE, GAZETTEER_MOTIVE_CONFIDENCE,
     GAZETTEER_RULE_PREFIX, INSIDER_GAP_CHARS, POST as POST_MARK, PROXY_ACTOR_CONFIDENCE, PSEUDO as PSEUDO_MARK,
     SPEAKER_BLOCKERS, SPEAKER_GAP_CHARS, STATE_LINK_THRESHOLD, VICTIM_GAP_CHARS, VICTIM_TAIL_CHARS, _NO_DETAIL,
     Analysis, Criterion, Evidence,
@@ -43,7 +43,6 @@ _INTS, _FLOATS, _INT = types.int64[::1], types.float64[::1], types.int64
 # Criterion codes of a cue (the bit of a shadows mask); an actor match has its own.
 CRITERION_CODES = {"actor_type": 0, "state_link": 1, "attribution": 2, "cascading_effects": 3, "motive": 4,
                    "signal": 5, "sector": 6, "actor": 7, "victim_asset": 8, "speaker": 9, "name": 10}
-_ACTOR_SHADOWS = ("actor", "actor_type", "state_link", "sector")   # as RuleEngine._shadows
 # Columns of the payload table.
 KIND, CRIT, VALUE, NEGATABLE, SHADOWS, PLACE, STOPPED, SPONSORSHIP, MOTIVE, PROXY, EXACT_LO, EXACT_HI = range(12)
 # NAME: an everyday name holding an alias ("Royal Mail"); PSEUDO: a pseudo-trigger ("no doubt");
@@ -125,7 +124,7 @@ class CompiledRules:
                 elif kind == "actor":
                     row[KIND], row[CRIT] = ACTOR, CRITERION_CODES["actor"]
                     row[VALUE] = code(value_code, self.values, item.actor_type)
-                    row[SHADOWS] = _mask(_ACTOR_SHADOWS)
+                    row[SHADOWS] = _mask(ACTOR_NAME_SHADOWS)
                     row[PLACE] = code(place_code, self.places, item.sponsor)
                     row[STOPPED] = bool(extra)
                     row[SPONSORSHIP] = code(value_code, self.values, item.state_link_from_name)

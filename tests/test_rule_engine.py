@@ -216,6 +216,8 @@ def test_sectors_positive(layer, text, sector):
 @pytest.mark.parametrize("text", [
     "A boutique clothing shop's online store was defaced.",
     "A botnet of small office/home office routers sent spam for a crew.",   # "home office" is no ministry
+    "The ransomware crew dumped a bakery chain's loyalty data on its leak site.",   # a shop, not food supply
+    "A sacked IT contractor encrypted a restaurant group's servers.",   # the attacker, not a victim sector
 ])
 def test_sectors_negative(layer, text):
     c = crit(layer, text, "critical_infrastructure")
@@ -297,6 +299,24 @@ def test_breadth_of_targeting_is_no_cascade(layer):
     assert crit(layer, text, "cascading_effects").value == "no"
     text = "The worm spread worldwide from one accounting package, halting ports and hospitals."
     assert crit(layer, text, "cascading_effects").value == "yes"
+
+
+@pytest.mark.parametrize("text", [
+    "LockerGoga spread across the company's own offices and plants in several countries.",
+    "The FBI removed the botnet's malware from hundreds of thousands of PCs.",
+])
+def test_the_reach_of_one_victim_or_of_a_botnet_is_no_cascade(layer, text):
+    """The victim's own offices abroad and a count of infected machines are no effects on others
+    (`rules check datasets/incidents.csv --terms`: "in several countries" right on none of 6
+    corpus texts, "hundreds of thousands" on 3 of 17)."""
+    assert crit(layer, text, "cascading_effects").value == "no"
+
+
+def test_the_us_secret_service_is_no_intelligence_service(layer):
+    """The US Secret Service investigates financial crime: naming it names no State attacker."""
+    analysis, decision = layer.analyse("Secret Service agents traced the stolen unemployment benefits to a fraud "
+                                       "crew in Lagos.")
+    assert analysis.criteria["actor_type"].value == "criminal" and decision.route == "cybercrime"
 
 
 def test_cascade_negated(layer):

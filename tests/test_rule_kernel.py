@@ -296,3 +296,16 @@ def test_without_numba_the_python_engine_serves(rules, monkeypatch):
     table = fresh.analyse_table(texts)
     assert table.analyses == [fresh.analyse(t) for t in texts]
     assert table.value(0, 0) == "state" and table.value(1, 1) == "none"
+
+
+def test_kernel_equals_engine_where_an_actors_name_holds_cue_words(engine):
+    """An actor's name hides the words of any criterion inside it (DarkHotel's alias "Tungsten
+    Bridge" is no crypto bridge, "Silent Ransom Group" states no motive of its own), in both layers."""
+    cases = [
+        "Tungsten Bridge sent spear-phishing emails to hotel guests on business trips.",
+        "The Silent Ransom Group phoned law firms' staff and walked them into installing remote tools.",
+        "Spies stole money through a DeFi bridge.",
+    ]
+    _assert_same_on_cases(engine, cases)
+    motive = engine.analyse(cases[0]).criteria["motive"]
+    assert motive.value == "espionage" and "Bridge" not in [e.text for e in engine.analyse(cases[0]).hits]
