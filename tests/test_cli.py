@@ -368,9 +368,8 @@ def test_rules_check_terms_counts_each_phrase_against_the_labels(runner, tmp_pat
     result = runner.invoke(main, ["rules", "check", str(corpus), "--terms", "--min-labelled", "2", "--json"])
     assert result.exit_code == 0, result.output
     terms = {(t["rule"], t["phrase"]): t for t in json.loads(result.stdout)["terms"]}
-    assert terms[("motive.sabotage", "wiper")] | {"labelled": 2, "correct": 2, "accuracy": 1.0} == \
-        terms[("motive.sabotage", "wiper")]
-    ddos = terms[("motive.sabotage.weak", "ddos")]
+    wiper, ddos = terms[("motive.sabotage", "wiper")], terms[("motive.sabotage.weak", "ddos")]
+    assert (wiper["labelled"], wiper["correct"], wiper["accuracy"]) == (2, 2, 1.0)
     assert (ddos["labelled"], ddos["correct"], ddos["accuracy"]) == (2, 1, 0.5)
     assert ("motive.sabotage", "erased") not in terms   # one labelled text: below --min-labelled 2
     ranked = json.loads(result.stdout)["terms"]
