@@ -59,8 +59,9 @@ AGENT_WORDS = (" by ", " for ", " behalf of ", " behest of ", " request of ", " 
 # A staff word after an agency ("NSA contractor") makes the agency an insider's employer when an
 # insider cue lies at most this many characters before or after it, in the same clause.
 INSIDER_GAP_CHARS = 80
-# What an actor's name hides inside it: the words of any criterion or signal ("Smoke Screen", a
-# Kimsuky alias, is no smokescreen of crime; an actor's usual motive comes from the gazetteer).
+# What an actor's name hides inside it: the words of any criterion or signal ("Tungsten Bridge", a
+# DarkHotel alias, is no crypto bridge; an actor's usual motive comes from the gazetteer). Only a
+# longer match shadows, so an alias spelt exactly as a cue phrase ("Smoke Screen") hides nothing.
 ACTOR_NAME_SHADOWS = ("actor", "actor_type", "state_link", "attribution", "cascading_effects", "motive",
                       "signal", "sector")
 # Combined State evidence below this is not enough to call a State link.
