@@ -414,8 +414,7 @@ class Classifier(RuleLayer):
             agree += " This conflict is flagged for review."
         elif doubts:
             agree += f" Flagged for review: {'; '.join(doubts)}."
-        elif (j.verdict.review and route not in ("undetermined", j.model_route)
-              and model_p >= self.rules.decision["conflict_model_probability"]):
+        elif j.verdict.disputed:
             agree += f" Flagged for review: the text model reads {j.model_route} at {model_p:.2f}."
         elif j.verdict.review and route != "undetermined":
             low = j.verdict.confidence < self.rules.decision["review_below"]

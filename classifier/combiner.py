@@ -162,6 +162,7 @@ class Decision:
     conflict: bool
     undetermined_because: str
     held_back: bool = False   # not routed whatever the probabilities say (held_back_because)
+    disputed: bool = False    # the text model reads another route at conflict_model_probability or more
 
 
 # What the explanation of a text held back for its length says (routing.toml's min_words).
@@ -245,7 +246,7 @@ def decide(classes, combined: np.ndarray, text_proba: np.ndarray, rule: RuleDeci
                    f"and the combined probability ({confidence:.2f}) does not settle it")
     if because:
         return Decision("undetermined", confidence, True, conflict, because)
-    return Decision(route, confidence, review, conflict, "")
+    return Decision(route, confidence, review, conflict, "", disputed=disputed)
 
 
 CASCADE_DOUBT = "without a State, intersection needs cascading effects, which the rules find no words for"
