@@ -42,7 +42,8 @@ _INTS, _FLOATS, _INT = types.int64[::1], types.float64[::1], types.int64
 
 # Criterion codes of a cue (the bit of a shadows mask); an actor match has its own.
 CRITERION_CODES = {"actor_type": 0, "state_link": 1, "attribution": 2, "cascading_effects": 3, "motive": 4,
-                   "signal": 5, "sector": 6, "actor": 7, "victim_asset": 8, "speaker": 9, "name": 10}
+                   "signal": 5, "sector": 6, "actor": 7, "victim_asset": 8, "speaker": 9, "name": 10,
+                   "phrase": 11}
 # Columns of the payload table.
 KIND, CRIT, VALUE, NEGATABLE, SHADOWS, PLACE, STOPPED, SPONSORSHIP, MOTIVE, PROXY, EXACT_LO, EXACT_HI = range(12)
 # NAME: an everyday name holding an alias ("Royal Mail"); PSEUDO: a pseudo-trigger ("no doubt");

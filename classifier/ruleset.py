@@ -56,6 +56,10 @@ CUE_VALUES = {
     # FSB"), not an actor (RuleEngine._speakers), and phrases that hide such a verb where it tells
     # of the agency itself ("said it had hacked"). They vote for no criterion.
     "speaker": ("verb-follows", "source-precedes", "not-a-report"),
+    # Everyday phrases that hold a cue's words without its meaning ("a private intelligence firm",
+    # "state-backed media", "cyber security services"): they vote for no criterion and only hide,
+    # by their `shadows`, the cues inside them.
+    "phrase": ("plain",),
 }
 CONDITION_KEYS = {
     "state_involvement": bool, "signals": list, "actor_type": list, "motive": list,

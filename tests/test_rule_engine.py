@@ -602,6 +602,9 @@ AGENCIES_AS_VICTIMS = [
     "A hacktivist crew attacked the FSB and posted what it took.",
     # "for" after an asset does not make its owner's client the actor.
     "Criminals stole the files of a caterer for the FSB and sold them.",
+    # Personal details of an agency's people, and an agency "whose" data was taken.
+    "A protest collective posted the personal details of GRU officers online.",
+    "The group named the army unit whose data was leaked as a signals battalion near Minsk.",
 ]
 
 
@@ -775,3 +778,41 @@ def test_retaliation_names_no_motive(layer):
     assert analysis.criteria["motive"].value == "unknown" and decision.route == "undetermined"
     analysis, _ = layer.analyse("Hacktivists defaced a ministry site in retaliation for the ban.")
     assert analysis.criteria["motive"].value == "ideological"   # other cues still say so
+
+
+@pytest.mark.parametrize("text", [
+    "Anonymous posted the card numbers of customers of a private intelligence agency.",
+    "A crew leaked files of a contractor that sells cyber security services to the police.",
+    "Protesters knocked dozens of state-backed media sites offline during the election.",
+    "A cryptominer spread through an NSA exploit that had leaked online two years before.",
+    "Volunteers said they were defending the sovereign territory of their country.",
+])
+def test_an_everyday_phrase_holding_a_state_word_names_no_state(layer, text):
+    """A private intelligence company, a security services vendor, State-backed media as a target, a
+    leaked NSA exploit reused by criminals: the words inside such phrases are no State actor or link
+    (rules/criteria.toml, phrase.not-a-state-actor)."""
+    analysis, _ = layer.analyse(text)
+    assert not analysis.state_involvement
+    assert any(hit.rule == "phrase.not-a-state-actor" for hit in analysis.hits)
+
+
+def test_the_same_words_outside_the_phrase_still_name_a_state(layer):
+    analysis, _ = layer.analyse("The NSA broke into the servers of a foreign telecom operator.")
+    assert analysis.criteria["actor_type"].value == "state"
+    analysis, _ = layer.analyse("State-backed hackers defaced dozens of media sites during the election.")
+    assert analysis.state_involvement
+
+
+@pytest.mark.parametrize("text", [
+    "Bangladesh Cyber Army knocked 30 government websites in a neighbouring country offline.",
+    "A self-styled cyberarmy from one country traded attacks with netizens of another.",
+])
+def test_self_styled_cyber_armies_are_hacktivists(layer, text):
+    analysis, _ = layer.analyse(text)
+    assert analysis.criteria["actor_type"].value == "hacktivist"
+    assert not analysis.state_involvement
+
+
+def test_a_rival_state_is_a_state_link(layer):
+    analysis, _ = layer.analyse("Investors' memos were copied for months; officials suspect a rival State.")
+    assert analysis.criteria["state_sponsorship"].value == "suspected"

@@ -153,6 +153,20 @@ def test_kernel_equals_engine_where_agencies_are_victims(engine):
     _assert_same_on_cases(engine, cases)
 
 
+def test_kernel_equals_engine_where_everyday_phrases_hide_state_words(engine):
+    """Phrase cues vote for nothing and hide the State words inside them; the same words outside
+    such a phrase, or overlapping one without lying inside it, still count."""
+    cases = [
+        "Anonymous hacked a private intelligence firm; the NSA later said the firm was careless.",
+        "A crew hit a vendor of cyber security services and the security service investigated.",
+        "State-backed media sites went dark; state-backed hackers were blamed by a rival State.",
+        "A cryptominer rode an NSA exploit, leaked NSA tools and the NSA scandal's fallout.",
+        "The Russian military unit whose data was leaked; the sovereign territory was defended.",
+        "Bangladesh Cyber Army and a cyber army of the state traded blows with netizens.",
+    ]
+    _assert_same_on_cases(engine, cases)
+
+
 def test_kernel_equals_engine_where_an_agency_employs_an_insider(engine):
     """The employer branch: a staff word after the agency counts only where an insider cue fired."""
     cases = [
