@@ -768,6 +768,8 @@ def rules_check(csv_path, text_column, as_json, terms, min_labelled, rules_dir):
     from .api import RuleLayer
     from .ruleset import RuleFileError
 
+    if min_labelled is not None and not (terms and csv_path):
+        raise click.UsageError("--min-labelled applies to the phrase list: give a labelled CSV and --terms")
     try:
         layer = RuleLayer(rules_dir)
     except RuleFileError as exc:

@@ -382,6 +382,17 @@ def test_rules_check_terms_counts_each_phrase_against_the_labels(runner, tmp_pat
     assert "terms" not in json.loads(runner.invoke(main, ["rules", "check", str(corpus), "--json"]).stdout)
 
 
+def test_rules_check_refuses_min_labelled_without_terms(runner, tmp_path):
+    """--min-labelled only filters the phrase list: without --terms (or without a CSV) it would do
+    nothing, so the command says so instead of ignoring it."""
+    corpus = tmp_path / "c.csv"
+    _write_csv(corpus, ["text", "route"], [["A gang encrypted the clinic's files.", "cybercrime"]])
+    for args in (["rules", "check", str(corpus), "--min-labelled", "2"], ["rules", "check", "--terms", "--min-labelled", "2"]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 2
+        assert "--min-labelled" in result.output and "--terms" in result.output
+
+
 def test_rules_check_table_shows_every_rule_id_and_value_whole(runner, tmp_path):
     corpus = tmp_path / "c.csv"
     corpus.write_text("text,route\nA DDoS took down the cloud provider's data centre and its DNS.,cybercrime\n",
