@@ -813,15 +813,11 @@ def test_self_styled_cyber_armies_are_hacktivists(layer, text):
     assert not analysis.state_involvement
 
 
-def test_a_rival_state_is_a_state_link(layer):
-    analysis, _ = layer.analyse("Investors' memos were copied for months; officials suspect a rival State.")
-    assert analysis.criteria["state_sponsorship"].value == "suspected"
-
-
 @pytest.mark.parametrize("text", [
     "Oslo says Russia was behind the break-in to members' mailboxes.",
     "Officials believe Iran to be behind the outage at the port.",
     "China behind the hack of the parliament's network, ministers say.",
+    "Investors' memos were copied for months; officials suspect a rival State.",
 ])
 def test_a_state_named_as_the_one_behind_it_is_a_state_link(layer, text):
     assert crit(layer, text, "state_sponsorship").value == "suspected"
