@@ -332,6 +332,7 @@ def test_cascade_negated(layer):
     ("A wiper destroyed the hard drives of the oil company.", "sabotage"),
     ("The operation spread disinformation through hacked news sites.", "influence"),
     ("The group defaced the site in protest against the war.", "ideological"),
+    ("Operatives broke into an exchange and took $250 million worth of virtual currency.", "financial"),
 ])
 def test_motive_positive(layer, text, motive):
     assert crit(layer, text, "motive").value == motive
@@ -511,6 +512,21 @@ def test_state_tasking_alone_is_not_a_criminal_proxy(layer):
     analysis, decision = layer.analyse(
         "The Evil Corp gang was tasked by Russian intelligence to hit NATO targets while running ransomware.")
     assert "criminal-proxy" in analysis.signals
+
+
+@pytest.mark.parametrize("text, proxy", [
+    ("Chinese intelligence services hacked a university to find students to recruit as informants "
+     "before they were hired into the civil service.", False),
+    ("Russian intelligence breached the ministry's network; Mandiant, hired to investigate, found the implant.",
+     False),
+    ("A security agency hired a crew of hackers, jailed before for fraud, to break into dissidents' phones.",
+     True),
+    ("Former intelligence officers, hired through a contractor, hacked activists' accounts for the UAE.", True),
+])
+def test_hiring_makes_a_proxy_only_when_the_hacking_is_hired(layer, text, proxy):
+    """Bare "hired" also tells of the investigators, or of a victim's staff."""
+    analysis, _ = layer.analyse(text)
+    assert ("criminal-proxy" in analysis.signals) is proxy
 
 
 def test_a_criminal_groups_state_ties_come_from_the_text_not_its_name(layer):
