@@ -580,19 +580,31 @@ def _alias_candidates(phrase: str) -> list[str]:
     return [" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)]
 
 
+# Capitals then a number, as vendors number their clusters: "APT41", "FIN7", "TA505", "UNC2452".
+_NUMBERED_NAME = re.compile(r"([A-Z]{2,})([0-9]+)")
+
+
 def _with_spelling_variants(actor: "Actor", seen: dict[str, str], stoplist: frozenset[str]) -> "Actor":
     """Two spellings that reporting uses and the gazetteer need not list:
 
     - a name of capitalised words run together ("CozyBear", "LazarusGroup"), unless that spelling
       is listed already (for this actor or another);
     - a stoplisted name (an ordinary word, matched only in the case written) in capitals, as
-      Microsoft writes its element names ("POLONIUM", "PHOSPHORUS"). It still needs a context word.
+      Microsoft writes its element names ("POLONIUM", "PHOSPHORUS"). It still needs a context word;
+    - a vendor's capitals-and-number name ("APT41", "FIN7", "TA505") with the number apart, as
+      the press writes it ("APT 41", and so "APT-41": hyphens read as spaces), unless listed already.
     """
     extra = []
     stopped = {a.lower() for a in stoplist}   # as the rule engine reads the stoplist: in any case
     for alias in actor.aliases:
         words = alias.split()
         run_together = "".join(words)
+        numbered = _NUMBERED_NAME.fullmatch(alias)
+        if numbered and alias.lower() not in stopped:
+            apart = f"{numbered[1]} {numbered[2]}"
+            if normalise(apart) not in seen:
+                seen[normalise(apart)] = actor.name
+                extra.append(apart)
         if alias.lower() in stopped:
             if alias != alias.upper():
                 extra.append(alias.upper())

@@ -107,6 +107,17 @@ def test_capitalised_alias_matches_run_together(layer):
     assert c.value in ("state", "state-sponsored") and c.evidence[0].text == "CozyBear"
 
 
+@pytest.mark.parametrize("text, name, actor_type", [
+    ("APT 41 stole COVID relief funds from a small-business agency.", "APT 41", "state-sponsored"),
+    ("APT-41 broke into a video-game studio's build servers.", "APT-41", "state-sponsored"),
+    ("FIN 7 planted card skimmers' malware in restaurant tills.", "FIN 7", "criminal"),
+])
+def test_a_numbered_vendor_name_matches_with_the_number_apart(layer, text, name, actor_type):
+    """The gazetteer lists "APT41" and "FIN7"; the press also writes "APT 41" and "APT-41"."""
+    c = crit(layer, text, "actor_type")
+    assert c.value == actor_type and c.evidence[0].text == name
+
+
 TAKEDOWN = "Europol and the FBI took down the Qakbot botnet and seized 8.6 million dollars in cryptocurrency from its operators."
 
 
