@@ -306,7 +306,7 @@ def batch(input_path, output_path, text_column, delimiter, chunk_size, workers, 
         raise
     except OSError as exc:   # a full disk, /dev/full, an I/O error
         _fail(_io_failure(exc, output_path))
-    _echo_reading_notes(input_path, summary)
+    _echo_reading_notes(input_path, summary, "csv")
     for note in summary.renamed_columns:
         click.echo(f"note: input column renamed {note}", err=True)
     _echo_summary(chosen_format, summary.rows, "row", output_path, summary.review, summary.errors)
@@ -346,9 +346,9 @@ def _echo_summary(chosen_format: str | None, rows: int, noun: str, output_path: 
 _DELIMITER_NAMES = {";": "semicolon", "\t": "tab", "|": "pipe"}
 
 
-def _echo_reading_notes(input_path: str, reading) -> None:
+def _echo_reading_notes(input_path: str, reading, output_format: str) -> None:
     """What reading a CSV input found (``batch.BatchSummary``): a delimiter other than the comma,
-    and lines with bytes the encoding could not decode."""
+    and lines with bytes the encoding could not decode (kept in a CSV output, U+FFFD in JSON)."""
     if reading.delimiter != ",":
         click.echo(f"note: read {input_path} as {_DELIMITER_NAMES[reading.delimiter]}-separated", err=True)
     if reading.undecodable_lines:
@@ -357,8 +357,9 @@ def _echo_reading_notes(input_path: str, reading) -> None:
             else reading.encoding
         click.echo(f"warning: line {reading.first_undecodable_line} of {input_path}"
                    + (f" (and {more} more line{'s' if more > 1 else ''})" if more else "")
-                   + f" holds bytes that are not {read_as}; they were carried through unchanged, so the output "
-                   "is not valid UTF-8 either."
+                   + f" holds bytes that are not {read_as}; "
+                   + ("they were carried through unchanged, so the output is not valid UTF-8 either."
+                      if output_format == "csv" else "each was written as U+FFFD, as JSON must be UTF-8.")
                    + (" If the file is Latin-1 or Windows-1252, run again with --encoding cp1252."
                       if read_as == "UTF-8" else " Name the file's encoding with --encoding."), err=True)
 
@@ -382,7 +383,7 @@ def _batch_records(classifier, input_path, output_path, input_format, output_for
         raise
     except OSError as exc:
         _fail(_io_failure(exc, output_path))
-    _echo_reading_notes(input_path, reading)
+    _echo_reading_notes(input_path, reading, output_format)
     for note in getattr(writer, "renamed", ()):
         click.echo(f"note: input field renamed {note}", err=True)
     _echo_summary(chosen_format, rows, "record", output_path, review, errors)

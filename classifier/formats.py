@@ -424,6 +424,14 @@ class CsvWriter:
             self._header(list(self.waiting[0][0].fields) if self.waiting else [])
 
 
+def valid_unicode(text: str) -> str:
+    """``text`` with each byte that the input's encoding could not decode (kept by surrogateescape)
+    as U+FFFD. JSON must be UTF-8: a CSV output carries such bytes through unchanged, a JSON or
+    STIX output would be unreadable with them. One character stands for one, so evidence offsets
+    still point at the same characters."""
+    return ESCAPED_BYTE.sub("\ufffd", text) if not text.isascii() else text
+
+
 def _text(value) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
@@ -438,7 +446,7 @@ class JsonlWriter:
         data = result.to_dict()
         if record.error:
             data["error"] = record.error
-        self.out.write(json.dumps({"input": record.fields, **data}, ensure_ascii=False) + "\n")
+        self.out.write(valid_unicode(json.dumps({"input": record.fields, **data}, ensure_ascii=False)) + "\n")
 
     def close(self) -> None:
         pass
@@ -460,7 +468,7 @@ class StixWriter:
 
     def _emit(self, obj) -> None:
         # stix2's own serialisation (property order, timestamps), indented to sit in the bundle.
-        text = json.dumps(json.loads(obj.serialize()), indent=2, ensure_ascii=False)
+        text = valid_unicode(json.dumps(json.loads(obj.serialize()), indent=2, ensure_ascii=False))
         self.out.write((",\n" if self._written else "\n") + _indented(text, 4))
         self._written = True
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gc
 import io
+import json
 import time
 
 import pytest
@@ -142,6 +143,25 @@ def test_invalid_utf8_bytes_are_carried_through(tmp_path):
     result, rows = run_batch(tmp_path, data)
     assert result.exit_code == 0 and rows[0]["route"] == "cybercrime"
     assert (tmp_path / "out.csv").read_bytes().count(b"Caf\xe9") == 1   # the original byte, unchanged
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json"], ids=["JSON lines", "STIX bundle"])
+def test_bytes_that_are_not_utf8_become_replacement_characters_in_json(tmp_path, suffix):
+    """JSON must be UTF-8: a byte carried through would leave a file no JSON reader (this tool's
+    own batch included) can read. One character stands for one, so evidence offsets hold."""
+    src, out = tmp_path / "in.csv", tmp_path / f"out{suffix}"
+    src.write_bytes(b"id,text\n1,Caf\xe9 chain hit by ransomware gang demanding bitcoin\n")
+    result = CliRunner().invoke(main, ["batch", str(src), "-o", str(out)])
+    assert result.exit_code == 0 and "each was written as U+FFFD" in result.output
+    content = out.read_bytes().decode("utf-8")   # strict: fails on a raw byte
+    assert "Caf\ufffd chain" in content
+    if suffix == ".json":   # the bundle reads back as input
+        reread = CliRunner().invoke(main, ["batch", str(out), "-o", str(tmp_path / "again.jsonl")])
+        assert reread.exit_code == 0, reread.output
+    else:
+        record = json.loads(content.splitlines()[0])
+        span = record["criteria"]["motive"]["evidence"][0]
+        assert record["input"]["text"][span["start"]:span["end"]] == span["text"]
 
 
 def test_latin1_with_encoding_option(tmp_path):
