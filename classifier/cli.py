@@ -258,7 +258,8 @@ def batch(input_path, output_path, text_column, delimiter, chunk_size, workers, 
 
     CSV, JSON lines, STIX 2.1 bundles, VERIS incidents and MISP events in; CSV, JSON lines or a
     STIX bundle of notes out. Every CSV and JSON-lines field is kept (from STIX, VERIS and MISP:
-    the ids, names and the text classified) and the result fields are added; one
+    the ids, names and the text classified; from JSON lines on stdin into CSV, the fields of the
+    first record) and the result fields are added; one
     output record per input record, in order. Records that cannot be classified get a message in
     the `error` field.
     """
@@ -368,13 +369,17 @@ def _batch_records(classifier, input_path, output_path, input_format, output_for
                    escape_formulas, encoding, delimiter=None, chosen_format=None):
     """Formats other than CSV to CSV: read records, classify in chunks, write in order."""
     from .batch import BatchInputError, BatchSummary, atomic_output, escape_formula
-    from .formats import FormatError, classify_records, make_writer, read_records
+    from .formats import FormatError, all_keys, classify_records, make_writer, read_records
 
     stdin = sys.stdin if input_path == "-" else None
     reading = BatchSummary()   # filled by the CSV and JSON-lines readers
     try:
         with atomic_output(output_path) as out:
-            writer = make_writer(output_format, out, escape_formula if escape_formulas else str)
+            # JSON records need not share their keys; a CSV header is written once, so a file is
+            # read twice to give every key a column (stdin cannot be: the first record's keys).
+            keys = (all_keys(read_records(input_path, input_format, text_column, None, encoding, delimiter))
+                    if output_format == "csv" and input_format != "csv" and stdin is None else None)
+            writer = make_writer(output_format, out, escape_formula if escape_formulas else str, keys)
             records = read_records(input_path, input_format, text_column, stdin, encoding, delimiter, reading)
             rows, errors, review = classify_records(classifier, records, writer, chunk_size)
     except (FormatError, BatchInputError) as exc:
@@ -389,7 +394,8 @@ def _batch_records(classifier, input_path, output_path, input_format, output_for
     _echo_summary(chosen_format, rows, "record", output_path, review, errors)
     dropped = getattr(writer, "dropped", {})
     if dropped:
-        click.echo("warning: fields that the first record lacks have no CSV column and are not in the output: "
+        click.echo("warning: fields that the first record from stdin lacks have no CSV column and are not in the "
+                   "output: "
                    + ", ".join(f"{key!r} ({n} record{'s' if n > 1 else ''})" for key, n in sorted(dropped.items()))
                    + "; write JSON lines (-o FILE.jsonl) to keep every field", err=True)
 

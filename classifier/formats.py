@@ -376,18 +376,22 @@ def _read_misp(path, stdin, encoding=None):
 # -- writers ----------------------------------------------------------------------------------
 
 class CsvWriter:
-    """CSV out: the input fields, then the result columns. The header comes from the first record
-    that is not a placeholder (an unreadable object gives only its line number); placeholder
-    records before it wait, in order, until it comes or the input ends."""
+    """CSV out: the input fields, then the result columns.
 
-    def __init__(self, out: TextIO, escape):
+    The header is ``keys`` when given (``all_keys`` of a file read beforehand). Without it (stdin,
+    which cannot be read twice) it comes from the first record that is not a placeholder (an
+    unreadable object gives only its line number); placeholder records before it wait, in order,
+    until it comes or the input ends, and keys that only later records have get no column."""
+
+    def __init__(self, out: TextIO, escape, keys: list[str] | None = None):
         self.out, self.escape, self.writer = out, escape, csv.writer(out)
         self.keys: list[str] | None = None
         self.renamed: tuple[str, ...] = ()   # "route -> route_input" for each input key renamed
         self.waiting: list[tuple[Record, Result]] = []
-        # Keys that only later records have get no column (the header is written once). They
-        # are counted (key -> records) so the run can say so.
+        # Keys left without a column, counted (key -> records) so the run can say so.
         self.dropped: dict[str, int] = {}
+        if keys:
+            self._header(keys)
 
     def write(self, record: Record, result: Result) -> None:
         if self.keys is None:
@@ -433,7 +437,18 @@ def valid_unicode(text: str) -> str:
 
 
 def _text(value) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    # A JSON null is an empty cell, as a missing key is; lists and objects stay JSON.
+    return value if isinstance(value, str) else "" if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def all_keys(records) -> list[str] | None:
+    """Every field name of ``records``, in the order they first appear (None when every record is
+    a placeholder): the CSV header that leaves no JSON field out."""
+    keys: dict[str, None] = {}
+    for record in records:
+        if not record.placeholder:
+            keys.update(dict.fromkeys(record.fields))
+    return list(keys) or None
 
 
 class JsonlWriter:
@@ -506,9 +521,9 @@ def _indented(text: str, spaces: int) -> str:
     return "\n".join(pad + line for line in text.splitlines())
 
 
-def make_writer(fmt: str, out: TextIO, escape):
+def make_writer(fmt: str, out: TextIO, escape, keys: list[str] | None = None):
     if fmt == "csv":
-        return CsvWriter(out, escape)
+        return CsvWriter(out, escape, keys)
     if fmt == "jsonl":
         return JsonlWriter(out)
     if fmt == "stix":

@@ -136,17 +136,38 @@ def test_a_json_array_of_records_is_read_record_by_record(tmp_path):
     assert result.exit_code == 0 and json.loads(result.stdout)["combined"]["n"] == 2
 
 
-def test_jsonl_fields_the_first_record_lacks_are_named_when_csv_cannot_hold_them(tmp_path):
+def test_jsonl_to_csv_gives_every_field_of_every_record_a_column(tmp_path):
+    """JSON records need not share their keys: a file is read twice, so the header holds them all
+    (in the order they first appear) and a JSON null is an empty cell."""
     src = tmp_path / "in.jsonl"
-    src.write_text('{"id": 1, "text": "A gang encrypted a school district\'s servers."}\n'
-                   '{"id": 2, "text": "Spies read a ministry\'s email.", "analyst": "kb", "tlp": "amber"}\n'
-                   '{"id": 3, "text": "Fraudsters phished a bank.", "tlp": "green"}\n')
+    lines = ('{"id": 1, "text": "A gang encrypted a school district\'s servers.", "score": null}\n'
+             '{"id": 2, "text": "Spies read a ministry\'s email.", "analyst": "kb", "tlp": "amber"}\n'
+             '{"id": 3, "text": "Fraudsters phished a bank.", "tlp": "green", "tags": ["bec"]}\n')
+    src.write_text(lines)
     result = run(src, "-o", tmp_path / "out.csv")
     assert result.exit_code == 0, result.output
-    assert "warning: fields that the first record lacks have no CSV column" in result.output
+    assert "warning" not in result.output
+    rows = read_csv(tmp_path / "out.csv")
+    assert list(rows[0])[:6] == ["id", "text", "score", "analyst", "tlp", "tags"]
+    assert [(r["id"], r["score"], r["analyst"], r["tlp"], r["tags"]) for r in rows] == \
+        [("1", "", "", "", ""), ("2", "", "kb", "amber", ""), ("3", "", "", "green", '["bec"]')]
+    assert all(r["route"] for r in rows)
+
+
+def test_jsonl_on_stdin_to_csv_names_the_fields_it_cannot_hold(tmp_path):
+    """Stdin cannot be read twice: the first record's keys make the header and the run names the
+    fields left out, with how many records had them."""
+    lines = ('{"id": 1, "text": "A gang encrypted a school district\'s servers."}\n'
+             '{"id": 2, "text": "Spies read a ministry\'s email.", "analyst": "kb", "tlp": "amber"}\n'
+             '{"id": 3, "text": "Fraudsters phished a bank.", "tlp": "green"}\n')
+    result = CliRunner().invoke(main, ["batch", "-", "-o", str(tmp_path / "out.csv"), "--input-format", "jsonl"],
+                                input=lines)
+    assert result.exit_code == 0, result.output
+    assert "warning: fields that the first record from stdin lacks have no CSV column" in result.output
     assert "'analyst' (1 record), 'tlp' (2 records)" in result.output
     assert [r["id"] for r in read_csv(tmp_path / "out.csv")] == ["1", "2", "3"]
-    result = run(src, "-o", tmp_path / "out.jsonl")
+    result = CliRunner().invoke(main, ["batch", "-", "-o", str(tmp_path / "out.jsonl"), "--input-format", "jsonl"],
+                                input=lines)
     assert "warning" not in result.output
     assert [json.loads(line)["input"].get("tlp") for line in (tmp_path / "out.jsonl").read_text().splitlines()] == \
         [None, "amber", "green"]
@@ -187,8 +208,9 @@ def test_fields_of_a_record_without_text_are_kept_or_named(tmp_path):
     assert result.exit_code == 0, result.output
     rows = read_csv(tmp_path / "out.csv")
     assert [r["analyst"] for r in rows] == ["", "kb", ""] and rows[2]["route"] == "international-security"
-    src.write_text('{"id": 1, "text": "GRU hacked a ministry."}\n{"id": 2, "text": "", "analyst": "kb"}\n')
-    result = run(src, "-o", tmp_path / "out.csv")
+    lines = '{"id": 1, "text": "GRU hacked a ministry."}\n{"id": 2, "text": "", "analyst": "kb"}\n'
+    result = CliRunner().invoke(main, ["batch", "-", "-o", str(tmp_path / "out.csv"), "--input-format", "jsonl"],
+                                input=lines)
     assert "'analyst' (1 record)" in result.output
 
 
