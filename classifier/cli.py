@@ -143,6 +143,11 @@ def score(texts, as_json, whole, priors_spec, rules_dir, model_dir):
             raise click.UsageError("give a description as an argument, or pipe descriptions on stdin")
         batches = _stdin_batches(sys.stdin, whole)
     else:
+        if "-" in texts:
+            raise click.UsageError('"-" (read stdin) cannot stand beside descriptions given as arguments')
+        if whole:
+            raise click.UsageError("--whole reads stdin as one description; it cannot go with descriptions "
+                                   "given as arguments (quote a description to make it one argument)")
         batches = iter([list(texts)])
         for text in texts:
             # A file named where a description goes is most likely meant for batch.

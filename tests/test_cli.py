@@ -86,6 +86,16 @@ def test_score_without_input_is_a_usage_error(runner):
     assert result.exit_code == 1 and "stdin held no description" in result.output
 
 
+@pytest.mark.parametrize("args, says", [
+    (["-", "Ransomware hit a hospital."], '"-" (read stdin) cannot stand beside descriptions'),
+    (["--whole", "GRU hackers"], "--whole reads stdin as one description"),
+], ids=["dash beside a text", "--whole beside a text"])
+def test_score_refuses_stdin_options_beside_texts_given_as_arguments(runner, args, says):
+    """Stdin would go unread while "-" was scored as a description, or --whole ignored."""
+    result = runner.invoke(main, ["score", *args], input="GRU hackers hit a ministry.\n")
+    assert result.exit_code == 2 and says in result.output
+
+
 def test_score_dash_reads_stdin_and_a_byte_order_mark_moves_no_offset(runner):
     result = runner.invoke(main, ["score", "-", "--json"], input="\ufeffA gang stole card numbers from a shop.\n")
     assert result.exit_code == 0, result.output
