@@ -808,7 +808,8 @@ def rules_check(csv_path, text_column, as_json, terms, min_labelled, rules_dir):
 @click.option("--label-column", default=None,
               help="Column of true routes (default: route, or route_hint in JSON lines, when present).")
 @click.option("--show", type=click.IntRange(0), default=0, show_default=True,
-              help="Print up to N changed rows per file (numbered from 1, the header line not counted).")
+              help="Print up to N changed rows per file, each named by its place as batch names it "
+                   "(\"row 52\": the CSV header is row 1; \"line 7\" of JSON lines).")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 @RULES_OPTION
 def rules_compare(before_dir, paths, text_column, label_column, show, as_json, rules_dir):
@@ -838,7 +839,7 @@ def rules_compare(before_dir, paths, text_column, label_column, show, as_json, r
         column = label_column or next((c for c in ("route", "route_hint") if c in frame.columns), None)
         labels = [v if v in ROUTES else None for v in _normalised(frame[column])] if column else None
         texts = frame[text_column].tolist()
-        report[str(path)] = compare_rules(before, after, texts, labels)
+        report[str(path)] = compare_rules(before, after, texts, labels, frame.attrs.get("where"))
         if not as_json:
             click.echo(format_comparison(path.name, report[str(path)], show, texts))
     if as_json:

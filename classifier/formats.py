@@ -47,6 +47,9 @@ class Record:
     source: dict = field(default_factory=dict)   # the original object (STIX), for writers
     # True when ``fields`` only says where an unreadable object was ({"line": 3}), not what it held.
     placeholder: bool = False
+    # Where the record is in its file, as messages name it ("row 5", "line 3", "record 2"); "" for
+    # formats whose objects have ids instead (STIX, VERIS, MISP).
+    where: str = ""
 
 
 # -- detection --------------------------------------------------------------------------------
@@ -190,7 +193,7 @@ def _read_csv(path, text_column, encoding=None, delimiter=None, reading=None):
         keys = _distinct(header)
         for number, row in enumerate(reader, start=2):
             problem = row_problem(row, number, len(header), at, text_column, reader.row_line)
-            yield Record(dict(zip(keys, row)), "" if problem else row[at], problem or None)
+            yield Record(dict(zip(keys, row)), "" if problem else row[at], problem or None, where=f"row {number}")
         if reading is not None:
             reading.note_reading(reader, handle)
     finally:
@@ -252,10 +255,10 @@ def _object_records(objects, path, text_column):
     first = True
     for where, place, obj in objects:
         if isinstance(obj, FormatError):
-            yield Record(place, "", str(obj), placeholder=True)
+            yield Record(place, "", str(obj), placeholder=True, where=where)
             continue
         if not isinstance(obj, dict):
-            yield Record(place, "", f"{where}: not a JSON object", placeholder=True)
+            yield Record(place, "", f"{where}: not a JSON object", placeholder=True, where=where)
             continue
         if first and text_column not in obj:
             # As for a CSV header without the column: the file most likely keeps its text elsewhere.
@@ -265,13 +268,15 @@ def _object_records(objects, path, text_column):
         text = obj.get(text_column)
         if text_column in obj and text is not None and not isinstance(text, str):
             shown = json.dumps(text)[:40]
-            yield Record(obj, "", f"{where}: key {text_column!r} holds {type(text).__name__} {shown}, not text")
+            yield Record(obj, "", f"{where}: key {text_column!r} holds {type(text).__name__} {shown}, not text",
+                         where=where)
             continue
         if not isinstance(text, str) or not text.strip():
             problem = "empty text" if text_column in obj and text is not None else "no text"
-            yield Record(obj, "", f"{where}: {problem} in key {text_column!r}; keys are: {', '.join(obj)}")
+            yield Record(obj, "", f"{where}: {problem} in key {text_column!r}; keys are: {', '.join(obj)}",
+                         where=where)
             continue
-        yield Record(obj, text)
+        yield Record(obj, text, where=where)
 
 
 def _read_stix(path, stdin, encoding=None):

@@ -47,7 +47,8 @@ def read_frame(path: Path | str, text_column: str = "text", label_column: str | 
     -------
     frame : DataFrame
         One row per readable record, in file order, every value a string ("" for a key some
-        JSON records lack; lists and numbers as JSON).
+        JSON records lack; lists and numbers as JSON). ``frame.attrs["where"]`` names each row's
+        place in the file, as `batch` names it ("row 52", the header being row 1; "line 7").
     problems : list of str
         Why each record was left out (too many or too few fields, not JSON, no text), naming its
         row or line; empty when every record was read.
@@ -60,7 +61,7 @@ def read_frame(path: Path | str, text_column: str = "text", label_column: str | 
     name = str(path)
     if name != "-" and not Path(name).exists():
         raise LabelledFileError(f"{name}: file not found")
-    rows, problems = [], []
+    rows, wheres, problems = [], [], []
     try:
         fmt = input_format or labelled_format(name)
         stdin = sys.stdin if name == "-" else None
@@ -69,10 +70,14 @@ def read_frame(path: Path | str, text_column: str = "text", label_column: str | 
                 problems.append(record.error)
             else:
                 rows.append({key: _as_cell(value) for key, value in record.fields.items()})
+                wheres.append(record.where)
     except (FormatError, BatchInputError) as exc:
         raise LabelledFileError(str(exc)) from None
     frame = pd.DataFrame(rows) if rows else pd.DataFrame(columns=[c for c in (text_column, label_column) if c])
     frame = frame.fillna("")   # keys that some JSON records lack
+    # Where each row is in the file ("row 52", counting the header as batch does; "line 7"), for
+    # messages about a row: the frame's position skips the rows left out.
+    frame.attrs["where"] = wheres
     if label_column and label_column not in frame.columns:
         raise LabelledFileError(f"{name}: column {label_column!r} not found; columns are: "
                                 f"{', '.join(map(str, frame.columns))}")

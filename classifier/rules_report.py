@@ -279,12 +279,14 @@ def _terms_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def compare_rules(before: RuleLayer, after: RuleLayer, texts: list[str], labels: list | None = None) -> dict:
+def compare_rules(before: RuleLayer, after: RuleLayer, texts: list[str], labels: list | None = None,
+                  wheres: list[str] | None = None) -> dict:
     """What an edit of the rules changes on ``texts``: the rows whose criteria values or rule
     route differ between the ``before`` and ``after`` rule layers, and, where ``labels`` holds a
     route, how many changed routes are now right, now wrong, or wrong both before and after
     (``still_wrong``: from undetermined or another wrong route to a wrong one). Sectors are
-    compared as sets: the same sectors found in another order are no change."""
+    compared as sets: the same sectors found in another order are no change. A changed row is
+    named by ``wheres`` (its place in the file: "row 52", "line 7"), else by its position from 1."""
     labels = labels if labels is not None else [None] * len(texts)
     old_table, old_verdicts, _ = before.rule_rows(texts)
     new_table, new_verdicts, _ = after.rule_rows(texts)
@@ -300,7 +302,8 @@ def compare_rules(before: RuleLayer, after: RuleLayer, texts: list[str], labels:
             now_right += new_route == label
             now_wrong += old_route == label
             still_wrong += label not in (old_route, new_route)
-        changed.append({"row": row + 1, "route_before": old_route, "route_after": new_route,
+        changed.append({"row": row + 1, "where": wheres[row] if wheres else f"text {row + 1}",
+                        "route_before": old_route, "route_after": new_route,
                         "criteria": {name: [value, new_values[name]] for name, value in old_values.items()
                                      if value != new_values[name]}})
     return {"texts": len(texts), "criteria_changed": criteria_changed, "route_changed": route_changed,
@@ -339,6 +342,6 @@ def format_comparison(name: str, comparison: dict, show: int = 0, texts: list[st
     for change in c["changed"][:show]:
         quote = f"; {texts[change['row'] - 1][:100]!r}" if texts else ""
         criteria = "; ".join(f"{name} {value_text(old)} -> {value_text(new)}" for name, (old, new) in change["criteria"].items())
-        lines.append(f"  row {change['row']}: route {change['route_before']} -> {change['route_after']}"
+        lines.append(f"  {change['where']}: route {change['route_before']} -> {change['route_after']}"
                      f"{'; ' + criteria if criteria else ''}{quote}")
     return "\n".join(lines)

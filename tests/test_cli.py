@@ -546,12 +546,21 @@ def test_rules_compare_counts_an_edit_and_scores_it_against_the_labels(runner, t
     assert result.output.startswith(f"rules: before {rules_dir}, after {edited}\n")
     # The gang's row changes route and is now wrong; the town's row gains a sector.
     assert "3 texts; criteria changed in 1, rule route in 1 (labelled: 0 now right, 1 now wrong, " in result.output
-    assert 'row 1: route cybercrime -> international-security; "A ransomware' in result.output
-    assert "row 2: route undetermined -> undetermined; critical_infrastructure none -> government; 'Hackers" \
+    # Rows are named as batch names them: the header is row 1.
+    assert 'row 2: route cybercrime -> international-security; "A ransomware' in result.output
+    assert "row 3: route undetermined -> undetermined; critical_infrastructure none -> government; 'Hackers" \
         in result.output
     as_json = json.loads(runner.invoke(main, ["rules", "compare", str(rules_dir), str(src), "--rules", str(edited),
                                               "--json"]).stdout)
-    assert as_json[str(src)]["now_wrong"] == 1 and as_json[str(src)]["changed"][0]["row"] == 1
+    first = as_json[str(src)]["changed"][0]
+    assert as_json[str(src)]["now_wrong"] == 1 and (first["row"], first["where"]) == (1, "row 2")
+    # In JSON lines, by line, counting the lines left out (not JSON) and blank.
+    jsonl = tmp_path / "labelled.jsonl"
+    jsonl.write_text("{not json\n\n" + "".join(json.dumps({"text": t, "route": r}) + "\n" for t, r in COMPARED))
+    result = runner.invoke(main, ["rules", "compare", str(rules_dir), str(jsonl), "--rules", str(edited), "--show", "5"])
+    assert result.exit_code == 0, result.output
+    assert 'line 3: route cybercrime -> international-security; "A ransomware' in result.stdout
+    assert "line 4: route undetermined -> undetermined" in result.stdout
 
 
 def test_rules_compare_counts_routes_wrong_before_and_after_and_names_what_it_does_not_compare(
