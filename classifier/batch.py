@@ -300,7 +300,8 @@ def open_csv(handle: TextIO, source: str, text_column: str, delimiter: str | Non
     if text_column not in columns and columns and columns[0].lstrip().startswith(("{", "[")):
         # JSON read as CSV: stdin has no extension to tell the format by.
         raise BatchInputError(f"{source}: the first line is JSON, not a CSV header; give --input-format jsonl "
-                              f"(or stix, veris, misp)")
+                              f"(one object a line) or json (an array of records); batch also reads stix, "
+                              f"veris and misp")
     if text_column not in columns:
         raise BatchInputError(f"{source}: column {text_column!r} not found; columns are: "
                               f"{', '.join(repr(c) for c in columns)} (choose one with --text-column, "
@@ -317,7 +318,7 @@ def row_problem(row: list[str], number: int, width: int, text_at: int, text_colu
     if len(row) != width:
         problem = f"{where}: has {len(row)} field{'' if len(row) == 1 else 's'}, the header has {width}"
         if len(row) > width:
-            problem += f"; extra fields: {row[width:]!r}"
+            problem += "; extra fields: " + ", ".join(map(repr, row[width:]))
         return problem
     if not row[text_at].strip():
         return f"{where}: empty text in column {text_column!r}"

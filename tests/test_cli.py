@@ -229,6 +229,11 @@ def test_json_lines_piped_in_as_csv_name_the_input_format_option(runner):
     result = runner.invoke(main, ["batch", "-", "-o", "-"], input=data)
     assert result.exit_code == 1
     assert "the first line is JSON, not a CSV header; give --input-format jsonl" in result.output
+    # evaluate is offered only formats it takes, and takes the one offered.
+    labelled = '{"text": "A gang encrypted a school district\'s servers.", "route": "cybercrime"}\n'
+    result = runner.invoke(main, ["evaluate", "-"], input=labelled)
+    assert result.exit_code == 1 and "--input-format jsonl (one object a line) or json (an array" in result.output
+    assert runner.invoke(main, ["evaluate", "-", "--input-format", "jsonl"], input=labelled).exit_code == 0
     result = runner.invoke(main, ["batch", "-", "-o", "-", "--input-format", "jsonl"], input=data)
     assert result.exit_code == 0 and json.loads(result.stdout)["route"] == "cybercrime"
 

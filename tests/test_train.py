@@ -191,7 +191,7 @@ def test_a_spreadsheet_export_trains_the_same_model_as_the_csv(runner, tmp_path,
     ("description,label\nA gang hit a shop.,cybercrime\n",
      "column 'text' not found; columns are: 'description', 'label' (choose one with --text-column"),
     ("text,route\nA gang hit a shop.,cybercrime\nA crew, paid by a ministry, spied.,intersection\n",
-     "row 3: has 4 fields, the header has 2; extra fields: [' spied.', 'intersection']; "
+     "row 3: has 4 fields, the header has 2; extra fields: ' spied.', 'intersection'; "
      "train reads every row of its file or none"),
     ("text,route\nA gang hit a shop.,cybercrime\n  ,intersection\n,cybercrime\n",
      "row 3: empty text in column 'text' (one of 2 rows that cannot be used); train reads every row"),
