@@ -8,7 +8,7 @@ layer's route) -> text model + combiner (probabilities) -> route shares of the f
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -23,7 +23,7 @@ from .combiner import (
 from .criteria_table import CASCADE, SIGNAL_SLOTS, SPONSORSHIP, CriteriaTable
 from .model_store import TrainedModel, load_model
 from .policy import RoutingPolicy, RuleDecision, RuleVerdicts
-from .priors import PriorsError, at_least, reweight, training_shares
+from .priors import PriorsError, at_least, parse_shares, reweight, training_shares
 from .result import CSV_COLUMNS, Result, csv_row
 from .rule_engine import Analysis, RuleEngine
 from .ruleset import RuleSet, load_rules
@@ -81,16 +81,17 @@ class Classifier(RuleLayer):
         A rules directory (default: the packaged rules/, or $CYBERROUTE_RULES).
     model : TrainedModel, path or None
         A model directory (default: the shipped model).
-    priors : dict or None
-        The route shares of the reporting to classify, ``{"cybercrime": 0.1, ...}`` (all routes,
-        normalised here, none below ``priors.MIN_SHARE``), when they differ from the training
+    priors : dict, str or None
+        The route shares of the reporting to classify, ``{"cybercrime": 0.1, ...}`` or as the
+        CLI's ``--priors`` takes them, ``"cybercrime=0.1,international-security=0.8,..."`` (all
+        routes, normalised here, none below ``priors.MIN_SHARE``), when they differ from the training
         corpus's: the combined probabilities are re-weighted to them (priors.py). ``None``: the
         corpus's shares.
         ``cyberroute priors FILE`` estimates them from a file's unlabelled texts.
     """
 
     def __init__(self, rules: RuleSet | Path | str | None = None, model: TrainedModel | Path | str | None = None,
-                 priors: dict[str, float] | None = None):
+                 priors: dict[str, float] | str | None = None):
         super().__init__(rules)
         self.model = model if isinstance(model, TrainedModel) else load_model(model)
         self.priors = priors
@@ -132,11 +133,15 @@ class Classifier(RuleLayer):
         return self._priors
 
     @priors.setter
-    def priors(self, priors: dict[str, float] | None) -> None:
+    def priors(self, priors: dict[str, float] | str | None) -> None:
         self._priors = None if priors is None else self._checked_priors(priors)
 
-    def _checked_priors(self, priors: dict[str, float]) -> dict[str, float]:
+    def _checked_priors(self, priors: dict[str, float] | str) -> dict[str, float]:
         classes = self.model.classes
+        if isinstance(priors, str):   # what `cyberroute priors` prints
+            priors = parse_shares(priors, classes)
+        elif not isinstance(priors, Mapping):
+            raise PriorsError(f"route shares are a dict or a 'route=share,...' string, not {type(priors).__name__}")
         unknown = [route for route in priors if route not in classes]
         missing = [route for route in classes if route not in priors]
         if unknown or missing:
@@ -184,8 +189,9 @@ class Classifier(RuleLayer):
         Parameters
         ----------
         text : str
-            The description. A missing value (None, NaN) or an empty string gives an
-            ``undetermined`` result; any other non-text value one whose ``error`` says so.
+            The description. An empty or blank string, a missing value (None, NaN) or any other
+            value that is not text gives an ``undetermined`` result whose ``error`` says which
+            ("empty text", "missing text", "not text (int 42)").
 
         Returns
         -------
@@ -228,10 +234,15 @@ class Classifier(RuleLayer):
         return [self._result(j, table, next(norms)) if j else self._unread_result(t) for t, j in zip(texts, judged)]
 
     def _unread_result(self, value) -> Result:
-        """The result for a description that is empty, missing or not text."""
+        """The result for a description that is empty, missing or not text, with an ``error``
+        that says which (as `batch` and ``classify_frame`` say it, without the row)."""
         problem = _not_text(value)
-        return self.empty_result(value if isinstance(value, str) else "",
-                                 f"The description is {problem}, so there is nothing to route." if problem else None)
+        if problem:
+            return self.empty_result("", f"The description is {problem}, so there is nothing to route.")
+        if isinstance(value, str):
+            return replace(self.empty_result(value), error="empty text")
+        return replace(self.empty_result(""), error="missing text", explanation=(
+            "The description is missing, so there is nothing to route."))
 
     def classify_rows(self, texts: list[str]) -> list[dict[str, object]]:
         """The columns `batch` adds, one dict per text: ``classify_many(texts)[i].to_row()``.
@@ -245,7 +256,7 @@ class Classifier(RuleLayer):
         return [self._row(j, table) if j else self._unread_row(t) for t, j in zip(texts, judged)]
 
     def _unread_row(self, value) -> dict[str, object]:
-        return self._unread_result(value).to_row() if _not_text(value) else dict(self._empty_row)
+        return dict(self._empty_row) if isinstance(value, str) else self._unread_result(value).to_row()
 
     def _judge(self, texts: list[str]) -> tuple[CriteriaTable, list["_Judgement | None"]]:
         """Rules, text model, combiner and decision for each text; None for an empty text. The
@@ -334,7 +345,7 @@ class Classifier(RuleLayer):
 
     @cached_property
     def _empty_row(self) -> dict[str, object]:
-        return self.empty_result("").to_row()
+        return self._unread_result("").to_row()
 
     def _result(self, j: "_Judgement", table: CriteriaTable, norms: list[str]) -> Result:
         classes, route, analysis = self.model.classes, j.verdict.route, table.analyses[j.row]
@@ -475,7 +486,8 @@ class Classifier(RuleLayer):
                 # The explanation says what the error says: not text, or empty.
                 row = self._unread_result(value).to_row() if problem else dict(row)
                 where = f"index {label!r}" + ("" if unique else f" (row {position})")
-                row["error"] = f"{where}: {problem or 'empty or missing text'} in column {text_column!r}"
+                problem = problem or ("empty text" if isinstance(value, str) else "missing text")
+                row["error"] = f"{where}: {problem} in column {text_column!r}"
             rows.append(row)
         # The columns named, so that an empty frame gets them too.
         added = pd.DataFrame(rows, index=frame.index, columns=list(CSV_COLUMNS))

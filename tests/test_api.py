@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from classifier import classify, classify_frame
-from classifier.api import Classifier, RulesChangedWarning
+from classifier.api import Classifier, RulesChangedWarning, default_classifier
 from classifier.result import CSV_COLUMNS
 
 WORKED_EXAMPLES = [
@@ -197,9 +197,19 @@ def test_a_value_that_is_not_text_is_named_as_such():
     frame = classify_frame(pd.DataFrame({"text": [12345, None, np.float32("nan"), "A gang hacked a bakery's till."]},
                                         index=[7, 8, 9, 10]))
     assert frame["error"].tolist()[:3] == ["index 7: not text (int '12345') in column 'text'",
-                                           "index 8: empty or missing text in column 'text'",
-                                           "index 9: empty or missing text in column 'text'"]
+                                           "index 8: missing text in column 'text'",
+                                           "index 9: missing text in column 'text'"]
     assert "not text (int '12345')" in frame.loc[7, "explanation"]
+
+
+@pytest.mark.parametrize("value, error", [("", "empty text"), ("  \n", "empty text"), (None, "missing text"),
+                                          (float("nan"), "missing text"), (42, "not text (int '42')")])
+def test_every_way_in_says_a_description_was_not_there(value, error):
+    """classify, classify_many and classify_frame give the same error (the frame adds where)."""
+    single, many = classify(value), default_classifier().classify_many([value, "GRU hackers hit a ministry."])
+    assert single.route == many[0].route == "undetermined" and error in single.error and error in many[0].error
+    assert many[1].error is None
+    assert classify_frame(pd.DataFrame({"text": [value]}))["error"][0].startswith(f"index 0: {error}")
 
 
 def test_an_empty_frame_gets_the_result_columns():
@@ -256,7 +266,7 @@ def test_classify_frame_keeps_an_analysts_route_column():
     assert list(routed["route_input"]) == ["my label", "other label"]
     assert list(routed["error_input"]) == ["", "note"]
     assert routed.loc[0, "route"] == "cybercrime"
-    assert routed.loc[1, "error"] == "index 1: empty or missing text in column 'text'"
+    assert routed.loc[1, "error"] == "index 1: empty text in column 'text'"
     assert list(frame.columns) == ["text", "route", "error"]  # the caller's frame is untouched
 
 
@@ -310,8 +320,8 @@ def test_batch_rows_equal_the_results_rows():
     rows = classifier.classify_rows(texts)
     assert rows == [r.to_row() for r in classifier.classify_many(texts)]
     assert len({r["route"] for r in rows}) >= 3
-    rows[-2]["error"] = "changed"   # rows are the caller's to change: no shared empty row
-    assert classifier.classify_rows([""])[0]["error"] == ""
+    rows[-5]["error"] = "changed"   # rows are the caller's to change: no shared empty row
+    assert classifier.classify_rows([""])[0]["error"] == "empty text"
 
 
 def test_explanation_gives_the_text_models_grounds_and_the_true_reason_for_review(classifier):
@@ -487,8 +497,8 @@ def test_priors_set_after_construction_are_checked_and_normalised():
 def test_classify_frame_errors_name_the_row_where_the_index_repeats():
     frame = pd.DataFrame({"text": ["A gang stole card numbers from a shop.", "", None]}, index=[1, 1, 2])
     assert classify_frame(frame)["error"].tolist() == [
-        "", "index 1 (row 2): empty or missing text in column 'text'",
-        "index 2 (row 3): empty or missing text in column 'text'"]
+        "", "index 1 (row 2): empty text in column 'text'",
+        "index 2 (row 3): missing text in column 'text'"]
 
 
 def test_evidence_frame_lists_every_span_of_every_result_by_its_label():

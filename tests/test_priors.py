@@ -136,6 +136,17 @@ def test_priors_must_name_every_route(classifier):
                    priors={"cybercrime": 0.5, "international-security": 0.5})
 
 
+def test_priors_may_be_given_as_the_cli_writes_them(classifier):
+    """The string `cyberroute priors` prints is taken as the dict is; anything else is named."""
+    given = Classifier(rules=classifier.rules, model=classifier.model,
+                       priors="cybercrime=2,international-security=1,intersection=1")
+    assert given.priors == {"cybercrime": 0.5, "international-security": 0.25, "intersection": 0.25}
+    with pytest.raises(PriorsError, match="no share given for international-security, intersection"):
+        Classifier(rules=classifier.rules, model=classifier.model, priors="cybercrime=0.5")
+    with pytest.raises(PriorsError, match="not list"):
+        Classifier(rules=classifier.rules, model=classifier.model, priors=[0.5, 0.25, 0.25])
+
+
 # -- command line ------------------------------------------------------------------------------
 
 @pytest.fixture
