@@ -100,6 +100,8 @@ ENCODING_OPTION = click.option("--encoding", default=None,
 DELIMITER_OPTION = click.option("--delimiter", default=None, type=DELIMITER_CHOICE, callback=_tab_as_character,
                                 metavar="{, ; tab |}", help="CSV input delimiter (default: the one the header "
                                                             "line uses).")
+TEXT_COLUMN_OPTION = click.option("--text-column", default="text", show_default=True,
+                                  help="Column (or JSON key) holding the description.")
 LABELLED_FORMAT_OPTION = click.option(
     "--input-format", type=click.Choice(["csv", "jsonl", "json"]), default=None,
     help="Input format (default: JSON lines for .jsonl and .ndjson, a JSON array of records or JSON lines for "
@@ -236,7 +238,7 @@ def _stdin_batches(stream, whole: bool):
 @click.argument("input_path", metavar="INPUT", type=str)
 @click.option("-o", "--output", "output_path", required=True, type=str,
               help="Output file (CSV, JSON lines or STIX: see --output-format), or - for stdout.")
-@click.option("--text-column", default="text", show_default=True, help="Column holding the description.")
+@TEXT_COLUMN_OPTION
 @click.option("--delimiter", default=None, type=DELIMITER_CHOICE, callback=_tab_as_character, metavar="{, ; tab |}",
               help="CSV input delimiter (default: the one the header line uses; output is always comma-separated).")
 @click.option("--chunk-size", default=512, show_default=True, type=click.IntRange(1, 100_000),
@@ -407,7 +409,7 @@ def _batch_records(classifier, input_path, output_path, input_format, output_for
 
 @main.command()
 @click.argument("input_path", metavar="INPUT", type=str)
-@click.option("--text-column", default="text", show_default=True, help="Column holding the description.")
+@TEXT_COLUMN_OPTION
 @click.option("--input-format", type=click.Choice(["csv", "jsonl", "json", "stix", "veris", "misp"]), default=None,
               help="Input format (default: from the extension; for .json, from the content).")
 @ENCODING_OPTION
@@ -477,7 +479,7 @@ def priors(input_path, text_column, input_format, encoding, delimiter, as_json, 
                    "uses without --model).")
 @click.option("--cv/--no-cv", default=True, show_default=True,
               help="Cross-validate (grouped) and record the metrics; --no-cv only skips that check.")
-@click.option("--text-column", default="text", show_default=True)
+@TEXT_COLUMN_OPTION
 @click.option("--label-column", default="route", show_default=True, help="Column with the true route.")
 @LABELLED_FORMAT_OPTION
 @ENCODING_OPTION
@@ -570,7 +572,7 @@ def _read_any(path: Path, text_column: str, label_column: str | None, encoding: 
 
 @main.command()
 @click.argument("path", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--text-column", default="text", show_default=True)
+@TEXT_COLUMN_OPTION
 @click.option("--label-column", default="route", show_default=True,
               help="Column with the true route (rows whose label is not a route, e.g. unknown, are skipped).")
 @click.option("--holdout", type=click.FloatRange(0.05, 0.9), default=None,
@@ -762,17 +764,20 @@ def rules():
 
 
 @rules.command("check")
-@click.argument("csv_path", metavar="[CSV]", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--text-column", default="text", show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.argument("csv_path", metavar="[FILE]", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@TEXT_COLUMN_OPTION
+@LABELLED_FORMAT_OPTION
+@ENCODING_OPTION
+@DELIMITER_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (the OK line goes to stderr).")
 @click.option("--terms", is_flag=True,
               help="Also list the accuracy of each lexicon phrase that fired, least accurate first.")
 @click.option("--min-labelled", type=click.IntRange(1), default=None,
               help="With --terms, list a phrase once it fired in this many labelled texts (default: 5).")
 @RULES_OPTION
-def rules_check(csv_path, text_column, as_json, terms, min_labelled, rules_dir):
-    """Validate the rule files; with a labelled CSV, report each rule's coverage, overlap,
-    conflict and accuracy (with --terms, each phrase's accuracy too).
+def rules_check(csv_path, text_column, input_format, encoding, delimiter, as_json, terms, min_labelled, rules_dir):
+    """Validate the rule files; with a labelled FILE (CSV, JSON lines or a JSON array), report
+    each rule's coverage, overlap, conflict and accuracy (with --terms, each phrase's accuracy too).
 
     \b
       cyberroute rules check datasets/incidents.csv --terms
@@ -796,7 +801,7 @@ def rules_check(csv_path, text_column, as_json, terms, min_labelled, rules_dir):
         return
     from .rules_report import MIN_TERM_LABELLED, format_report, rule_report
 
-    frame = _read_any(csv_path, text_column, None)
+    frame = _read_any(csv_path, text_column, None, encoding, delimiter, input_format)
     report = rule_report(layer, frame, text_column, terms=terms, min_term_labelled=min_labelled or MIN_TERM_LABELLED)
     click.echo(json.dumps(report, indent=2) if as_json else format_report(report))
 
@@ -804,15 +809,19 @@ def rules_check(csv_path, text_column, as_json, terms, min_labelled, rules_dir):
 @rules.command("compare")
 @click.argument("before_dir", metavar="BEFORE", type=click.Path(file_okay=False, path_type=Path))
 @click.argument("paths", metavar="FILE...", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--text-column", default="text", show_default=True)
+@TEXT_COLUMN_OPTION
 @click.option("--label-column", default=None,
               help="Column of true routes (default: route, or route_hint in JSON lines, when present).")
+@LABELLED_FORMAT_OPTION
+@ENCODING_OPTION
+@DELIMITER_OPTION
 @click.option("--show", type=click.IntRange(0), default=0, show_default=True,
               help="Print up to N changed rows per file, each named by its place as batch names it "
                    "(\"row 52\": the CSV header is row 1; \"line 7\" of JSON lines).")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 @RULES_OPTION
-def rules_compare(before_dir, paths, text_column, label_column, show, as_json, rules_dir):
+def rules_compare(before_dir, paths, text_column, label_column, input_format, encoding, delimiter, show, as_json,
+                  rules_dir):
     """What an edit of the rules changes: the rule layer under the BEFORE rules directory and under
     --rules (the edited copy; default: the packaged rules), on each CSV or JSON-lines FILE. Counts
     the rows whose criteria or rule route change and, with route labels, how many are now right
@@ -835,7 +844,7 @@ def rules_compare(before_dir, paths, text_column, label_column, show, as_json, r
     for note in decision_differences(before, after):
         click.echo(f"note: {note}", err=True)
     for path in paths:
-        frame = _read_any(path, text_column, label_column)
+        frame = _read_any(path, text_column, label_column, encoding, delimiter, input_format)
         column = label_column or next((c for c in ("route", "route_hint") if c in frame.columns), None)
         labels = [v if v in ROUTES else None for v in _normalised(frame[column])] if column else None
         texts = frame[text_column].tolist()

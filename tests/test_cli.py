@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -774,3 +775,31 @@ def test_train_cross_validates_as_the_classifier_decides(runner, tmp_path, small
         agreed[name] = json.loads((tmp_path / name / "manifest.json").read_text())["cross_validation"]["agreed_crime"]
     assert agreed["packaged"]["cascade_below"] == 0.2 and agreed["packaged"]["rows"] > 0
     assert agreed["off"] == {"cascade_below": 0.0, "rows": 0}
+
+
+def _commands(group, prefix=()):
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from _commands(command, prefix + (name,))
+        else:
+            yield " ".join(prefix + (name,)), command
+
+
+@pytest.mark.parametrize("name, command", list(_commands(main)), ids=lambda v: v if isinstance(v, str) else "")
+def test_every_option_of_every_command_says_what_it_does(name, command):
+    unexplained = [p.opts[0] for p in command.params if isinstance(p, click.Option) and not (p.help or "").strip()]
+    assert not unexplained, f"cyberroute {name}: options without help: {unexplained}"
+    assert (command.help or "").strip(), f"cyberroute {name} has no help text"
+
+
+def test_rules_check_reads_a_file_as_the_other_commands_do(runner, tmp_path):
+    """Encoding, delimiter and format options, as batch and evaluate take them."""
+    src = tmp_path / "labelled.csv"
+    src.write_bytes("id;text;actor_type\n1;Une bande a chiffré les serveurs d'un café: ransomware.;criminal\n"
+                    .encode("cp1252"))
+    result = runner.invoke(main, ["rules", "check", str(src), "--encoding", "cp1252", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["texts"] == 1 and report["label_recall"][0]["found"] == 1
+    result = runner.invoke(main, ["rules", "check", str(src), "--delimiter", ","])
+    assert result.exit_code == 1 and "columns are: 'id;text;actor_type'" in result.output
