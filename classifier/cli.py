@@ -94,8 +94,19 @@ def _tab_as_character(ctx, param, value: str | None) -> str | None:
     return "\t" if value == "tab" else value
 
 
+def _known_encoding(ctx, param, value: str | None) -> str | None:
+    """An encoding Python knows, or a usage error naming the option (not a failure mid-read)."""
+    if value is not None:
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise click.BadParameter(f"{value!r} is not an encoding Python knows (e.g. utf-8, cp1252, latin-1, "
+                                     f"utf-16)") from None
+    return value
+
+
 # The options of every command that reads a file of records, worded once.
-ENCODING_OPTION = click.option("--encoding", default=None,
+ENCODING_OPTION = click.option("--encoding", default=None, callback=_known_encoding,
                                help="Input encoding (default: UTF-8, or UTF-16 by its byte-order mark).")
 DELIMITER_OPTION = click.option("--delimiter", default=None, type=DELIMITER_CHOICE, callback=_tab_as_character,
                                 metavar="{, ; tab |}", help="CSV input delimiter (default: the one the header "
@@ -245,8 +256,7 @@ def _stdin_batches(stream, whole: bool):
               help="Rows classified together.")
 @click.option("--workers", default=0, type=click.IntRange(0, 64),
               help="Processes classifying in parallel (default 0: one per core, at most 4).")
-@click.option("--encoding", default=None,
-              help="Input encoding (default: UTF-8, or UTF-16 when the file starts with a byte-order mark).")
+@ENCODING_OPTION
 @click.option("--escape-formulas/--no-escape-formulas", default=True, show_default=True,
               help="Prefix cells starting with = + - @ tab or CR (but not plain numbers such as -3.5) with an "
                    "apostrophe, so spreadsheets do not run them.")

@@ -592,3 +592,14 @@ def test_forked_workers_die_on_sigterm_as_pool_terminate_expects():
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert answers == [True, True, True]
+
+
+@pytest.mark.parametrize("command", [["batch", "IN", "-o", "OUT"], ["evaluate", "IN"], ["priors", "IN"],
+                                     ["rules", "check", "IN"]])
+def test_an_unknown_encoding_is_a_usage_error_naming_the_option(tmp_path, command):
+    src = tmp_path / "in.csv"
+    src.write_bytes(b"text,route\nA gang hit a shop.,cybercrime\n")
+    args = [str(src) if a == "IN" else str(tmp_path / "out.csv") if a == "OUT" else a for a in command]
+    result = CliRunner().invoke(main, [*args, "--encoding", "bogus"])
+    assert result.exit_code == 2 and "--encoding" in result.output and "'bogus' is not an encoding" in result.output
+    assert not (tmp_path / "out.csv").exists()
