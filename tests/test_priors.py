@@ -171,7 +171,7 @@ def test_priors_prints_shares_that_batch_accepts(feed, tmp_path):
     shares = parse_shares(spec, ROUTES)
     assert shares["international-security"] > 0.5   # a feed of State operations
     assert "3 texts read, 1 empty or unreadable skipped" in estimated.stderr
-    assert "warning: an estimate from 3 texts is rough" in estimated.stderr
+    assert "warning: an estimate from 3 texts is not worth using" in estimated.stderr
     out = tmp_path / "routed.csv"
     routed = runner.invoke(main, ["batch", str(feed), "-o", str(out), "--text-column", "description",
                                   "--priors", spec])
@@ -236,3 +236,17 @@ def test_a_share_of_zero_given_by_the_user_is_raised_to_the_floor():
     theft = classifier.classify("North Korean State-backed hackers stole 100 million dollars from a cryptocurrency "
                                 "exchange to fund the regime's weapons programmes.")
     assert theft.route == "intersection"
+
+
+def test_priors_says_how_far_an_estimate_can_be_trusted(tmp_path):
+    """Under 50 texts the estimate is not worth using, under 200 rough, from 200 on no warning."""
+    texts = ["A gang encrypted a dental practice's files.", "GRU hackers wiped a ministry's servers.",
+             "Fraudsters phished a council's payroll clerk.", "Spies read a foreign ministry's email."]
+    for count, says in ((60, "is rough"), (200, None)):
+        path = tmp_path / f"feed{count}.csv"
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerows([["text"]] + [[f"{texts[i % 4]} (report {i})"] for i in range(count)])
+        result = CliRunner().invoke(main, ["priors", str(path)])
+        assert result.exit_code == 0, result.output
+        assert (f"warning: an estimate from {count} texts {says}" in result.stderr) if says \
+            else "warning" not in result.stderr
