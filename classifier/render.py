@@ -68,15 +68,18 @@ def result_text(result: Result) -> str:
              f"model {result.model_route} ({result.model_probabilities.get(result.model_route, 0):.2f})"]
     if result.model_criteria:
         lines.append("model reads  " + _heads(result.model_criteria))
+    values = {name: _criterion_value(result.criteria[name]) for name in CRITERIA}
+    # The value column is as wide as its longest value ("suspected (North Korea)"), 22 at least.
+    width = max(22, *map(len, values.values()))
     for name in CRITERIA:
         crit = result.criteria[name]
         # A value without evidence is the default, not a finding ("no" cascade: none found).
         spans = ", ".join(f'"{e.text}"' for e in crit.evidence[:4]) or NOTHING_FOUND
         more = f" +{len(crit.evidence) - 4}" if len(crit.evidence) > 4 else ""
-        lines.append(f"{name:<24} {_criterion_value(crit):<22} {crit.confidence:.2f}  {spans}{more}".rstrip())
+        lines.append(f"{name:<24} {values[name]:<{width}} {crit.confidence:.2f}  {spans}{more}".rstrip())
     for name, signal in result.signals.items():
         spans = ", ".join(f'"{e.text}"' for e in signal.evidence[:4])
-        lines.append(f"{'signal ' + name:<24} {'yes':<22} {signal.confidence:.2f}  {spans}")
+        lines.append(f"{'signal ' + name:<24} {'yes':<{width}} {signal.confidence:.2f}  {spans}")
     if result.processes:
         lines.append("processes    " + "; ".join(result.processes))
     if result.norms:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -32,6 +33,17 @@ def test_score_argument_prints_table(runner):
     assert result.output.startswith("text         Ransomware operators")
     assert "\nroute        intersection" in result.output
     assert "cascading_effects" in result.output
+
+
+def test_score_table_columns_line_up_whatever_the_value(runner):
+    """A long value ("suspected (North Korea)") widens the column for every row of the table."""
+    result = runner.invoke(main, ["score", "Lazarus Group hackers tied to North Korea stole from a bank"])
+    rows = [line for line in result.output.splitlines()
+            if line.split(" ", 1)[0] in ("actor_type", "state_sponsorship", "critical_infrastructure",
+                                         "cascading_effects", "motive")]
+    assert len(rows) == 5 and "suspected (North Korea) " in result.output
+    confidence_at = {re.search(r" (\d\.\d\d)  ", row).start() for row in rows}
+    assert len(confidence_at) == 1, rows
 
 
 def test_score_shows_a_criterion_no_words_set_as_nothing_found(runner):
