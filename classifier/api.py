@@ -235,14 +235,15 @@ class Classifier(RuleLayer):
 
     def _unread_result(self, value) -> Result:
         """The result for a description that is empty, missing or not text, with an ``error``
-        that says which (as `batch` and ``classify_frame`` say it, without the row)."""
-        problem = _not_text(value)
-        if problem:
-            return self.empty_result("", f"The description is {problem}, so there is nothing to route.")
-        if isinstance(value, str):
-            return replace(self.empty_result(value), error="empty text")
-        return replace(self.empty_result(""), error="missing text", explanation=(
-            "The description is missing, so there is nothing to route."))
+        that says which (``_unread_problem``: as `batch` and ``classify_frame`` say it, without
+        the row)."""
+        problem = _unread_problem(value)
+        said = {"empty text": "empty", "missing text": "missing"}
+        explanation = f"The description is {said.get(problem, problem)}, so there is nothing to route."
+        # A value that is not text has the whole sentence as its error (so it had before empty
+        # and missing texts had one).
+        return replace(self.empty_result(value if isinstance(value, str) else ""), explanation=explanation,
+                       error=problem if problem in said else explanation)
 
     def classify_rows(self, texts: list[str]) -> list[dict[str, object]]:
         """The columns `batch` adds, one dict per text: ``classify_many(texts)[i].to_row()``.
@@ -482,12 +483,9 @@ class Classifier(RuleLayer):
         unique = frame.index.is_unique
         for position, (label, value, row) in enumerate(zip(frame.index, texts, self.classify_rows(texts)), start=1):
             if not isinstance(value, str) or not value.strip():
-                problem = _not_text(value)
-                # The explanation says what the error says: not text, or empty.
-                row = self._unread_result(value).to_row() if problem else dict(row)
+                # classify_rows gave the row of _unread_result (its own copy); the error adds where.
                 where = f"index {label!r}" + ("" if unique else f" (row {position})")
-                problem = problem or ("empty text" if isinstance(value, str) else "missing text")
-                row["error"] = f"{where}: {problem} in column {text_column!r}"
+                row["error"] = f"{where}: {_unread_problem(value)} in column {text_column!r}"
             rows.append(row)
         # The columns named, so that an empty frame gets them too.
         added = pd.DataFrame(rows, index=frame.index, columns=list(CSV_COLUMNS))
@@ -517,6 +515,12 @@ def _text_list(texts, method: str) -> list:
         raise TypeError(f"{method} takes a list or Series of descriptions, not a DataFrame; "
                         f"classify_frame takes a DataFrame and the name of its text column")
     return list(texts)
+
+
+def _unread_problem(value) -> str:
+    """Why a description that is not read was not: "not text (int '42')", "empty text" (blank
+    too) or "missing text" (None, NaN, pd.NA)."""
+    return _not_text(value) or ("empty text" if isinstance(value, str) else "missing text")
 
 
 def _not_text(value) -> str | None:
