@@ -4,6 +4,10 @@
 >>> result = classify("A ransomware gang encrypted a dental chain's records and demanded bitcoin.")
 >>> result.route
 'cybercrime'
+
+The public API: ``Classifier`` (a classifier on given rules, model and priors), ``classify``,
+``classify_frame``, ``Result`` and ``evidence_frame``; ``load_rules`` and ``load_model`` for the
+rules directory and the model on their own. Plots for notebooks are in ``classifier.plots``.
 """
 
 __version__ = "0.1.0"
@@ -30,3 +34,8 @@ def __getattr__(name):
 
         return load_model
     raise AttributeError(f"module 'classifier' has no attribute {name!r}")
+
+
+def __dir__():
+    # The lazily imported names too, so that help(), dir() and tab completion show the API.
+    return sorted({*globals(), *__all__})

@@ -8,7 +8,7 @@ layer's route) -> text model + combiner (probabilities) -> route shares of the f
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import replace
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -23,7 +23,7 @@ from .combiner import (
 from .criteria_table import CASCADE, SIGNAL_SLOTS, SPONSORSHIP, CriteriaTable
 from .model_store import TrainedModel, load_model
 from .policy import RoutingPolicy, RuleDecision, RuleVerdicts
-from .priors import PriorsError, at_least, parse_shares, reweight, training_shares
+from .priors import PriorsError, at_least, estimate_shares, parse_shares, reweight, sample_warning, training_shares
 from .result import CSV_COLUMNS, Result, csv_row
 from .rule_engine import Analysis, RuleEngine
 from .ruleset import RuleSet, load_rules
@@ -170,6 +170,31 @@ class Classifier(RuleLayer):
             return np.zeros((0, len(self.model.classes)))
         return self._read(live_texts).combined
 
+    def estimate_priors(self, texts) -> dict[str, float]:
+        """The route shares of ``texts``, estimated from the texts alone (no labels): what
+        ``cyberroute priors FILE`` prints, to pass as ``priors``.
+
+        Parameters
+        ----------
+        texts : iterable of str
+            The descriptions of one feed. Empty and missing values are skipped.
+
+        Returns
+        -------
+        dict
+            Route -> share, in ``model.classes`` order, none below ``priors.MIN_SHARE``.
+
+        Warns
+        -----
+        UserWarning
+            Under 200 texts, as the CLI does: under 50 the estimate is not worth using.
+        """
+        proba = self.route_probabilities(texts)
+        shares = at_least(estimate_shares(proba, self.training_shares))
+        if (caution := sample_warning(len(proba))):
+            warnings.warn(caution, stacklevel=2)
+        return dict(zip(self.model.classes, shares.round(3).tolist()))
+
     def _read(self, live_texts: list[str]) -> "_Reading":
         """The rule layer's table and verdicts, the text model's route and criterion-head
         probabilities, and the combined probabilities at the corpus's route shares."""
@@ -191,7 +216,7 @@ class Classifier(RuleLayer):
         text : str
             The description. An empty or blank string, a missing value (None, NaN) or any other
             value that is not text gives an ``undetermined`` result whose ``error`` says which
-            ("empty text", "missing text", "not text (int 42)").
+            ("empty text", "missing text", "not text (int '42')").
 
         Returns
         -------
@@ -240,10 +265,8 @@ class Classifier(RuleLayer):
         problem = _unread_problem(value)
         said = {"empty text": "empty", "missing text": "missing"}
         explanation = f"The description is {said.get(problem, problem)}, so there is nothing to route."
-        # A value that is not text has the whole sentence as its error (so it had before empty
-        # and missing texts had one).
         return replace(self.empty_result(value if isinstance(value, str) else ""), explanation=explanation,
-                       error=problem if problem in said else explanation)
+                       error=problem)
 
     def classify_rows(self, texts: list[str]) -> list[dict[str, object]]:
         """The columns `batch` adds, one dict per text: ``classify_many(texts)[i].to_row()``.
@@ -451,7 +474,8 @@ class Classifier(RuleLayer):
             ``frame``'s rows, index and columns, then the columns of ``result.CSV_COLUMNS``
             (``confidence`` float, ``review`` bool, the others str). As in `batch`, an input column
             whose name is a result column (an analyst's own ``route`` or ``error``) is kept under
-            the name with ``_input`` added, not overwritten. A row whose text is missing, empty or
+            the name with ``_input`` added (and ``_`` more while that name is taken too), not
+            overwritten. A row whose text is missing, empty or
             not text is ``undetermined``, with an ``error`` naming its index label.
 
         Raises
@@ -472,6 +496,8 @@ class Classifier(RuleLayer):
             frame = frame.to_frame(text_column)
         if not isinstance(frame, pd.DataFrame):
             raise TypeError(f"classify_frame takes a pandas DataFrame or Series, not {type(frame).__name__}")
+        if not isinstance(text_column, Hashable):   # a list of names: `in frame.columns` would fail unhashable
+            raise TypeError(f"text_column is the name of one column, not a {type(text_column).__name__}")
         if text_column not in frame.columns:
             raise KeyError(f"column {text_column!r} not found; columns are: {', '.join(map(str, frame.columns))}")
         if list(frame.columns).count(text_column) > 1:
@@ -514,6 +540,13 @@ def _text_list(texts, method: str) -> list:
     if hasattr(texts, "columns"):
         raise TypeError(f"{method} takes a list or Series of descriptions, not a DataFrame; "
                         f"classify_frame takes a DataFrame and the name of its text column")
+    if isinstance(texts, Mapping):
+        # Iterating a dict gives its keys: the descriptions would be the case names.
+        raise TypeError(f"{method} takes a list or Series of descriptions, not a {type(texts).__name__}; "
+                        f"pass its values (list(d.values())), or pd.Series(d) to keep the keys")
+    if not isinstance(texts, Iterable):
+        raise TypeError(f"{method} takes a list or Series of descriptions, not one value of type "
+                        f"{type(texts).__name__}; classify takes one description")
     return list(texts)
 
 
@@ -524,7 +557,7 @@ def _unread_problem(value) -> str:
 
 
 def _not_text(value) -> str | None:
-    """What is wrong with a description that is neither text nor missing ("not text (int 42)"),
+    """What is wrong with a description that is neither text nor missing ("not text (int '42')"),
     or None. Missing values (None, NaN, pd.NA) are reported as missing elsewhere."""
     if isinstance(value, str) or value is None or (isinstance(value, (float, np.floating)) and np.isnan(value)):
         return None

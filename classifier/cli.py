@@ -443,7 +443,7 @@ def priors(input_path, text_column, input_format, encoding, delimiter, as_json, 
 
     from .batch import BatchInputError
     from .formats import FormatError, read_records
-    from .priors import PriorsError, at_least, estimate_shares, format_shares
+    from .priors import PriorsError, at_least, estimate_shares, format_shares, sample_warning
 
     input_format = _input_format(input_path, input_format, encoding)
     classifier = _classifier(rules_dir, model_dir)
@@ -478,12 +478,8 @@ def priors(input_path, text_column, input_format, encoding, delimiter, as_json, 
     click.echo(f"{len(proba)} text{'' if len(proba) == 1 else 's'} read"
                + (f", {unreadable} empty or unreadable skipped" if unreadable else "") + "; route shares "
                + ", ".join(f"{c} {s:.3f} (corpus {t:.3f})" for c, s, t in zip(classes, estimate, train)), err=True)
-    if len(proba) < 50:
-        # EM over a handful of texts runs to the extremes (two texts can give 0.005/0.005/0.990).
-        click.echo(f"warning: an estimate from {len(proba)} text{'' if len(proba) == 1 else 's'} is not worth "
-                   f"using: so few push the shares to the extremes; a few hundred are needed", err=True)
-    elif len(proba) < 200:
-        click.echo(f"warning: an estimate from {len(proba)} texts is rough; a few hundred are better", err=True)
+    if (caution := sample_warning(len(proba))):
+        click.echo(f"warning: {caution}", err=True)
 
 
 @main.command()

@@ -146,7 +146,8 @@ def load_model(directory: Path | str | None = None) -> TrainedModel:
     directory = Path(directory) if directory else default_model_dir()
     manifest_path, weights_path = directory / MANIFEST, directory / WEIGHTS
     if not directory.is_dir():
-        raise ModelFileError(directory, "model directory not found (train one with `cyberroute train CORPUS -o DIR`)")
+        raise ModelFileError(directory, "is a file, not a model directory" if directory.exists() else
+                             "model directory not found (train one with `cyberroute train CORPUS -o DIR`)")
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except FileNotFoundError:

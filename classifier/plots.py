@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .render import ROUTE_COLOURS
+from .result import CSV_COLUMNS
 from .ruleset import ALL_ROUTES, ROUTES
 
 CRITERIA_FLAGS = {
@@ -45,8 +46,19 @@ def _axes(ax, figsize=(6, 4)):
     return ax
 
 
+def _need_columns(frame: pd.DataFrame, plot: str, *columns: str) -> None:
+    """Refuse a frame without the columns a plot reads, naming them (a bare KeyError does not say
+    that the frame is not a routed one, or which argument names the column)."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise KeyError(f"{plot} needs the column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}, "
+                       f"which the frame does not have (a frame from classify_frame, or batch's output, has "
+                       f"the result columns; a date column is named by date_column)")
+
+
 def route_distribution(frame: pd.DataFrame, column: str = "route", ax=None):
     """Bar chart of how many rows went to each route."""
+    _need_columns(frame, "route_distribution", column)
     ax = _axes(ax)
     counts = frame[column].value_counts().reindex([r for r in ALL_ROUTES if r in set(frame[column])], fill_value=0)
     ax.bar(counts.index, counts.values, color=[ROUTE_COLOURS[r] for r in counts.index])
@@ -61,6 +73,8 @@ def route_distribution(frame: pd.DataFrame, column: str = "route", ax=None):
 
 def criteria_cooccurrence(frame: pd.DataFrame, ax=None):
     """Heatmap: how often two criteria findings occur in the same description."""
+    _need_columns(frame, "criteria_cooccurrence", "actor_type", "state_sponsorship", "critical_infrastructure",
+                  "cascading_effects", "motive")
     ax = _axes(ax, (7, 6))
     flags = pd.DataFrame({name: test(frame).astype(int) for name, test in CRITERIA_FLAGS.items()})
     matrix = flags.T.dot(flags)
@@ -126,6 +140,7 @@ def calibration_curve(correct, confidence, bins: int = 10, ax=None):
 
 def route_share_over_time(frame: pd.DataFrame, date_column: str = "date", freq: str = "YE", ax=None):
     """Stacked share of routes per period (year by default) of ``date_column``."""
+    _need_columns(frame, "route_share_over_time", date_column, "route")
     dates = pd.to_datetime(frame[date_column], errors="coerce", format="mixed")
     data = frame.assign(_period=dates.dt.to_period(freq.rstrip("E") or "Y")).dropna(subset=["_period"])
     table = pd.crosstab(data["_period"], data["route"], normalize="index")
@@ -137,6 +152,7 @@ def route_share_over_time(frame: pd.DataFrame, date_column: str = "date", freq: 
 
 def route_share_by_sector(frame: pd.DataFrame, ax=None):
     """Share of routes among rows that hit each critical-infrastructure sector."""
+    _need_columns(frame, "route_share_by_sector", "critical_infrastructure", "route")
     exploded = frame.assign(sector=frame["critical_infrastructure"].fillna("").astype(str).str.split(";")).explode("sector")
     exploded = exploded[exploded["sector"] != ""]
     table = pd.crosstab(exploded["sector"], exploded["route"], normalize="index")
@@ -161,8 +177,12 @@ def _stacked(table: pd.DataFrame, title: str, ax, horizontal: bool = False):
     return ax
 
 
-def style_routed(frame: pd.DataFrame, columns=None):
+def style_routed(frame: pd.DataFrame, columns=None, text_column=None):
     """A pandas Styler for a routed frame: route cells coloured, confidence as a bar, review flagged.
+
+    Shown: the description, one more input column (an id, a date), then ``columns`` (default:
+    route, confidence, intersection reason, the criteria and review). The description is
+    ``text_column``; by default the column ``text``, else the input column with the longest text.
 
     Cell text, index labels and column names are HTML-escaped: descriptions come from feeds, and
     a ``<script>`` in one must show as text, not run in the notebook. A frame whose index repeats is shown numbered by row
@@ -171,11 +191,18 @@ def style_routed(frame: pd.DataFrame, columns=None):
     if not frame.columns.is_unique:
         raise ValueError("the frame has repeated column names: "
                          f"{sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})}; rename them first")
-    columns = columns or [c for c in ("route", "confidence", "intersection_reason", "actor_type",
-                                      "state_sponsorship", "critical_infrastructure", "motive", "review")
-                          if c in frame.columns]
-    shown = frame[[c for c in frame.columns if c not in columns and c not in ("explanation", "processes", "error")][:2]
-                  + columns]
+    columns = list(columns or [c for c in ("route", "confidence", "intersection_reason", "actor_type",
+                                           "state_sponsorship", "critical_infrastructure", "cascading_effects",
+                                           "motive", "review") if c in frame.columns])
+    missing = [c for c in [*columns, *([text_column] if text_column is not None else [])] if c not in frame.columns]
+    if missing:
+        raise KeyError(f"the frame has no column {', '.join(map(repr, missing))}")
+    inputs = [c for c in frame.columns if c not in columns and c not in CSV_COLUMNS]
+    if text_column is None and inputs:
+        text_column = "text" if "text" in inputs else max(inputs, key=lambda c: _mean_length(frame[c]))
+    context = ([text_column] if text_column is not None and text_column not in columns else [])
+    context += [c for c in inputs if c != text_column][:2 - len(context)]
+    shown = frame[context + columns]
     if not shown.index.is_unique:
         shown = shown.set_axis(pd.RangeIndex(len(shown)))
 
@@ -190,6 +217,13 @@ def style_routed(frame: pd.DataFrame, columns=None):
     if "review" in shown:
         styler = styler.map(lambda v: "color: #b00; font-weight: bold" if v in (True, "true") else "", subset=["review"])
     return styler
+
+
+def _mean_length(column: pd.Series) -> float:
+    """Mean length of a column's text values (0 for a column without text): which column holds the
+    descriptions."""
+    text = column[column.map(lambda v: isinstance(v, str))]
+    return float(text.str.len().mean()) if len(text) else 0.0
 
 
 __all__ = ["route_distribution", "criteria_cooccurrence", "confusion_matrix", "calibration_curve",

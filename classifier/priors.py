@@ -86,6 +86,18 @@ def at_least(shares: np.ndarray, floor: float = MIN_SHARE) -> np.ndarray:
     return shares / shares.sum()
 
 
+def sample_warning(n_texts: int) -> str | None:
+    """What to say of an estimate from ``n_texts`` texts, or None when there are enough.
+
+    EM over a handful of texts runs to the extremes (two texts can give 0.005/0.005/0.990)."""
+    if n_texts < 50:
+        return (f"an estimate from {n_texts} text{'' if n_texts == 1 else 's'} is not worth using: so few "
+                f"push the shares to the extremes; a few hundred are needed")
+    if n_texts < 200:
+        return f"an estimate from {n_texts} texts is rough; a few hundred are better"
+    return None
+
+
 def estimate_shares(proba: np.ndarray, train: np.ndarray, max_iter: int = 1000, tol: float = 1e-6) -> np.ndarray:
     """The route shares of the texts behind ``proba``, estimated without labels by EM.
 

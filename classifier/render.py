@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html
+import unicodedata
+from typing import NamedTuple
 
 from .result import Result
 from .rule_engine import MAX_EVIDENCE
@@ -57,6 +59,12 @@ def _criterion_value(criterion) -> str:
     return value_text(criterion.value) + (f" ({sponsor})" if sponsor else "")
 
 
+def _quoted(evidence) -> str:
+    """A span as the views quote it; a negated one says so ("Russian intelligence" is evidence of
+    no State link in "no evidence of Russian intelligence involvement")."""
+    return f'"{evidence.text}"' + (" (negated)" if evidence.negated else "")
+
+
 def result_text(result: Result) -> str:
     """A readable block for the terminal, starting with the description (shortened)."""
     route = result.route
@@ -74,11 +82,11 @@ def result_text(result: Result) -> str:
     for name in CRITERIA:
         crit = result.criteria[name]
         # A value without evidence is the default, not a finding ("no" cascade: none found).
-        spans = ", ".join(f'"{e.text}"' for e in crit.evidence[:4]) or NOTHING_FOUND
+        spans = ", ".join(_quoted(e) for e in crit.evidence[:4]) or NOTHING_FOUND
         more = f" +{len(crit.evidence) - 4}" if len(crit.evidence) > 4 else ""
         lines.append(f"{name:<24} {values[name]:<{width}} {crit.confidence:.2f}  {spans}{more}".rstrip())
     for name, signal in result.signals.items():
-        spans = ", ".join(f'"{e.text}"' for e in signal.evidence[:4])
+        spans = ", ".join(_quoted(e) for e in signal.evidence[:4])
         lines.append(f"{'signal ' + name:<24} {'yes':<{width}} {signal.confidence:.2f}  {spans}")
     if result.processes:
         lines.append("processes    " + "; ".join(result.processes))
@@ -90,23 +98,48 @@ def result_text(result: Result) -> str:
     return "\n".join(lines)
 
 
-def highlight_html(text: str, spans: list[tuple[int, int, str, str]]) -> str:
-    """Mark up ``text`` with coloured spans (start, end, criterion, rule); overlaps take the first."""
-    boundaries = sorted({0, len(text)} | {s for s, _, _, _ in spans} | {e for _, e, _, _ in spans})
-    starts: dict[int, list] = {}
+class Span(NamedTuple):
+    """A stretch of the description to mark: evidence for ``criterion``, found by ``rule``."""
+
+    start: int
+    end: int
+    criterion: str
+    rule: str
+    negated: bool = False
+
+
+def _past_marks(text: str, end: int) -> int:
+    """``end`` moved past combining marks, so an accent is not cut from the letter it sits on."""
+    while end < len(text) and unicodedata.combining(text[end]):
+        end += 1
+    return end
+
+
+def highlight_html(text: str, spans: list[Span]) -> str:
+    """Mark up ``text`` with coloured spans; overlaps take the colour of the first.
+
+    A negated span (the rules read "no link to North Korea" as evidence of no State link) is
+    struck through and its tooltip says "negated", so it does not read as a finding of what it
+    names. A span that is not in ``text`` at its offsets (a saved record rebuilt without its
+    description) is left out rather than marking the wrong words."""
+    spans = [span._replace(end=_past_marks(text, span.end)) for span in spans
+             if 0 <= span.start < span.end <= len(text)]
+    boundaries = sorted({0, len(text)} | {s.start for s in spans} | {s.end for s in spans})
+    starts: dict[int, list[Span]] = {}
     for span in spans:
-        starts.setdefault(span[0], []).append(span)
-    active: list[tuple[int, int, str, str]] = []
+        starts.setdefault(span.start, []).append(span)
+    active: list[Span] = []
     out = []
     for left, right in zip(boundaries, boundaries[1:]):
-        active = [s for s in active if s[1] > left] + starts.get(left, [])
+        active = [s for s in active if s.end > left] + starts.get(left, [])
         piece = html.escape(text[left:right])
         if active:
-            criterion = active[0][2]
             # Each criterion the piece is evidence for, with the rule that found it there.
-            title = html.escape("; ".join(sorted({f"{a[2]}: {a[3]}" for a in active})))
-            colour = COLOURS.get(criterion, "#cccccc")
-            out.append(f'<mark style="background:{colour}55;border-bottom:2px solid {colour};padding:0 1px" '
+            title = html.escape("; ".join(sorted({f"{a.criterion}: {a.rule}" + (" (negated)" if a.negated else "")
+                                                  for a in active})))
+            colour = COLOURS.get(active[0].criterion, "#cccccc")
+            strike = ";text-decoration:line-through" if all(a.negated for a in active) else ""
+            out.append(f'<mark style="background:{colour}55;border-bottom:2px solid {colour};padding:0 1px{strike}" '
                        f'title="{title}">{piece}</mark>')
         else:
             out.append(piece)
@@ -116,7 +149,7 @@ def highlight_html(text: str, spans: list[tuple[int, int, str, str]]) -> str:
 def _evidence_list(evidence) -> str:
     if not evidence:
         return NOTHING_FOUND
-    shown = "; ".join(e.text for e in evidence[:MAX_EVIDENCE])
+    shown = "; ".join(e.text + (" (negated)" if e.negated else "") for e in evidence[:MAX_EVIDENCE])
     return shown + (f" (+{len(evidence) - MAX_EVIDENCE} more)" if len(evidence) > MAX_EVIDENCE else "")
 
 
@@ -125,9 +158,11 @@ def result_html(result: Result) -> str:
 
     As in the JSON form, each criterion shows at most MAX_EVIDENCE spans (a pasted report can
     hold thousands, and the page would grow to many times the text)."""
-    spans = [(e.start, e.end, name, e.rule) for name in CRITERIA
-             for e in result.criteria[name].evidence[:MAX_EVIDENCE]]
-    spans += [(e.start, e.end, "signals", e.rule) for s in result.signals.values() for e in s.evidence[:MAX_EVIDENCE]]
+    # Only spans that are in the text where they say (from_dict without the description gives none).
+    spans = [Span(e.start, e.end, name, e.rule, e.negated) for name in CRITERIA
+             for e in result.criteria[name].evidence[:MAX_EVIDENCE] if result.text[e.start:e.end] == e.text]
+    spans += [Span(e.start, e.end, "signals", e.rule, e.negated) for s in result.signals.values()
+              for e in s.evidence[:MAX_EVIDENCE] if result.text[e.start:e.end] == e.text]
     colour = ROUTE_COLOURS.get(result.route, "#777777")
     reason = f" &middot; {html.escape(result.intersection_reason)}" if result.intersection_reason else ""
     review = ' <span style="color:#b00;font-weight:bold">&#9873; review</span>' if result.review else ""

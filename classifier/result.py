@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .rule_engine import Criterion
 from .ruleset import CRITERIA
@@ -66,7 +67,8 @@ class Result:
         financial_motive, cascading_effects), read from the words alone; empty for a model
         trained without criteria columns, and for an empty text (the model is not run).
     error : str or None
-        Why the input could not be classified (not text), else None.
+        Why the description could not be read ("empty text", "missing text", "not text (int
+        '42')"), else None.
     """
 
     text: str
@@ -121,38 +123,55 @@ class Result:
             ``input`` holds the input record), parsed with ``json.loads``.
         text : str, optional
             The description the record's evidence spans index. Default: the record's ``text``,
-            else its ``input``'s ``text`` (batch's JSON lines with the default text column),
-            else "".
+            else the value of its ``input`` (batch's JSON lines) in which every span is found
+            (the default ``text`` column, else whichever column ``--text-column`` named), else ""
+            with a warning when the record has evidence, which then cannot be highlighted.
 
         Returns
         -------
         Result
             Equal in ``to_dict()`` to the record it came from. What the record leaves out stays
-            out: each span's negation (``negated`` is False), the spans past the 50 a
-            criterion's record holds, and the decimals past four (a figure shown with two may
-            differ from the original's in its last digit).
+            out: the spans past the 50 a criterion's record holds, and the decimals past four (a
+            figure shown with two may differ from the original's in its last digit).
 
         Raises
         ------
         ValueError
-            When a key of the output contract is missing or a value has the wrong form; the
-            message names the key.
+            When a key of the output contract is missing or a value has the wrong form (the
+            message names the key), or when an evidence span is not in the text (given, or the
+            record's own ``text``) at its offsets.
         """
         if not isinstance(record, Mapping):
             raise ValueError(f"a result record is a JSON object (a dict), not a {type(record).__name__}")
+        result = cls._from_record(record, "" if text is None else text)
+        spans = [(name, e) for name, c in (*result.criteria.items(), *result.signals.items()) for e in c.evidence]
+        if text is None and "text" not in record:
+            found = _text_fitting(record.get("input"), [e for _, e in spans])
+            if found is None and spans:
+                warnings.warn("the result record holds no description that its evidence spans fit, so "
+                              "they cannot be highlighted; pass the description as text=", stacklevel=2)
+            return replace(result, text=found or "")
         if text is None:
-            given = record.get("input")
-            text = record.get("text", given.get("text", "") if isinstance(given, Mapping) else "")
+            result = replace(result, text=str(record["text"]))
+        for name, e in spans:
+            if result.text[e.start:e.end] != e.text:
+                source = "the text given" if text is not None else "the record's text"
+                raise ValueError(f"the {name} evidence {e.text!r} at {e.start}-{e.end} is not in {source} "
+                                 f"at those offsets; pass the description the record was made from as text=")
+        return result
+
+    @classmethod
+    def _from_record(cls, record: Mapping, text: str) -> "Result":
         try:
             return cls(
-                text=str(text), route=record["route"], confidence=float(record["confidence"]),
+                text=str(text), route=record["route"], confidence=_number(record, "confidence"),
                 probabilities=dict(record["probabilities"]),
                 criteria={name: Criterion.from_dict(record["criteria"][name]) for name in CRITERIA},
                 rule_route=record["rule_route"], model_route=record["model_route"],
                 intersection_reason=record["intersection_reason"], processes=list(record["processes"]),
                 norms=list(record["norms"]), explanation=record["explanation"], review=bool(record["review"]),
                 signals={name: Criterion.from_dict(s) for name, s in record.get("signals", {}).items()},
-                rule_id=record.get("rule_id", ""), rule_confidence=float(record.get("rule_confidence", 0.0)),
+                rule_id=record.get("rule_id", ""), rule_confidence=_number(record, "rule_confidence", 0.0),
                 model_probabilities=dict(record.get("model_probabilities", {})),
                 model_criteria=dict(record.get("model_criteria", {})), error=record.get("error"))
         except KeyError as exc:
@@ -187,6 +206,29 @@ class Result:
 EVIDENCE_COLUMNS = ("result", "criterion", "value", "start", "end", "span", "rule", "negated")
 
 
+def _number(record: Mapping, key: str, default: float | None = None) -> float:
+    """A record's number under ``key`` (KeyError when missing without a default), or a ValueError
+    naming the key."""
+    value = record[key] if default is None else record.get(key, default)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"the result record's {key!r} is not a number: {value!r}") from None
+
+
+def _text_fitting(given, evidence: list) -> str | None:
+    """The value of a batch record's ``input`` that the evidence spans index: its ``text``, else
+    the one column (``--text-column``) in which every span is found at its offsets; None if none."""
+    if not isinstance(given, Mapping):
+        return None
+    values = [given["text"]] if isinstance(given.get("text"), str) else []
+    values += [v for k, v in given.items() if k != "text" and isinstance(v, str)]
+    for value in values:
+        if all(value[e.start:e.end] == e.text for e in evidence) and (evidence or value is given.get("text")):
+            return value
+    return None
+
+
 def evidence_frame(results, index=None):
     """The evidence of several results as one long DataFrame, a row per span: what a notebook
     filters and counts ("which rules set State links in this feed?").
@@ -208,7 +250,14 @@ def evidence_frame(results, index=None):
     """
     import pandas as pd
 
+    if isinstance(results, Result) or hasattr(results, "columns") or isinstance(results, (str, bytes)):
+        raise TypeError(f"evidence_frame takes a list of Result objects (from classify_many), not a "
+                        f"{type(results).__name__}" + ("; put one result in a list" if isinstance(results, Result) else ""))
     results = list(results)
+    strangers = [r for r in results if not isinstance(r, Result)]
+    if strangers:
+        raise TypeError(f"evidence_frame takes Result objects (from classify_many), not "
+                        f"{type(strangers[0]).__name__} values")
     labels = range(len(results)) if index is None else list(index)
     if len(labels) != len(results):
         raise ValueError(f"index has {len(labels)} labels for {len(results)} results")

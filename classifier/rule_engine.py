@@ -84,7 +84,11 @@ class Evidence(NamedTuple):
     negated: bool = False
 
     def to_dict(self) -> dict:
-        return {"start": self.start, "end": self.end, "text": self.text, "rule": self.rule}
+        """The JSON form; ``negated`` appears, as true, only on a span a negation turned around."""
+        out = {"start": self.start, "end": self.end, "text": self.text, "rule": self.rule}
+        if self.negated:
+            out["negated"] = True
+        return out
 
 
 class _NoDetail(Mapping):
@@ -133,11 +137,10 @@ class Criterion(NamedTuple):
     @classmethod
     def from_dict(cls, record: Mapping) -> "Criterion":
         """The criterion of a JSON form (``to_dict``): keys other than value, confidence,
-        evidence and evidence_total are its detail. Negation is not in the JSON form: every span
-        comes back with ``negated`` False, and spans past MAX_EVIDENCE do not come back."""
+        evidence and evidence_total are its detail. Spans past MAX_EVIDENCE do not come back."""
         detail = {k: v for k, v in record.items() if k not in ("value", "confidence", "evidence", "evidence_total")}
-        evidence = tuple(Evidence(int(e["start"]), int(e["end"]), str(e["text"]), str(e["rule"]))
-                         for e in record["evidence"])
+        evidence = tuple(Evidence(int(e["start"]), int(e["end"]), str(e["text"]), str(e["rule"]),
+                                  e.get("negated") is True) for e in record["evidence"])
         return cls(record["value"], float(record["confidence"]), evidence, detail or _NO_DETAIL)
 
 

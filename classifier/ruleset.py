@@ -725,7 +725,8 @@ def load_rules(directory: Path | str | None = None) -> RuleSet:
     """
     directory = Path(directory) if directory else default_rules_dir()
     if not directory.is_dir():
-        raise RuleFileError(directory, "rules directory not found")
+        raise RuleFileError(directory, "is a file, not a rules directory" if directory.exists()
+                            else "rules directory not found")
     files: dict[str, tuple[bytes, dict]] = {}   # each file read once, in order, for its loader and the fingerprint
 
     def read(name: str) -> tuple[Path, dict]:

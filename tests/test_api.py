@@ -232,6 +232,27 @@ def test_html_highlights_evidence():
     assert "<mark" in html and "ransomware gang" in html and "cybercrime" in html
 
 
+def test_views_mark_negated_evidence_and_keep_accents_inside_a_highlight():
+    """A negated span is evidence against what it names ("no evidence of Russian intelligence
+    involvement": no State link); the views said so nowhere, and the HTML marked it as a finding."""
+    import re
+
+    text = ("A ransomware gang encrypted a hospital's records; investigators found no evidence of "
+            "Russian intelligence involvement.")
+    result = classify(text)
+    sponsorship = result.criteria["state_sponsorship"]
+    assert sponsorship.value == "none" and [e.negated for e in sponsorship.evidence] == [True]
+    assert '"Russian intelligence" (negated)' in str(result)
+    marks = re.findall(r'<mark style="([^"]*)" title="([^"]*)">([^<]*)</mark>', result._repr_html_())
+    negated = [m for m in marks if m[2] == "Russian intelligence"]
+    assert negated and "line-through" in negated[0][0] and "(negated)" in negated[0][1]
+    assert all("line-through" not in style for style, _, shown in marks if shown != "Russian intelligence")
+    assert "Russian intelligence (negated)" in result._repr_html_()
+    # A combining accent after a matched word stays inside its highlight.
+    accented = classify("A ransomware gang encrypted a hospital\u0301's records and demanded bitcoin.")
+    assert "hospital\u0301</mark>" in accented._repr_html_()
+
+
 def test_both_views_name_the_sponsoring_state_the_rules_found():
     """The JSON's `sponsor` used to reach neither the terminal nor the notebook view."""
     result = classify("North Korean hackers of the Lazarus Group stole 600 million dollars from a crypto bridge.")
@@ -478,7 +499,20 @@ def test_classify_many_takes_any_collection_and_refuses_a_lone_string():
         classifier.classify_rows(pd.DataFrame({"text": texts}))
     with pytest.raises(TypeError, match="classify takes one description, not a Series"):
         classifier.classify(pd.Series(texts))
-    assert classifier.classify(42).error.startswith("The description is not text (int")
+    # The error says what is wrong in the same words from every way in (README); the explanation
+    # says it as a sentence.
+    unread = classifier.classify(42)
+    assert unread.error == "not text (int '42')" and unread.explanation.startswith("The description is not text")
+    assert [r.error for r in classifier.classify_many(["", None, 4.5])] == [
+        "empty text", "missing text", "not text (float '4.5')"]
+    with pytest.raises(TypeError, match="not a dict; pass its values"):
+        classifier.classify_many({"case-1": texts[0]})       # would classify the keys
+    with pytest.raises(TypeError, match="not one value of type int"):
+        classifier.classify_many(5)
+    with pytest.raises(TypeError, match="not one value of type NoneType"):
+        classifier.classify_many(None)
+    with pytest.raises(TypeError, match="text_column is the name of one column, not a list"):
+        classifier.classify_frame(pd.DataFrame({"description": texts}), text_column=["description"])
 
 
 def test_priors_set_after_construction_are_checked_and_normalised():
@@ -543,8 +577,21 @@ def test_a_result_comes_back_from_its_json_record(tmp_path):
         assert re.sub(r"\d", "", back._repr_html_()) == re.sub(r"\d", "", original._repr_html_())
         assert re.sub(r"\d", "", str(back)) == re.sub(r"\d", "", str(original))
     sponsor = Classifier().classify(texts[0]).criteria["state_sponsorship"]
-    assert Result.from_dict(json.loads(Classifier().classify(texts[0]).to_json())).criteria[
-        "state_sponsorship"].detail == dict(sponsor.detail)
+    with pytest.warns(UserWarning, match="no description that its evidence spans fit"):
+        bare = Result.from_dict(json.loads(Classifier().classify(texts[0]).to_json()))   # `score --json`: no text
+    assert bare.criteria["state_sponsorship"].detail == dict(sponsor.detail)
+    assert bare.text == "" and "<mark" not in bare._repr_html_()     # no empty highlights
+    with pytest.raises(ValueError, match="actor_type evidence 'Lazarus Group' at 28-41 is not in the text given"):
+        Result.from_dict(json.loads(Classifier().classify(texts[0]).to_json()), text="something else entirely")
+    # A negated span keeps its negation through the JSON form.
+    denial = "A gang hit a hospital; investigators found no evidence of Russian intelligence involvement."
+    denied = Classifier().classify(denial)
+    record = json.loads(denied.to_json())
+    assert record["criteria"]["state_sponsorship"]["evidence"][0]["negated"] is True
+    assert "negated" not in record["criteria"]["critical_infrastructure"]["evidence"][0]
+    back = Result.from_dict(record, text=denial)
+    assert back.to_dict() == denied.to_dict()
+    assert back.criteria["state_sponsorship"].evidence == denied.criteria["state_sponsorship"].evidence
     source = tmp_path / "in.csv"
     pd.DataFrame({"id": [1, 2], "text": texts[:2]}).to_csv(source, index=False)
     out = tmp_path / "out.jsonl"
@@ -552,10 +599,17 @@ def test_a_result_comes_back_from_its_json_record(tmp_path):
     records = [json.loads(line) for line in out.read_text().splitlines()]
     rebuilt = [Result.from_dict(record) for record in records]     # the text comes from "input"
     assert [r.text for r in rebuilt] == texts[:2]
+    # ... also from batch --text-column: the input value the evidence spans fit.
+    pd.DataFrame({"id": [1, 2], "description": texts[:2], "note": ["North Korean", "gang"]}).to_csv(source, index=False)
+    assert CliRunner().invoke(main, ["batch", str(source), "--text-column", "description", "-o", str(out)]).exit_code == 0
+    described = [Result.from_dict(json.loads(line)) for line in out.read_text().splitlines()]
+    assert [r.text for r in described] == texts[:2]
     assert [r.route for r in rebuilt] == [record["route"] for record in records]
     for result in rebuilt:
         assert all(result.text[e.start:e.end] == e.text for c in result.criteria.values() for e in c.evidence)
     with pytest.raises(ValueError, match="no 'rule_route' key"):
         Result.from_dict({k: v for k, v in records[0].items() if k != "rule_route"})
+    with pytest.raises(ValueError, match="'confidence' is not a number: 'high'"):
+        Result.from_dict({**records[0], "confidence": "high"})
     with pytest.raises(ValueError, match="is a JSON object"):
         Result.from_dict("route: cybercrime")

@@ -97,3 +97,33 @@ def test_a_missing_plotting_library_names_the_install_line(routed, monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else real(name, *a))
     with pytest.raises(ImportError, match=r"needs matplotlib.*pip install 'cyberroute\[notebook\]'"):
         plots.route_distribution(routed)
+
+
+def test_style_routed_shows_the_description_and_keeps_result_columns_together():
+    """The description is shown whatever the other input columns; cascading_effects, a result
+    column, is not taken for an input column (a reviewer saw it placed before route)."""
+    from classifier import classify_frame
+
+    feed = pd.DataFrame({"id": ["a1", "a2"], "date": ["2024-01-01", "2024-02-01"], "country": ["NZ", "FR"],
+                         "description": ["A ransomware gang encrypted a dental practice's records.",
+                                         "GRU officers planted a wiper in a grid operator's network."]})
+    shown = list(plots.style_routed(classify_frame(feed, text_column="description")).data.columns)
+    assert shown[:2] == ["description", "id"] and shown[2] == "route"
+    assert shown.index("cascading_effects") > shown.index("route")
+    text_named = classify_frame(feed.rename(columns={"description": "text"}), text_column="text")
+    assert list(plots.style_routed(text_named).data.columns)[:2] == ["text", "id"]
+    chosen = list(plots.style_routed(classify_frame(feed, text_column="description"), text_column="country").data.columns)
+    assert chosen[:2] == ["country", "id"]
+    with pytest.raises(KeyError, match="no column 'summary'"):
+        plots.style_routed(text_named, text_column="summary")
+
+
+def test_a_plot_names_the_columns_a_frame_lacks(routed):
+    with pytest.raises(KeyError, match="route_share_over_time needs the column 'date'"):
+        plots.route_share_over_time(routed.drop(columns="date"))
+    with pytest.raises(KeyError, match="route_distribution needs the column 'route'"):
+        plots.route_distribution(routed.drop(columns="route"))
+    with pytest.raises(KeyError, match="needs the columns 'critical_infrastructure', 'route'"):
+        plots.route_share_by_sector(routed.drop(columns=["route", "critical_infrastructure"]))
+    with pytest.raises(KeyError, match="criteria_cooccurrence needs the column 'motive'"):
+        plots.criteria_cooccurrence(routed.drop(columns="motive"))

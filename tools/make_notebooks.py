@@ -103,8 +103,8 @@ CORPUS = [
          "table = pd.DataFrame(criterion_head_accuracy(labels, results, model.text_model.heads_)).T\n"
          "table['labelled yes'] = [int(labels[name].sum()) for name in table.index]\n"
          "table"),
-    md("Calibration: when the classifier says 0.8, is it right about 80 % of the time? (Most probable route, "
-       "undetermined included as its own outcome.)"),
+    md("Calibration: when the classifier says 0.8, is it right about 80 % of the time? (The most probable "
+       "route against the label: a result held back as undetermined is counted with its most probable route.)"),
     code("best = np.array([max(r.probabilities, key=r.probabilities.get) for r in results])\n"
          "plots.calibration_curve(best == held_out.route.to_numpy(), confidence);"),
     md("## The ten most confident errors\n\nThe evidence the rules found is highlighted; the label is the corpus's."),
@@ -130,7 +130,8 @@ BATCH = [
     code("if DATE_COLUMN in routed.columns:\n"
          "    plots.route_share_over_time(routed, date_column=DATE_COLUMN)"),
     code("plots.route_share_by_sector(routed);"),
-    md("## Flagged for review\n\nLow confidence, rules and model in conflict, or rules silent:"),
+    md("## Flagged for review\n\nLow confidence, rules and model in conflict, rules silent, or a route that rests "
+       "on a State the rules did not find; the explanation says which:"),
     code("review = routed[routed.review.astype(str).str.lower() == 'true']\n"
          "review[[TEXT_COLUMN, 'route', 'confidence', 'explanation']]"),
     md("## A feed unlike the training corpus\n\nThe model learnt its probabilities on a corpus that is "
@@ -139,13 +140,10 @@ BATCH = [
        "police feed has another mix. `estimate_shares` reads the mix from the texts alone (no labels), and a "
        "`Classifier` built with those shares as `priors` re-weights every result to them "
        "(`cyberroute priors FILE` and `--priors` on the command line). On a file of a few dozen rows, such as "
-       "the sample, the estimate is rough: it is shown here for the API."),
-    code("from classifier.api import Classifier\n"
-         "from classifier.priors import at_least, estimate_shares\n\n"
+       "the sample, the estimate is not worth using, and the warning says so: it is shown here for the API."),
+    code("from classifier.api import Classifier\n\n"
          "default = Classifier()\n"
-         "texts = incidents[TEXT_COLUMN].tolist()\n"
-         "shares = at_least(estimate_shares(default.route_probabilities(texts), default.training_shares))\n"
-         "priors = dict(zip(default.model.classes, shares.round(3).tolist()))\n"
+         "priors = default.estimate_priors(incidents[TEXT_COLUMN])\n"
          "priors"),
     code("adapted = Classifier(priors=priors).classify_frame(incidents, text_column=TEXT_COLUMN)\n"
          "pd.crosstab(routed.route, adapted.route, rownames=['corpus shares'], colnames=['feed shares'])"),
