@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import shlex
 import signal
 import sys
 import warnings
@@ -558,9 +559,11 @@ def train(csv_path, output_dir, cv, text_column, label_column, input_format, enc
         save_model(model, target)
     except OSError as exc:
         _fail(f"{exc.filename or target}: {exc.strerror or exc}; the model was not written")
+    use = " ".join(([f"--model {shlex.quote(str(target))}"] if output_dir else [])
+                   + ([f"--rules {shlex.quote(str(rules_dir))}"] if rules_dir is not None else []))
     click.echo(f"model written to {target}" + ("" if output_dir else
-               " (the shipped model, which every command uses without --model; -o DIR keeps a model apart)"),
-               err=True)
+               " (the shipped model, which every command uses without --model; -o DIR keeps a model apart)")
+               + (f"; use it with {use}" if use else ""), err=True)
 
 
 def _read_any(path: Path, text_column: str, label_column: str | None, encoding: str | None = None,

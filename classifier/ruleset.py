@@ -32,6 +32,7 @@ NAMED_ACTOR_TYPES = tuple(t for t in ACTOR_TYPES if t != "unknown")
 STATE_LINKS = ("confirmed", "suspected")
 SPONSORSHIP = ("confirmed", "suspected", "none", "unknown")
 MOTIVES = ("financial", "espionage", "sabotage", "influence", "ideological", "unknown")
+ACTOR_MOTIVES = MOTIVES[:-1]   # a gazetteer entry gives its group's main motive
 CASCADING = ("yes", "no")
 # "enforcement": an action of police, prosecutors or a State agency against the offenders
 # (takedown, seizure, arrests, a bounty); it makes the agencies named beside it enforcers.
@@ -297,6 +298,14 @@ _TOML_HINTS = (
     ("Cannot overwrite a value", "a key is given twice in one table (or one [[...]] entry): keep one of them"),
     ("Cannot declare", "a table header is given twice: entries of a list (cues, sectors, actors, routing "
                        "rules, norms) each start with a double-bracket header such as [[cue]] or [[actor]]"),
+    ("Illegal character '\\n'", "a quoted string is not closed on this line: end it with the quote it "
+                                  "opened with"),
+    ("Unclosed array", "in the list that reaches this line: a comma missing between two items, a quote "
+                       "missing or out of place (\"power grid\", \"power grids\"), an apostrophe inside "
+                       "'...' (write \"people's\"), or a missing ]"),
+    ("Unclosed inline table", "a { ... } table must close on its own line with }, its items separated by commas"),
+    ("Invalid initial character for a key part", "a key is expected here: in a { ... } table, a comma after "
+                                                 "the last item is not allowed (arrays allow one, tables do not)"),
 )
 _CURLY_QUOTES = "\u201c\u201d\u2018\u2019"
 
@@ -311,8 +320,8 @@ def _toml_hint(message: str, text: str) -> str:
     line = lines[int(found.group(1)) - 1].strip() if found and int(found.group(1)) <= len(lines) else ""
     hints = [hint for start, hint in _TOML_HINTS if message.startswith(start)]
     if any(ch in line for ch in _CURLY_QUOTES):
-        hints.append("the line holds typographic quotes (\u201c \u201d), as a word processor types them; "
-                     "TOML reads straight quotes (\") only")
+        hints.append("the line holds typographic quotes (\u201c \u201d \u2018 \u2019), as a word processor "
+                     "types them; TOML reads straight quotes (\" or ') only")
     shown = f"; the line reads: {line[:120]}" if line else ""
     return (f" ({'; '.join(hints)})" if hints else "") + shown
 
@@ -373,6 +382,10 @@ def _check_conditions(path, when, rule: str, sector_ids=()):
     allowed_items = {"signals": SIGNALS, "actor_type": ACTOR_TYPES, "motive": MOTIVES,
                      "state_sponsorship": SPONSORSHIP, "sectors": tuple(sector_ids)}
     for key, allowed in allowed_items.items():
+        if key in when and not when[key]:
+            # A list of none of the values is met by no text: the rule would never decide.
+            raise RuleFileError(path, f"lists no value, so no text meets it and the rule never decides; list "
+                                      f"one or more of {', '.join(allowed)}, or remove the condition", rule, f"when.{key}")
         for item in when.get(key, []):
             if item not in allowed:
                 raise RuleFileError(path, f"{item!r} is not one of {', '.join(allowed)}", rule, f"when.{key}")
@@ -403,12 +416,15 @@ def _terms(path, table: dict, key: str, rule: str, places: dict | None = None, d
     for term in listed:
         if not any(ch.isalnum() for ch in term):
             raise RuleFileError(path, f"{term!r} has no letter or digit, so it can match nothing", rule, key)
-        if ", " in term:
-            # Two phrases typed as one string: a text would have to hold both, comma and all.
-            parts = ", ".join(f'"{part.strip()}"' for part in term.split(","))
-            raise RuleFileError(path, f"{term!r} holds a comma and a space: each phrase is its own quoted string "
-                                      f"({parts})", rule, key)
+        _check_one_phrase(path, term, rule, key)
+        if (pattern := _PATTERN_CHARACTERS.search(term)):
+            raise RuleFileError(path, f"{term!r}: {pattern[0]!r} is read as itself: terms are plain phrases matched "
+                                      f"as whole words, not regular expressions, so list each spelling as its own "
+                                      f"phrase", rule, key)
         placeholders = set(re.findall(r"\{[^}]*\}", term)) - {"{place}"}
+        if not placeholders and ("{" in term.replace("{place}", "") or "}" in term.replace("{place}", "")):
+            raise RuleFileError(path, f"{term!r} holds a brace outside {{place}}; the placeholder is written "
+                                      f"{{place}}, braces and all", rule, key)
         if placeholders or (places is None and "{place}" in term):
             where = "criteria.toml" if places is None else "this file"
             raise RuleFileError(path, f"{term!r}: {', '.join(sorted(placeholders or {'{place}'}))} is no placeholder "
@@ -423,6 +439,19 @@ def _terms(path, table: dict, key: str, rule: str, places: dict | None = None, d
             elif state and not pairs[seen[folded]][1]:
                 pairs[seen[folded]] = (phrase, state)
     return pairs
+
+
+# Characters of regular expressions, which a term is not ("cyber.*corps" would match only itself).
+# Not checked in actor names, where "$" and brackets are spelling ("Lapsus$", "NoName057(16)").
+_PATTERN_CHARACTERS = re.compile(r"[*?^$|\\()\[\]+]")
+
+
+def _check_one_phrase(path, phrase: str, rule: str, key: str) -> None:
+    """Refuse two phrases typed as one string: a text would have to hold both, comma and all."""
+    if ", " in phrase:
+        parts = ", ".join(f'"{part.strip()}"' for part in phrase.split(","))
+        raise RuleFileError(path, f"{phrase!r} holds a comma and a space: each phrase is its own quoted string "
+                                  f"({parts})", rule, key)
 
 
 def _load_criteria(path: Path, data: dict):
@@ -440,6 +469,10 @@ def _load_criteria(path: Path, data: dict):
     breaks = _strings(path, negation, "clause_breaks", "negation")
     places_table = _need(path, data, "places", dict)
     places = {state: _strings(path, places_table, state, "places") for state in places_table}
+    for state, aliases in places.items():
+        if not state.strip() or not aliases:
+            raise RuleFileError(path, "each place is a State's name with one or more of its names in texts "
+                                      '(Cuba = ["cuba", "cuban", "havana"])', "places", state)
     cues, seen = [], set()
     for index, table in enumerate(_need(path, data, "cue", list)):
         rule = table.get("id") if isinstance(table, dict) else None
@@ -449,6 +482,8 @@ def _load_criteria(path: Path, data: dict):
         _check_unknown_keys(path, table, {"id", "criterion", "value", "confidence", "terms", "negatable",
                                           "case_sensitive", "shadows"}, rule)
         cue_id = _need(path, table, "id", str, rule)
+        if not cue_id.strip():
+            raise RuleFileError(path, "is empty: a cue's id names it in results and reports", rule, "id")
         if cue_id in seen:
             raise RuleFileError(path, "duplicate id", rule, "id")
         seen.add(cue_id)
@@ -481,12 +516,17 @@ def _load_sectors(path: Path, data: dict):
         if not isinstance(table, dict):
             raise RuleFileError(path, "each [[sector]] must be a table", rule)
         sector_id = _need(path, table, "id", str, rule)
-        if sector_id in info:
-            raise RuleFileError(path, "duplicate id: add the terms to the first [[sector]] of that id", rule, "id")
+        if sector_id.lower() in {known.lower() for known in info}:
+            raise RuleFileError(path, "duplicate id (ids are compared in any case): add the terms to the first "
+                                      "[[sector]] of that id", rule, "id")
         _check_unknown_keys(path, table, {"id", "label", "cisa", "nis2", "confidence", "terms", "weak_terms",
                                           "negatable"}, rule)
         confidence = _confidence(path, table, rule)
         terms = tuple(t for t, _ in _terms(path, table, "terms", rule))
+        if not isinstance(table.get("label", ""), str):
+            raise RuleFileError(path, f"must be text in quotes, got {table['label']!r}", rule, "label")
+        for key in ("cisa", "nis2"):
+            _strings(path, table, key, rule, default=())   # lists of the official sector names
         info[sector_id] = {k: table.get(k) for k in ("label", "cisa", "nis2")}
         # A denial is about who did it, rarely about what was hit ("no evidence that Russia was
         # behind the attack on the hospital"), so sector terms are not negated unless the sector
@@ -497,14 +537,21 @@ def _load_sectors(path: Path, data: dict):
                            negatable=negatable))
         weak = tuple(t for t, _ in _terms(path, table, "weak_terms", rule, default=()))
         # The header's rule: a term names one sector. Listed under two, it would mark both.
+        strong = {normalise_phrase(term) for term in terms}
+        for term in weak:
+            if normalise_phrase(term) in strong:
+                # Listed as both, the term would count twice (0.925 rather than 0.85 for a strong one alone).
+                raise RuleFileError(path, f"{term!r} is in terms too; a term is strong or weak, so remove it "
+                                          f"from one of the two lists", rule, "weak_terms")
         for key, listed in (("terms", terms), ("weak_terms", weak)):
             for term in listed:
                 folded = normalise_phrase(term)
                 if owner.get(folded, sector_id) != sector_id:
                     # Rules copied before session 22 list "hydroelectric dam" under energy and water.
+                    old_copy = (" (the packaged rules keep \"hydroelectric dam\" under energy only)"
+                                if folded == "hydroelectric dam" else "")
                     raise RuleFileError(path, f"{term!r} is listed under sector {owner[folded]} too; a term "
-                                              f"names one sector, so remove it from one of the two (the "
-                                              f"packaged rules keep \"hydroelectric dam\" under energy only)",
+                                              f"names one sector, so remove it from one of the two{old_copy}",
                                         rule, key)
                 owner[folded] = sector_id
         if weak:
@@ -520,6 +567,11 @@ def _load_gazetteer(path: Path, data: dict):
     _check_unknown_keys(path, stop, {"aliases", "context", "names"}, "stoplist")
     stoplist = frozenset(_strings(path, stop, "aliases", "stoplist", default=()))
     context = frozenset(c.lower() for c in _strings(path, stop, "context", "stoplist", default=()))
+    for word in context:
+        if len(word.split()) != 1 or normalise_phrase(word) != word:
+            # The context is read word by word beside the alias: a phrase would never be found.
+            raise RuleFileError(path, f"{word!r} is not one word; context entries are single words "
+                                      f"(\"ransomware\", \"gang\"), each its own string", "stoplist", "context")
     names = _strings(path, stop, "names", "stoplist", default=())
     actors, seen = [], {}
     for index, table in enumerate(_need(path, data, "actor", list)):
@@ -529,8 +581,8 @@ def _load_gazetteer(path: Path, data: dict):
         _check_unknown_keys(path, table, {"name", "aliases", "actor_type", "sponsor", "sponsorship", "motive",
                                           "roles"}, rule)
         name = _need(path, table, "name", str, rule)
-        if normalise(name) in seen:
-            raise RuleFileError(path, f"{name!r} is listed already (as {seen[normalise(name)]}); one [[actor]] "
+        if normalise_phrase(name) in seen:
+            raise RuleFileError(path, f"{name!r} is listed already (as {seen[normalise_phrase(name)]}); one [[actor]] "
                                       f"per group, with every alias", rule, "name")
         actor_type = _need(path, table, "actor_type", str, rule)
         if actor_type not in NAMED_ACTOR_TYPES:
@@ -544,34 +596,60 @@ def _load_gazetteer(path: Path, data: dict):
             raise RuleFileError(path, f"an actor of type {actor_type!r} is a State's: its sponsorship is confirmed "
                                       f"or suspected, not none", rule, "sponsorship")
         motive = _need(path, table, "motive", str, rule)
-        if motive not in MOTIVES:
-            raise RuleFileError(path, f"{motive!r} is not a motive ({', '.join(MOTIVES)})", rule, "motive")
+        if motive not in ACTOR_MOTIVES:
+            raise RuleFileError(path, f"{motive!r} is not a motive ({', '.join(ACTOR_MOTIVES)}); give the "
+                                      f"group's main one", rule, "motive")
+        sponsor = table.get("sponsor", "")
+        if not isinstance(sponsor, str):
+            raise RuleFileError(path, f"must be a State's name in quotes (\"Iran\"), or \"\" for none, got "
+                                      f"{sponsor!r}", rule, "sponsor")
+        if actor_type in STATE_ACTOR_TYPES and not sponsor.strip():
+            raise RuleFileError(path, f"an actor of type {actor_type!r} is a State's: name the State", rule, "sponsor")
         roles = _strings(path, table, "roles", rule, default=())
         for role in roles:
             if role not in ROLES:
                 raise RuleFileError(path, f"{role!r} is not a role ({', '.join(ROLES)})", rule, "roles")
         aliases = (name,) + _strings(path, table, "aliases", rule, default=())
-        for alias in aliases:
+        for position, alias in enumerate(aliases):
             if len(alias.strip()) < 3:
                 # Two letters match inside too many texts ("AW", "G7") to be evidence of an actor.
                 raise RuleFileError(path, f"alias {alias!r} is shorter than 3 characters", rule, "aliases")
-            key = normalise(alias)
+            if not any(ch.isalnum() for ch in alias):
+                raise RuleFileError(path, f"alias {alias!r} has no letter or digit, so it can match nothing",
+                                    rule, "aliases")
+            _check_one_phrase(path, alias, rule, "aliases")
+            # Folded as texts are ("UAC-0056" and "UAC 0056" are one alias), or two actors would
+            # share the words and a result mix the one's sponsorship with the other's sponsor.
+            key = normalise_phrase(alias)
             if key in seen and seen[key] != name:
-                raise RuleFileError(path, f"alias {alias!r} also belongs to {seen[key]}", rule, "aliases")
+                raise RuleFileError(path, f"alias {alias!r} also belongs to {seen[key]} (aliases are compared "
+                                          f"in any case, hyphens read as spaces)", rule, "aliases")
+            if position and alias.strip() == name.strip():
+                raise RuleFileError(path, f"alias {alias!r} repeats the name, which is matched already", rule, "aliases")
+            if key in _GENERIC_WORDS | context and alias.lower() not in {a.lower() for a in stoplist}:
+                raise RuleFileError(path, f"alias {alias!r} is an ordinary word of incident reports: every "
+                                          f"\"{alias.lower()}\" would name this actor. Drop it, or list it in "
+                                          f"[stoplist].aliases too, so that it counts only in the case written "
+                                          f"and beside a context word", rule, "aliases")
             seen[key] = name
         actors.append(Actor(name=name, aliases=aliases, actor_type=actor_type,
-                            sponsor=table.get("sponsor", ""), sponsorship=sponsorship, motive=motive,
-                            roles=roles))
+                            sponsor=sponsor, sponsorship=sponsorship, motive=motive, roles=roles))
     for alias in stoplist:
         # A stoplisted alias that no actor has stops nothing: most likely a typo, or the actor is gone.
-        if normalise(alias) not in seen:
+        if normalise_phrase(alias) not in seen:
             raise RuleFileError(path, f"{alias!r} is no actor's alias, so stoplisting it changes nothing",
                                 "stoplist", "aliases")
     for phrase in names:
         # A name that holds no alias shadows nothing: most likely a typo, or the actor is gone.
-        if not any(normalise(word) in seen for word in _alias_candidates(phrase)):
+        if not any(normalise_phrase(word) in seen for word in _alias_candidates(phrase)):
             raise RuleFileError(path, f"{phrase!r} holds no actor's alias, so it hides nothing", "stoplist", "names")
     return [_with_spelling_variants(actor, seen, stoplist) for actor in actors], stoplist, context, names
+
+
+# Words of everyday reporting that the gazetteer header forbids as aliases ("Team", "Group"),
+# beside [stoplist].context, which holds the others ("gang", "crew", "hackers", "apt"...).
+_GENERIC_WORDS = frozenset({"team", "teams", "group", "groups", "unit", "units", "army", "cyber", "agency",
+                            "government", "state", "spies", "attackers", "operation", "campaign"})
 
 
 def _alias_candidates(phrase: str) -> list[str]:
@@ -602,15 +680,15 @@ def _with_spelling_variants(actor: "Actor", seen: dict[str, str], stoplist: froz
         numbered = _NUMBERED_NAME.fullmatch(alias)
         if numbered and alias.lower() not in stopped:
             apart = f"{numbered[1]} {numbered[2]}"
-            if normalise(apart) not in seen:
-                seen[normalise(apart)] = actor.name
+            if normalise_phrase(apart) not in seen:
+                seen[normalise_phrase(apart)] = actor.name
                 extra.append(apart)
         if alias.lower() in stopped:
             if alias != alias.upper():
                 extra.append(alias.upper())
         elif (len(words) > 1 and all(w[0].isupper() or w[0].isdigit() for w in words)
-                and normalise(run_together) not in seen):
-            seen[normalise(run_together)] = actor.name
+                and normalise_phrase(run_together) not in seen):
+            seen[normalise_phrase(run_together)] = actor.name
             extra.append(run_together)
     return replace(actor, aliases=actor.aliases + tuple(extra)) if extra else actor
 
@@ -723,10 +801,15 @@ def load_rules(directory: Path | str | None = None) -> RuleSet:
     RuleFileError
         naming the file, rule and key of the first problem found.
     """
+    if directory is not None and not str(directory).strip():
+        raise RuleFileError("''", "no rules directory named (an empty path); leave --rules out for the packaged rules")
     directory = Path(directory) if directory else default_rules_dir()
     if not directory.is_dir():
         raise RuleFileError(directory, "is a file, not a rules directory" if directory.exists()
                             else "rules directory not found")
+    if not any((directory / name).exists() for name in RULE_FILES):
+        raise RuleFileError(directory, f"is not a rules directory: it holds none of {', '.join(RULE_FILES)} "
+                                       f"(copy the packaged rules/ and edit the copy)")
     files: dict[str, tuple[bytes, dict]] = {}   # each file read once, in order, for its loader and the fingerprint
 
     def read(name: str) -> tuple[Path, dict]:
@@ -736,14 +819,18 @@ def load_rules(directory: Path | str | None = None) -> RuleSet:
     cues, (triggers, pseudo, post, post_breaks), window, breaks, places = _load_criteria(*read("criteria.toml"))
     sectors, sector_info = _load_sectors(*read("sectors.toml"))
     actors, stoplist, stop_context, stop_names = _load_gazetteer(*read("gazetteer.toml"))
-    # A place named as an actor's alias would make every mention of that State an actor.
+    # A place named as an actor's alias would make every mention of that State an actor. A
+    # stoplisted alias ("Cuba", a ransomware brand) counts only in its case beside a context word.
     place_names = {normalise_phrase(alias): state for state, aliases in places.items() for alias in aliases}
+    stopped = {alias.lower() for alias in stoplist}
     for actor in actors:
         for alias in actor.aliases:
-            if normalise_phrase(alias) in place_names:
-                raise RuleFileError(directory / "gazetteer.toml", f"{alias!r} names {place_names[normalise_phrase(alias)]} "
-                                    f"in criteria.toml's [places], where it sets a State link; as an alias it would "
-                                    f"make every mention an actor", actor.name, "aliases")
+            if normalise_phrase(alias) in place_names and alias.lower() not in stopped:
+                state = place_names[normalise_phrase(alias)]
+                raise RuleFileError(directory / "gazetteer.toml", f"{alias!r}, a name of this actor, is also a name "
+                                    f"of {state} in criteria.toml's [places]: every mention of {state} would name "
+                                    f"the actor. Drop one of the two, or list the alias in [stoplist].aliases, so "
+                                    f"that it counts only in its case beside a context word", actor.name, "aliases")
     sector_ids = tuple(sector_info)
     routing_rules, decision, topic_words = _load_routing(*read("routing.toml"), sector_ids)
     processes, labels, norms = _load_processes(*read("processes.toml"), sector_ids)

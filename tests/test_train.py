@@ -134,8 +134,10 @@ def test_a_model_trained_with_other_rules_tells_which_to_pass(runner, tmp_path, 
     # the model, would ask for no retraining).
     routing.write_text(routing.read_text().replace("confidence = 0.85\n", "confidence = 0.8\n", 1))
     model = tmp_path / "m"
-    assert runner.invoke(main, ["train", str(small_corpus), "-o", str(model), "--rules", str(rules),
-                                "--no-cv"]).exit_code == 0
+    trained = runner.invoke(main, ["train", str(small_corpus), "-o", str(model), "--rules", str(rules), "--no-cv"])
+    assert trained.exit_code == 0
+    # The last line says how to use what was written (a reviewer looked for it in vain).
+    assert trained.stderr.rstrip().endswith(f"model written to {model}; use it with --model {model} --rules {rules}")
     assert json.loads((model / "manifest.json").read_text())["rules_dir"] == str(rules)
     scored = runner.invoke(main, ["score", "A gang hit a bakery's tills.", "--model", str(model)])
     assert scored.exit_code == 0
