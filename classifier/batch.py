@@ -468,35 +468,56 @@ def batch_gc():
         gc.unfreeze()
 
 
-def _worker_signals() -> None:
-    """A worker dies at once on SIGTERM, which is how ``Pool.terminate`` ends it. The CLI turns
-    SIGTERM into SystemExit in its own process (to remove a half-written output), and a forked
-    worker inherits that handler: raised inside the pool's queue handling, it can leave a lock
-    held and ``Pool.join`` waiting for ever."""
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+def _worker_start() -> None:
+    """Signals are the parent's to act on. A terminal's Ctrl-C, `timeout` or a service stop signals
+    the whole process group: a worker that died of it mid-write printed its traceback and could
+    leave a queue's lock held, and the pool then waited on it for ever. The parent ends its
+    workers itself (``_run_forked``); one whose parent is killed outright dies with it (Linux)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when its parent dies (prctl PR_SET_PDEATHSIG); elsewhere a
+    no-op."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _run_forked(classifier, job: _ChunkJob, chunks, workers: int):
+    """``job`` over ``chunks`` in ``workers`` forked processes, results in input order.
+
+    Stopped early (an error, Ctrl-C, SIGTERM, a reader that went away), the chunks not yet begun
+    are cancelled and the workers finish the few they hold (a fraction of a second each) and exit.
+    They are not killed: one killed while writing its result leaves half a message in the pipe, and
+    the parent would wait for the rest for ever (``multiprocessing.Pool.terminate`` did that).
+    A process pool executor rather than ``multiprocessing.Pool``: it notices a worker that died."""
     import multiprocessing
-    from collections import deque
+    from concurrent.futures import ProcessPoolExecutor
 
     _WORKER_STATE["classifier"] = classifier
     # numba loads or compiles the text model's scorer and the rule layer once, here, not per worker.
     compiled_kernel()
     classifier.engine.compiled()
-    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_worker_signals)
+    executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                   initializer=_worker_start)
     try:
         pending: deque = deque()
         for first_row, chunk, lines in chunks:
-            pending.append(pool.apply_async(_work, (job, first_row, chunk, lines)))
+            pending.append(executor.submit(_work, job, first_row, chunk, lines))
             if len(pending) >= 2 * workers:
-                yield pending.popleft().get()
+                yield pending.popleft().result()
         while pending:
-            yield pending.popleft().get()
-        pool.close()
+            yield pending.popleft().result()
     finally:
-        pool.terminate()
-        pool.join()
+        executor.shutdown(wait=True, cancel_futures=True)
         _WORKER_STATE.clear()
 
 

@@ -120,7 +120,19 @@ LABELLED_FORMAT_OPTION = click.option(
          ".json by its first character, else CSV; stdin is CSV).")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group, exiting 130 on Ctrl-C as shells expect of an interrupted program (click
+    exits 1, the code the README gives to input that could not be used)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("Aborted!", err=True)
+            ctx.exit(128 + signal.SIGINT)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cyberroute")
 def main():
     """Route cyber-incident descriptions to criminal justice, international security, or both."""
