@@ -302,6 +302,12 @@ def open_csv(handle: TextIO, source: str, text_column: str, delimiter: str | Non
         raise BatchInputError(f"{source}: the first line is JSON, not a CSV header; give --input-format jsonl "
                               f"(one object a line) or json (an array of records); batch also reads stix, "
                               f"veris and misp")
+    if text_column not in columns and any("\x00" in c or "\ufffd" in c for c in columns):
+        # UTF-16 without a byte-order mark, read as UTF-8: a NUL beside every letter ("\x00i\x00d").
+        raise BatchInputError(f"{source}: the header is not readable as {'UTF-8' if handle.encoding.startswith('utf-8') else handle.encoding} (it "
+                              f"holds NUL or replacement characters: {columns[0][:20]!r}); name the file's "
+                              f"encoding with --encoding (utf-16-le or utf-16-be for UTF-16 without a "
+                              f"byte-order mark)")
     if text_column not in columns:
         raise BatchInputError(f"{source}: column {text_column!r} not found; columns are: "
                               f"{', '.join(repr(c) for c in columns)} (choose one with --text-column, "
@@ -319,6 +325,8 @@ def row_problem(row: list[str], number: int, width: int, text_at: int, text_colu
         problem = f"{where}: has {len(row)} field{'' if len(row) == 1 else 's'}, the header has {width}"
         if len(row) > width:
             problem += "; extra fields: " + ", ".join(map(repr, row[width:]))
+        elif len(row) <= text_at:
+            problem += f", so no value for column {text_column!r}"
         return problem
     if not row[text_at].strip():
         return f"{where}: empty text in column {text_column!r}"

@@ -17,8 +17,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import uuid
 from dataclasses import dataclass, field, replace
+from itertools import chain, islice
 from pathlib import Path
 from typing import Iterator, TextIO
 
@@ -91,9 +93,14 @@ def _json_kind(data) -> str | None:
         return "misp"
     if isinstance(data, list) and data and isinstance(data[0], dict) and "Event" in data[0]:
         return "misp"
+    if (isinstance(data, dict) and isinstance(data.get("response"), list) and data["response"]
+            and isinstance(data["response"][0], dict) and "Event" in data["response"][0]):
+        return "misp"   # as MISP's REST search answers
     candidates = data if isinstance(data, list) else [data]
+    # VERIS by its structure (what happened, who did it), not an id: records of other kinds
+    # have an incident_id too.
     if candidates and all(isinstance(c, dict) and ("summary" in c or "incident_id" in c) and
-                          ("action" in c or "actor" in c or "incident_id" in c) for c in candidates[:5]):
+                          ("action" in c or "actor" in c) for c in candidates[:5]):
         return "veris"
     if isinstance(data, list) and (not data or isinstance(data[0], dict)):
         return "json"   # an array of records (one that is not an object gets an error record)
@@ -120,10 +127,47 @@ def _not_decodable(path, encoding: str | None, exc: UnicodeError) -> FormatError
                        f"name the file's encoding with --encoding")
 
 
+def parse_json(text: str):
+    """``json.loads``, held to what JSON is. NaN and Infinity, which Python reads and writes but no
+    other JSON reader does, are refused (ValueError, as json's own errors). A lone surrogate escape
+    ("\\ud800" without its pair) is no character, and no UTF-8 output can hold it: it becomes U+FFFD."""
+    try:
+        value = json.loads(text, parse_constant=_not_a_json_value)
+    except _NotAJsonValue as exc:
+        # Where the constant stands, for the error's line and column (json does not say).
+        found = re.search(rf"(?<![\w\"]){re.escape(exc.name)}(?![\w\"])", text)
+        raise json.JSONDecodeError(f"{exc.name} is not a JSON value (write null, or the number in quotes)",
+                                   text, found.start() if found else 0) from None
+    return _whole_characters(value) if "\\u" in text else value
+
+
+class _NotAJsonValue(ValueError):
+    def __init__(self, name: str):
+        super().__init__(name)
+        self.name = name
+
+
+def _not_a_json_value(name: str):
+    raise _NotAJsonValue(name)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _whole_characters(value):
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value) if not value.isascii() else value
+    if isinstance(value, list):
+        return [_whole_characters(item) for item in value]
+    if isinstance(value, dict):
+        return {_whole_characters(key): _whole_characters(item) for key, item in value.items()}
+    return value
+
+
 def _load_json(path: Path, encoding: str | None = None):
     try:
         with _open_text(path, encoding) as handle:
-            return json.load(handle)
+            return parse_json(handle.read())
     except json.JSONDecodeError as exc:
         raise FormatError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     except UnicodeError as exc:
@@ -176,7 +220,7 @@ def _whole_json(path: str, stdin, encoding: str | None = None):
     if path != "-":
         return _load_json(Path(path), encoding)
     try:
-        return json.loads(stdin.read())
+        return parse_json(stdin.read())
     except json.JSONDecodeError as exc:
         raise FormatError(f"stdin: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     except UnicodeError as exc:
@@ -228,7 +272,7 @@ def _json_lines(path, stdin, encoding=None, reading=None):
             reading.encoding = encoding or "utf-8"
         if line.strip():
             try:
-                yield number, json.loads(line)
+                yield number, parse_json(line)
             except json.JSONDecodeError as exc:
                 yield number, FormatError(f"line {number}: not valid JSON ({exc.msg})")
 
@@ -249,22 +293,32 @@ def _read_json(path, text_column, stdin, encoding=None):
     yield from _object_records(objects, path, text_column)
 
 
+# How many JSON records are read ahead for one that holds the text key.
+LOOKAHEAD = 100
+
+
 def _object_records(objects, path, text_column):
     """Records from (where, placeholder fields, object) triples: the object's text in
-    ``text_column``, or an error naming where the object is. The first object must have the key."""
-    first = True
-    for where, place, obj in objects:
+    ``text_column``, or an error naming where the object is.
+
+    When none of the first LOOKAHEAD objects has the key, the whole input is refused, as a CSV
+    header without the column is: the file most likely keeps its text under another key. One
+    object without it among others that have it is a row error, wherever it stands."""
+    objects = iter(objects)
+    ahead = list(islice(objects, LOOKAHEAD))
+    dicts = [obj for _, _, obj in ahead if isinstance(obj, dict)]
+    if dicts and not any(text_column in obj for obj in dicts):
+        where = next(w for w, _, obj in ahead if isinstance(obj, dict))
+        some = f"none of the first {len(dicts)} records has" if len(dicts) > 1 else "the record has"
+        raise FormatError(f"{'stdin' if path == '-' else path}: {some} a key {text_column!r}; the keys of "
+                          f"{where} are: {', '.join(map(repr, dicts[0]))} (choose one with --text-column)")
+    for where, place, obj in chain(ahead, objects):
         if isinstance(obj, FormatError):
             yield Record(place, "", str(obj), placeholder=True, where=where)
             continue
         if not isinstance(obj, dict):
             yield Record(place, "", f"{where}: not a JSON object", placeholder=True, where=where)
             continue
-        if first and text_column not in obj:
-            # As for a CSV header without the column: the file most likely keeps its text elsewhere.
-            raise FormatError(f"{'stdin' if path == '-' else path}: {where}: no key {text_column!r}; keys "
-                              f"are: {', '.join(map(repr, obj))} (choose one with --text-column)")
-        first = False
         text = obj.get(text_column)
         if text_column in obj and text is not None and not isinstance(text, str):
             shown = json.dumps(text)[:40]

@@ -497,7 +497,19 @@ def test_blank_lines_at_the_end_are_no_rows_but_one_between_records_is(tmp_path)
     assert all(r["error"] == "" for r in rows) and "0 with errors" in result.output
     result, rows = run_batch(tmp_path, GOOD.replace(b"\n2,", b"\n\n2,") + b"\n")
     assert [r["id"] for r in rows] == ["1", "", "2"]
-    assert rows[1]["error"] == "row 3: has 0 fields, the header has 2" and rows[2]["error"] == ""
+    assert rows[1]["error"] == "row 3: has 0 fields, the header has 2, so no value for column 'text'"
+    assert rows[2]["error"] == ""
+
+
+def test_utf16_without_a_byte_order_mark_is_told_by_its_header(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_bytes("id,text\n1,A gang hit a shop.\n".encode("utf-16-be"))
+    result = CliRunner().invoke(main, ["batch", str(src), "-o", str(tmp_path / "out.csv")])
+    assert result.exit_code == 1
+    assert "the header is not readable as UTF-8" in result.output and "--encoding" in result.output
+    assert "utf-16-be" in result.output
+    fixed = CliRunner().invoke(main, ["batch", str(src), "-o", str(tmp_path / "out.csv"), "--encoding", "utf-16-be"])
+    assert fixed.exit_code == 0
 
 
 def test_a_blank_first_line_is_named_not_listed_as_empty_columns(tmp_path):

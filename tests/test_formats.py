@@ -214,14 +214,75 @@ def test_fields_of_a_record_without_text_are_kept_or_named(tmp_path):
     assert "'analyst' (1 record)" in result.output
 
 
-def test_jsonl_whose_first_record_lacks_the_key_is_refused_like_a_csv_header(tmp_path):
+def test_jsonl_whose_first_records_lack_the_key_is_refused_like_a_csv_header(tmp_path):
     src = tmp_path / "in.jsonl"
-    src.write_text('{"id": 1, "description": "A gang encrypted a school district\'s servers."}\n')
+    src.write_text('{"id": 1, "description": "A gang encrypted a school district\'s servers."}\n'
+                   '{"id": 2, "description": "Spies read a ministry\'s mail."}\n')
     result = run(src, "-o", tmp_path / "out.csv")
     assert result.exit_code == 1
-    assert "in.jsonl: line 1: no key 'text'; keys are: 'id', 'description' (choose one with --text-column)" in result.output
+    assert ("in.jsonl: none of the first 2 records has a key 'text'; the keys of line 1 are: 'id', 'description' "
+            "(choose one with --text-column)") in result.output
     assert not (tmp_path / "out.csv").exists()
     assert run(src, "-o", tmp_path / "out.csv", "--text-column", "description").exit_code == 0
+
+
+def test_a_first_record_without_the_key_is_a_row_error_as_any_other(tmp_path):
+    """It used to refuse the whole file, where the same record later was one row's error."""
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text('{"id": "r1", "desc": "x"}\n{"id": "r2", "text": "A ransomware gang hit the hospital."}\n')
+    result = run(src, "-o", out)
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["input"]["id"] for r in records] == ["r1", "r2"]
+    assert records[0]["error"].startswith("line 1: no text in key 'text'") and records[1]["error"] is None
+
+
+def test_json_that_no_strict_reader_takes_does_not_reach_the_output(tmp_path):
+    """A lone surrogate escape crashed every output format with a traceback; NaN and Infinity were
+    written back as bare NaN, which is not JSON."""
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"id": "r1", "text": "A ransomware \\ud800 gang hit the hospital."}\n'
+                   '{"id": NaN, "text": "A ransomware gang hit the clinic."}\n'
+                   '{"id": "r3", "text": "Spies read a ministry\'s mail.", "score": -Infinity}\n'
+                   '{"id": "r4", "text": "Emoji stay whole \\ud83d\\ude00 here, a gang stole card data."}\n')
+
+    def strict(line):
+        return json.loads(line, parse_constant=lambda name: pytest.fail(f"{name} in the output"))
+
+    for name in ("out.jsonl", "out.csv", "out.json"):
+        result = run(src, "-o", tmp_path / name)
+        assert result.exit_code == 0, result.output
+    records = [strict(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(records) == 4
+    assert records[0]["input"]["text"] == "A ransomware \ufffd gang hit the hospital." and records[0]["error"] is None
+    assert records[1]["error"] == ("line 2: not valid JSON (NaN is not a JSON value (write null, or the number in "
+                                   "quotes))")
+    assert records[2]["error"].startswith("line 3: not valid JSON (-Infinity is not a JSON value")
+    assert records[3]["input"]["text"] == "Emoji stay whole \U0001F600 here, a gang stole card data."
+    rows = read_csv(tmp_path / "out.csv")
+    assert [r["text"] for r in rows][::3] == ["A ransomware \ufffd gang hit the hospital.",
+                                             "Emoji stay whole \U0001F600 here, a gang stole card data."]
+    bundle = strict((tmp_path / "out.json").read_text(encoding="utf-8"))
+    assert bundle["type"] == "bundle"
+
+
+def test_records_that_have_an_incident_id_are_not_taken_for_veris(tmp_path):
+    src, out = tmp_path / "cases.json", tmp_path / "out.csv"
+    src.write_text(json.dumps([{"incident_id": "INC-1", "text": "A ransomware gang encrypted a hospital's records."},
+                               {"incident_id": "INC-2", "text": "Spies read the foreign ministry's mail."}]))
+    assert detect_format(str(src))[0] == "json"
+    result = run(src, "-o", out)
+    assert result.exit_code == 0 and "0 with errors" in result.output
+    assert [r["incident_id"] for r in read_csv(out)] == ["INC-1", "INC-2"] and "text" in read_csv(out)[0]
+
+
+def test_a_misp_search_response_is_read_as_misp(tmp_path):
+    src, out = tmp_path / "search.json", tmp_path / "out.jsonl"
+    src.write_text(json.dumps({"response": [{"Event": {"info": "A ransomware gang hit a hospital."}},
+                                            {"Event": {"info": "Spies read a ministry's mail."}}]}))
+    assert detect_format(str(src))[0] == "misp"
+    result = run(src, "-o", out)
+    assert result.exit_code == 0 and "2 records classified" in result.output
 
 
 def test_csv_to_stix_creates_incidents_to_point_at(tmp_path):
