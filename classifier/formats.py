@@ -344,7 +344,13 @@ def _read_stix(path, stdin, encoding=None):
     if not isinstance(objects, list):
         raise FormatError(f"{path}: the bundle has no \"objects\" list")
     for index, obj in enumerate(objects):
-        if not isinstance(obj, dict) or obj.get("type") not in STIX_TYPES:
+        if not isinstance(obj, dict):
+            # No STIX object at all: an error record, where an object of another type (an
+            # identity, a relationship) is passed over as not being an incident's description.
+            yield Record({"id": "", "type": "", "name": "", "description": ""}, "",
+                         f"objects[{index}]: not a JSON object ({json.dumps(obj)[:40]})", placeholder=True)
+            continue
+        if obj.get("type") not in STIX_TYPES:
             continue
         # The text classified, beside its route (set before validation, so that an invalid first
         # object does not leave the column out of a CSV header taken from the first record).
@@ -357,7 +363,10 @@ def _read_stix(path, stdin, encoding=None):
             continue
         text = fields["description"]
         if not text.strip():
-            yield Record(fields, "", f"objects[{index}] ({obj.get('id')}): no description", obj)
+            given = obj.get("description")
+            problem = ("no description" if given is None or isinstance(given, str)
+                       else f"description holds {type(given).__name__} {json.dumps(given)[:40]}, not text")
+            yield Record(fields, "", f"objects[{index}] ({obj.get('id')}): {problem}", obj)
             continue
         yield Record(fields, text, None, obj)
 

@@ -385,3 +385,21 @@ def test_json_lines_to_csv_rename_colliding_fields_as_csv_input_does(tmp_path):
         header, row = list(csv.reader(handle))
     assert len(header) == len(set(header))
     assert dict(zip(header, row))["route_input_"] == "A" and dict(zip(header, row))["route_input"] == "B"
+
+
+def test_bundle_entries_that_are_no_objects_get_error_records(tmp_path):
+    """They used to be passed over in silence, as objects of other types are."""
+    bundle = json.loads((FIXTURES / "bundle.json").read_text())
+    read_before = len(read_csv_of(tmp_path, bundle, "before"))
+    bundle["objects"] = [5, None, *bundle["objects"]]
+    rows = read_csv_of(tmp_path, bundle, "after")
+    assert len(rows) == read_before + 2
+    assert [r["error"] for r in rows[:2]] == ["objects[0]: not a JSON object (5)", "objects[1]: not a JSON object (null)"]
+
+
+def read_csv_of(tmp_path, bundle, name):
+    src, out = tmp_path / f"{name}.json", tmp_path / f"{name}.csv"
+    src.write_text(json.dumps(bundle))
+    result = run(src, "-o", out)
+    assert result.exit_code == 0, result.output
+    return read_csv(out)
