@@ -304,8 +304,9 @@ def open_csv(handle: TextIO, source: str, text_column: str, delimiter: str | Non
                               f"veris and misp")
     if text_column not in columns and any("\x00" in c or "\ufffd" in c for c in columns):
         # UTF-16 without a byte-order mark, read as UTF-8: a NUL beside every letter ("\x00i\x00d").
-        raise BatchInputError(f"{source}: the header is not readable as {'UTF-8' if handle.encoding.startswith('utf-8') else handle.encoding} (it "
-                              f"holds NUL or replacement characters: {columns[0][:20]!r}); name the file's "
+        read_as = "UTF-8" if handle.encoding.startswith("utf-8") else handle.encoding
+        raise BatchInputError(f"{source}: the header is not readable as {read_as} (it holds NUL or "
+                              f"replacement characters: {columns[0][:20]!r}); name the file's "
                               f"encoding with --encoding (utf-16-le or utf-16-be for UTF-16 without a "
                               f"byte-order mark)")
     if text_column not in columns:

@@ -59,10 +59,15 @@ def _criterion_value(criterion) -> str:
     return value_text(criterion.value) + (f" ({sponsor})" if sponsor else "")
 
 
+def _negation(span) -> str:
+    """The mark every view puts after a span a negation turned around: "Russian intelligence" is
+    evidence of no State link in "no evidence of Russian intelligence involvement"."""
+    return " (negated)" if span.negated else ""
+
+
 def _quoted(evidence) -> str:
-    """A span as the views quote it; a negated one says so ("Russian intelligence" is evidence of
-    no State link in "no evidence of Russian intelligence involvement")."""
-    return f'"{evidence.text}"' + (" (negated)" if evidence.negated else "")
+    """A span as the terminal view quotes it."""
+    return f'"{evidence.text}"{_negation(evidence)}'
 
 
 def result_text(result: Result) -> str:
@@ -120,10 +125,8 @@ def highlight_html(text: str, spans: list[Span]) -> str:
 
     A negated span (the rules read "no link to North Korea" as evidence of no State link) is
     struck through and its tooltip says "negated", so it does not read as a finding of what it
-    names. A span that is not in ``text`` at its offsets (a saved record rebuilt without its
-    description) is left out rather than marking the wrong words."""
-    spans = [span._replace(end=_past_marks(text, span.end)) for span in spans
-             if 0 <= span.start < span.end <= len(text)]
+    names. The spans are in ``text`` at their offsets (``result_html`` keeps only those)."""
+    spans = [span._replace(end=_past_marks(text, span.end)) for span in spans]
     boundaries = sorted({0, len(text)} | {s.start for s in spans} | {s.end for s in spans})
     starts: dict[int, list[Span]] = {}
     for span in spans:
@@ -135,8 +138,7 @@ def highlight_html(text: str, spans: list[Span]) -> str:
         piece = html.escape(text[left:right])
         if active:
             # Each criterion the piece is evidence for, with the rule that found it there.
-            title = html.escape("; ".join(sorted({f"{a.criterion}: {a.rule}" + (" (negated)" if a.negated else "")
-                                                  for a in active})))
+            title = html.escape("; ".join(sorted({f"{a.criterion}: {a.rule}{_negation(a)}" for a in active})))
             colour = COLOURS.get(active[0].criterion, "#cccccc")
             strike = ";text-decoration:line-through" if all(a.negated for a in active) else ""
             out.append(f'<mark style="background:{colour}55;border-bottom:2px solid {colour};padding:0 1px{strike}" '
@@ -149,7 +151,7 @@ def highlight_html(text: str, spans: list[Span]) -> str:
 def _evidence_list(evidence) -> str:
     if not evidence:
         return NOTHING_FOUND
-    shown = "; ".join(e.text + (" (negated)" if e.negated else "") for e in evidence[:MAX_EVIDENCE])
+    shown = "; ".join(e.text + _negation(e) for e in evidence[:MAX_EVIDENCE])
     return shown + (f" (+{len(evidence) - MAX_EVIDENCE} more)" if len(evidence) > MAX_EVIDENCE else "")
 
 

@@ -573,6 +573,8 @@ def _load_gazetteer(path: Path, data: dict):
             raise RuleFileError(path, f"{word!r} is not one word; context entries are single words "
                                       f"(\"ransomware\", \"gang\"), each its own string", "stoplist", "context")
     names = _strings(path, stop, "names", "stoplist", default=())
+    stopped = {alias.lower() for alias in stoplist}   # as the rule engine reads the stoplist: in any case
+    generic = _GENERIC_WORDS | context
     actors, seen = [], {}
     for index, table in enumerate(_need(path, data, "actor", list)):
         rule = table.get("name", f"actor #{index + 1}") if isinstance(table, dict) else f"actor #{index + 1}"
@@ -626,7 +628,7 @@ def _load_gazetteer(path: Path, data: dict):
                                           f"in any case, hyphens read as spaces)", rule, "aliases")
             if position and alias.strip() == name.strip():
                 raise RuleFileError(path, f"alias {alias!r} repeats the name, which is matched already", rule, "aliases")
-            if key in _GENERIC_WORDS | context and alias.lower() not in {a.lower() for a in stoplist}:
+            if key in generic and alias.lower() not in stopped:
                 raise RuleFileError(path, f"alias {alias!r} is an ordinary word of incident reports: every "
                                           f"\"{alias.lower()}\" would name this actor. Drop it, or list it in "
                                           f"[stoplist].aliases too, so that it counts only in the case written "
@@ -691,10 +693,6 @@ def _with_spelling_variants(actor: "Actor", seen: dict[str, str], stoplist: froz
             seen[normalise_phrase(run_together)] = actor.name
             extra.append(run_together)
     return replace(actor, aliases=actor.aliases + tuple(extra)) if extra else actor
-
-
-def normalise(text: str) -> str:
-    return " ".join(text.lower().split())
 
 
 def _load_routing(path: Path, data: dict, sector_ids=()):
