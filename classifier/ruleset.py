@@ -1,11 +1,12 @@
 """Load and check the rule files in rules/ (TOML, read with the standard library's tomllib).
 
 The code interprets the files; it holds no rules of its own. Every problem is reported with the
-file, the rule and the key, so an analyst who edits a file knows where to look.
+file, its line, the rule and the key, so an analyst who edits a file knows where to look.
 """
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import tomllib
@@ -77,16 +78,74 @@ RULE_FILES = ("criteria.toml", "sectors.toml", "gazetteer.toml", "routing.toml",
 
 
 class RuleFileError(ValueError):
-    """A rule file is missing, unreadable or does not follow its schema."""
+    """A rule file is missing, unreadable or does not follow its schema.
 
-    def __init__(self, path: Path | str, message: str, rule: str | None = None, key: str | None = None):
+    The message reads ``path:line, rule R, key 'k': what is wrong``, with the line (also in
+    ``line``, else None) of the key in the entry, or of the entry, where it can be found; an
+    editor opens ``path:line`` at that line. ``repeat=True`` marks an error about an entry's
+    second occurrence (a duplicate id), so the line is that of the duplicate.
+    """
+
+    def __init__(self, path: Path | str, message: str, rule: str | None = None, key: str | None = None,
+                 repeat: bool = False):
         self.path, self.rule, self.key = str(path), rule, key
-        where = str(path)
+        self.line = _line_of(Path(path), rule, key, message, repeat) if rule else None
+        where = str(path) if self.line is None else f"{path}:{self.line}"
         if rule:
             where += f", rule {rule}"
         if key:
             where += f", key {key!r}"
         super().__init__(f"{where}: {message}")
+
+
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")   # a repr() in a message
+_NUMBERED = re.compile(r"(\w+) #(\d+)$")                            # "actor #3": the third [[actor]]
+
+
+def _line_of(path: Path, rule: str, key: str | None, message: str, repeat: bool) -> int | None:
+    """The 1-based line of ``key`` in entry ``rule`` of the TOML file ``path``, or None.
+
+    Why text search rather than the parser: tomllib keeps no positions. An entry is found by its
+    table header (``[decision]``), its ``id``/``name`` line, or, for one without either, its
+    number (``actor #3``, the third ``[[actor]]``). Within the entry, the line is that of the
+    phrase the message quotes (an alias, a term) if it is written there, else that of the key,
+    else that of the entry. A search that misses gives None and the message goes without a line.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    is_header = [line.lstrip().startswith("[") for line in lines]
+    numbered = _NUMBERED.match(rule)
+    if numbered:
+        array = re.compile(rf"^\s*\[\[\s*{numbered[1]}\s*\]\]")
+        hits = [i for i, line in enumerate(lines) if array.match(line)][int(numbered[2]) - 1:]
+    else:
+        named = re.compile(rf"""^\s*(?:id|name)\s*=\s*(["']){re.escape(rule)}\1""")
+        table = re.compile(rf"^\s*\[\s*{re.escape(rule)}\s*\]")
+        hits = [i for i, line in enumerate(lines) if named.match(line) or table.match(line)]
+    if not hits:
+        return None
+    found = hits[min(1, len(hits) - 1)] if repeat else hits[0]
+    start = next((i for i in range(found, -1, -1) if is_header[i]), found)
+    end = next((i for i in range(found + 1, len(lines)) if is_header[i]), len(lines))
+    if not key:
+        return found + 1
+    key_pattern = re.compile(rf"""^\s*(["']?){re.escape(key.split('.')[0])}\1\s*=""")   # [places]' "North Korea" =
+    key_line = next((i for i in range(start, end) if key_pattern.match(lines[i])), None)
+    if key_line is None:
+        return found + 1
+    quoted = _QUOTED.search(message)
+    if quoted:
+        try:
+            phrase = ast.literal_eval(quoted[0])
+        except (ValueError, SyntaxError):
+            phrase = None
+        if isinstance(phrase, str) and phrase:
+            for i in range(key_line, end):
+                if f'"{phrase}"' in lines[i] or f"'{phrase}'" in lines[i]:
+                    return i + 1
+    return key_line + 1
 
 
 @dataclass(frozen=True)
@@ -485,7 +544,7 @@ def _load_criteria(path: Path, data: dict):
         if not cue_id.strip():
             raise RuleFileError(path, "is empty: a cue's id names it in results and reports", rule, "id")
         if cue_id in seen:
-            raise RuleFileError(path, "duplicate id", rule, "id")
+            raise RuleFileError(path, "duplicate id", rule, "id", repeat=True)
         seen.add(cue_id)
         criterion = _need(path, table, "criterion", str, rule)
         if criterion not in CUE_VALUES:
@@ -518,7 +577,7 @@ def _load_sectors(path: Path, data: dict):
         sector_id = _need(path, table, "id", str, rule)
         if sector_id.lower() in {known.lower() for known in info}:
             raise RuleFileError(path, "duplicate id (ids are compared in any case): add the terms to the first "
-                                      "[[sector]] of that id", rule, "id")
+                                      "[[sector]] of that id", rule, "id", repeat=True)
         _check_unknown_keys(path, table, {"id", "label", "cisa", "nis2", "confidence", "terms", "weak_terms",
                                           "negatable"}, rule)
         confidence = _confidence(path, table, rule)
@@ -585,7 +644,7 @@ def _load_gazetteer(path: Path, data: dict):
         name = _need(path, table, "name", str, rule)
         if normalise_phrase(name) in seen:
             raise RuleFileError(path, f"{name!r} is listed already (as {seen[normalise_phrase(name)]}); one [[actor]] "
-                                      f"per group, with every alias", rule, "name")
+                                      f"per group, with every alias", rule, "name", repeat=True)
         actor_type = _need(path, table, "actor_type", str, rule)
         if actor_type not in NAMED_ACTOR_TYPES:
             raise RuleFileError(path, f"{actor_type!r} is not an actor type ({', '.join(NAMED_ACTOR_TYPES)})", rule,
@@ -707,7 +766,7 @@ def _load_routing(path: Path, data: dict, sector_ids=()):
         _check_unknown_keys(path, table, {"id", "when", "route", "reason", "confidence", "explain"}, rule)
         rule_id = _need(path, table, "id", str, rule)
         if rule_id in seen:
-            raise RuleFileError(path, "duplicate id", rule, "id")
+            raise RuleFileError(path, "duplicate id", rule, "id", repeat=True)
         seen.add(rule_id)
         if "when" not in table:
             raise RuleFileError(path, "missing (a rule for every text says so: when = {})", rule, "when")
