@@ -214,6 +214,8 @@ def test_unattributed_is_unknown_with_evidence(layer):
 @pytest.mark.parametrize("text, sector", [
     ("Attackers hit a regional hospital's patient records.", "health"),
     ("The power grid operator lost control of its substations.", "energy"),
+    ("Volt Typhoon pre-positioned in the networks of US energy utilities.", "energy"),   # plural
+    ("Intruders sat for months in two power utilities' billing systems.", "energy"),
     ("A water utility found its treatment controls tampered with.", "water"),
     ("Customers of a large bank could not log in.", "finance"),
     ("Hackers breached the dam's control system upstream of the town.", "water"),
@@ -538,6 +540,20 @@ def test_hiring_makes_a_proxy_only_when_the_hacking_is_hired(layer, text, proxy)
     """Bare "hired" also tells of the investigators, or of a victim's staff."""
     analysis, _ = layer.analyse(text)
     assert ("criminal-proxy" in analysis.signals) is proxy
+
+
+@pytest.mark.parametrize("text, proxy", [
+    ("A ransomware gang crippled a French hospital; France accused Moscow of knowingly harbouring the group.",
+     True),
+    ("Officials said the Kremlin keeps harboring cybercriminals who hit Western hospitals.", True),
+    ("Investigators found servers harbouring the backdoor at a Russian-linked hosting firm.", False),
+])
+def test_a_state_harbouring_criminals_tolerates_them(layer, text, proxy):
+    """From a fresh user's review (session 30): tolerance told as harbouring, not "tolerated by"."""
+    analysis, decision = layer.analyse(text)
+    assert ("criminal-proxy" in analysis.signals) is proxy
+    if proxy:
+        assert decision.reason == "criminal-proxy-of-state"
 
 
 def test_a_criminal_groups_state_ties_come_from_the_text_not_its_name(layer):
