@@ -137,7 +137,7 @@ BATCH = [
     md("## A feed unlike the training corpus\n\nThe model learnt its probabilities on a corpus that is "
        f"{_pct('cybercrime')} cybercrime, {_pct('international-security')} international "
        f"security and {_pct('intersection')} intersection. A tracker of State operations or a "
-       "police feed has another mix. `estimate_shares` reads the mix from the texts alone (no labels), and a "
+       "police feed has another mix. `Classifier.estimate_priors` reads the mix from the texts alone (no labels), and a "
        "`Classifier` built with those shares as `priors` re-weights every result to them "
        "(`cyberroute priors FILE` and `--priors` on the command line). On a file of a few dozen rows, such as "
        "the sample, the estimate is not worth using, and the warning says so: it is shown here for the API."),
