@@ -382,17 +382,24 @@ def _echo_reading_notes(input_path: str, reading, output_format: str) -> None:
     and lines with bytes the encoding could not decode (kept in a CSV output, U+FFFD in JSON)."""
     if reading.delimiter != ",":
         click.echo(f"note: read {input_path} as {_DELIMITER_NAMES[reading.delimiter]}-separated", err=True)
-    if reading.undecodable_lines:
-        more = reading.undecodable_lines - 1
-        read_as = "UTF-8" if reading.encoding.lower().replace("_", "-") in ("utf-8", "utf-8-sig", "utf8") \
-            else reading.encoding
-        click.echo(f"warning: line {reading.first_undecodable_line} of {input_path}"
-                   + (f" (and {more} more line{'s' if more > 1 else ''})" if more else "")
-                   + f" holds bytes that are not {read_as}; "
-                   + ("they were carried through unchanged, so the output is not valid UTF-8 either."
-                      if output_format == "csv" else "each was written as U+FFFD, as JSON must be UTF-8.")
-                   + (" If the file is Latin-1 or Windows-1252, run again with --encoding cp1252."
-                      if read_as == "UTF-8" else " Name the file's encoding with --encoding."), err=True)
+    _echo_undecodable(input_path, reading, "they were carried through unchanged, so the output is not valid "
+                      "UTF-8 either." if output_format == "csv" else
+                      "each was written as U+FFFD, as JSON must be UTF-8.")
+
+
+def _echo_undecodable(input_path, reading, what_became_of_them: str) -> None:
+    """Warn of the lines of a file holding bytes its encoding could not decode (``reading``, a
+    ``batch.BatchSummary``), say what became of them, and how to read the file right."""
+    if not reading.undecodable_lines:
+        return
+    more = reading.undecodable_lines - 1
+    read_as = "UTF-8" if reading.encoding.lower().replace("_", "-") in ("utf-8", "utf-8-sig", "utf8") \
+        else reading.encoding
+    click.echo(f"warning: line {reading.first_undecodable_line} of {input_path}"
+               + (f" (and {more} more line{'s' if more > 1 else ''})" if more else "")
+               + f" holds bytes that are not {read_as}; {what_became_of_them}"
+               + (" If the file is Latin-1 or Windows-1252, run again with --encoding cp1252."
+                  if read_as == "UTF-8" else " Name the file's encoding with --encoding."), err=True)
 
 
 def _batch_records(classifier, input_path, output_path, input_format, output_format, text_column, chunk_size,
@@ -502,13 +509,16 @@ def priors(input_path, text_column, input_format, encoding, delimiter, as_json, 
                    "uses without --model).")
 @click.option("--cv/--no-cv", default=True, show_default=True,
               help="Cross-validate (grouped) and record the metrics; --no-cv only skips that check.")
+@click.option("--replace-shipped", is_flag=True,
+              help="Let a file other than the shipped corpus replace the shipped model (without -o).")
 @TEXT_COLUMN_OPTION
 @click.option("--label-column", default="route", show_default=True, help="Column with the true route.")
 @LABELLED_FORMAT_OPTION
 @ENCODING_OPTION
 @DELIMITER_OPTION
 @RULES_OPTION
-def train(csv_path, output_dir, cv, text_column, label_column, input_format, encoding, delimiter, rules_dir):
+def train(csv_path, output_dir, cv, replace_shipped, text_column, label_column, input_format, encoding, delimiter,
+          rules_dir):
     """Train the text model and combiner on a labelled FILE, read as batch reads its input (CSV
     with any delimiter, JSON lines or a JSON array; gzipped or not), with columns text and route;
     group_id (recommended) keeps paraphrases of one incident in one cross-validation fold;
@@ -523,22 +533,34 @@ def train(csv_path, output_dir, cv, text_column, label_column, input_format, enc
         _fail("train reads a file, not stdin (the model's manifest records the file's sha256)")
     try:
         frame = training.read_labelled(csv_path, text_column, label_column, encoding, delimiter, input_format)
+        _echo_undecodable(csv_path, frame.attrs["reading"], "the model learns each as an unknown character, "
+                          "and the same text read right would give another model.")
         criteria = training.criterion_targets(frame, csv_path)
         rules = load_rules(rules_dir)
         training.check_trainable(frame, csv_path)
     except (training.CorpusError, RuleFileError) as exc:
         _fail(str(exc))
+    target = output_dir or default_model_dir()
+    if not replace_shipped and _replaces_shipped_model_with_another_corpus(csv_path, target):
+        _fail(f"{csv_path} is not the corpus the shipped model is built from (datasets/incidents.csv), and "
+              + ("-o names the shipped model" if output_dir else "without -o, train replaces the shipped model")
+              + ", which every command uses without --model. Write your model apart with -o DIR (then "
+                "--model DIR), or give --replace-shipped to replace it")
     texts, routes, groups = frame["text"].tolist(), frame["route"].to_numpy(), frame["group_id"].to_numpy()
     table, _, rows = RuleLayer(rules).rule_rows(texts)
     click.echo(f"training on {len(texts)} descriptions in {len(set(groups))} incident groups", err=True)
     for note in training.corpus_notes(frame, csv_path):
         click.echo(f"note: {note}", err=True)
-    if not all(column in frame.columns for column in training.CRITERION_COLUMNS):
-        missing = [c for c in training.CRITERION_COLUMNS if c not in frame.columns]
-        click.echo(f"no criterion heads: {csv_path} has no column {', '.join(missing)}", err=True)
-    elif len(criteria) < len(training.CRITERION_HEADS):
-        click.echo("no criterion head for " + ", ".join(h for h in training.CRITERION_HEADS if h not in criteria)
-                   + f": every row of {csv_path} has the same value", err=True)
+    missing = [c for c in training.CRITERION_COLUMNS if c not in frame.columns]
+    unlabelled = [h for h, columns in training.HEAD_COLUMNS.items() if set(columns) & set(missing)]
+    constant = [h for h in training.CRITERION_HEADS if h not in criteria and h not in unlabelled]
+    if unlabelled:
+        click.echo(("no criterion heads" if len(unlabelled) == len(training.CRITERION_HEADS) else
+                    f"no criterion head for {', '.join(unlabelled)}")
+                   + f": {csv_path} has no column {', '.join(missing)}", err=True)
+    if constant:
+        click.echo(f"no criterion head for {', '.join(constant)}: every row of {csv_path} has the same value",
+                   err=True)
     try:
         model = training.fit(texts, routes, groups, rows, cross_validate=cv, criteria=criteria,
                              criminal_actor=table.criminal_actor,
@@ -566,7 +588,6 @@ def train(csv_path, output_dir, cv, text_column, label_column, input_format, enc
         weak = training.combined_below_parts(cross)
         if weak:
             click.echo(f"warning: {weak}", err=True)
-    target = output_dir or default_model_dir()
     try:
         save_model(model, target)
     except OSError as exc:
@@ -576,6 +597,27 @@ def train(csv_path, output_dir, cv, text_column, label_column, input_format, enc
     click.echo(f"model written to {target}" + ("" if output_dir else
                " (the shipped model, which every command uses without --model; -o DIR keeps a model apart)")
                + (f"; use it with {use}" if use else ""), err=True)
+
+
+def _replaces_shipped_model_with_another_corpus(csv_path: Path, target: Path) -> bool:
+    """Whether training on ``csv_path`` into ``target`` would put a model of another corpus in the
+    shipped model's place. The shipped corpus is the repository's datasets/incidents.csv beside
+    the package (edited or not: a change of the corpus is retrained so), or a file with the bytes
+    the shipped model was trained on (a clone's copy, for an installed package)."""
+    import hashlib
+
+    from .model_store import default_model_dir
+
+    shipped = default_model_dir()
+    if target.resolve() != shipped.resolve():
+        return False
+    if csv_path.resolve() == (shipped.parent.parent / "datasets" / "incidents.csv").resolve():
+        return False
+    try:
+        trained_on = json.loads((shipped / "manifest.json").read_text(encoding="utf-8"))["training_data"]["sha256"]
+        return hashlib.sha256(csv_path.read_bytes()).hexdigest() != trained_on
+    except (OSError, ValueError, KeyError, TypeError):   # no readable record: nothing to tell it by
+        return True
 
 
 def _read_any(path: Path, text_column: str, label_column: str | None, encoding: str | None = None,
@@ -589,6 +631,8 @@ def _read_any(path: Path, text_column: str, label_column: str | None, encoding: 
         frame, problems = read_frame(path, text_column, label_column, encoding, delimiter, input_format)
     except LabelledFileError as exc:
         _fail(str(exc))
+    _echo_undecodable(path, frame.attrs["reading"], "they were read as unknown characters, which the rules "
+                      "and the model cannot match.")
     if problems:
         click.echo(f"note: {path}: left out {len(problems)} row{'s' if len(problems) > 1 else ''} that cannot be "
                    f"read or hold no text (first: {problems[0]})", err=True)
@@ -624,13 +668,14 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, input_form
     from . import training
     from .api import Classifier, RuleLayer
     from .evaluation import bootstrap_intervals, format_interval, format_metrics, label_metrics, route_metrics
+    from .labelled import normalised
     from .ruleset import ROUTES
 
     frame = _read_any(path, text_column, label_column, encoding, delimiter, input_format)
     if "group_id" in frame.columns:
         frame["group_id"] = training.fill_group_ids(frame)
     # "Intersection" or " cybercrime " mean a route; other values (unknown, blank) are skipped, and said so.
-    frame[label_column] = _normalised(frame[label_column])
+    frame[label_column] = normalised(frame[label_column])
     others = frame.loc[~frame[label_column].isin(ROUTES), label_column].value_counts()
     if len(others):
         shown = ", ".join(f"{value!r} ({count})" for value, count in others.head(5).items())
@@ -714,7 +759,7 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, input_form
     # accuracy and the heads' alike.
     criteria_columns = [c for c in ("actor_type", "state_sponsorship", "cascading_effects", "motive",
                                     "critical_infrastructure") if c in frame.columns]
-    labelled = frame.assign(**{c: _normalised(frame[c]) for c in criteria_columns})
+    labelled = frame.assign(**{c: normalised(frame[c]) for c in criteria_columns})
     for name in criteria_columns:
         labels = labelled[name].tolist()
         if name == "critical_infrastructure":
@@ -754,11 +799,6 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, input_form
     if report["criterion_heads"]:
         click.echo("criterion heads, yes/no accuracy (text model; rules): " + ", ".join(
             f"{k} {v['text_model']:.3f}; {v['rules']:.3f}" for k, v in report["criterion_heads"].items()))
-
-
-def _normalised(labels):
-    """Labels as the vocabularies write them: "Intersection", " State " mean intersection, state."""
-    return labels.fillna("").astype(str).str.strip().str.lower()
 
 
 def _is_criterion_value(name: str, label: str, rules) -> bool:
@@ -856,6 +896,7 @@ def rules_compare(before_dir, paths, text_column, label_column, input_format, en
       cyberroute rules compare rules/ datasets/incidents.csv --rules my-rules --show 5
     """
     from .api import RuleLayer
+    from .labelled import normalised
     from .rules_report import compare_rules, decision_differences, format_comparison
     from .ruleset import ROUTES, RuleFileError
 
@@ -871,7 +912,7 @@ def rules_compare(before_dir, paths, text_column, label_column, input_format, en
     for path in paths:
         frame = _read_any(path, text_column, label_column, encoding, delimiter, input_format)
         column = label_column or next((c for c in ("route", "route_hint") if c in frame.columns), None)
-        labels = [v if v in ROUTES else None for v in _normalised(frame[column])] if column else None
+        labels = [v if v in ROUTES else None for v in normalised(frame[column])] if column else None
         texts = frame[text_column].tolist()
         report[str(path)] = compare_rules(before, after, texts, labels, frame.attrs.get("where"))
         if not as_json:

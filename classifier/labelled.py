@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .batch import BatchInputError, open_input
+from .batch import BatchInputError, BatchSummary, open_input
 from .formats import FormatError, read_records
 
 LABELLED_FORMATS = ("csv", "jsonl", "json")
@@ -48,7 +48,9 @@ def read_frame(path: Path | str, text_column: str = "text", label_column: str | 
     frame : DataFrame
         One row per readable record, in file order, every value a string ("" for a key some
         JSON records lack; lists and numbers as JSON). ``frame.attrs["where"]`` names each row's
-        place in the file, as `batch` names it ("row 52", the header being row 1; "line 7").
+        place in the file, as `batch` names it ("row 52", the header being row 1; "line 7");
+        ``frame.attrs["reading"]`` (a ``batch.BatchSummary``) counts the lines holding bytes the
+        encoding could not decode (CSV and JSON lines).
     problems : list of str
         Why each record was left out (too many or too few fields, not JSON, no text), naming its
         row or line; empty when every record was read.
@@ -62,10 +64,11 @@ def read_frame(path: Path | str, text_column: str = "text", label_column: str | 
     if name != "-" and not Path(name).exists():
         raise LabelledFileError(f"{name}: file not found")
     rows, wheres, problems = [], [], []
+    reading = BatchSummary()   # learns the lines with bytes the encoding cannot decode
     try:
         fmt = input_format or labelled_format(name)
         stdin = sys.stdin if name == "-" else None
-        for record in read_records(name, fmt, text_column, stdin, encoding, delimiter):
+        for record in read_records(name, fmt, text_column, stdin, encoding, delimiter, reading):
             if record.error:
                 problems.append(record.error)
             else:
@@ -78,10 +81,16 @@ def read_frame(path: Path | str, text_column: str = "text", label_column: str | 
     # Where each row is in the file ("row 52", counting the header as batch does; "line 7"), for
     # messages about a row: the frame's position skips the rows left out.
     frame.attrs["where"] = wheres
+    frame.attrs["reading"] = reading
     if label_column and label_column not in frame.columns:
         raise LabelledFileError(f"{name}: column {label_column!r} not found; columns are: "
-                                f"{', '.join(map(str, frame.columns))}")
+                                f"{', '.join(map(repr, map(str, frame.columns)))} (choose one with --label-column)")
     return frame, problems
+
+
+def normalised(values: pd.Series) -> pd.Series:
+    """Labels as the vocabularies write them: "Intersection", " State " mean intersection, state."""
+    return values.fillna("").astype(str).str.strip().str.lower()
 
 
 def labelled_format(path: str) -> str:
