@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .ruleset import ROUTES
+
 
 # The least share an estimate gives a route: an estimate near 0 says a route is rare in the feed,
 # not that it never occurs, and a share of 0 would make that route impossible for every text.
@@ -41,6 +43,9 @@ def training_shares(manifest: dict, classes: list[str]) -> np.ndarray:
 def parse_shares(spec: str, classes: list[str]) -> dict[str, float]:
     """``"cybercrime=0.1,international-security=0.85,intersection=0.05"`` as a dict, normalised
     to sum to 1. Every route must be given, each share a number of 0 or more, not all 0."""
+    if not spec.strip():   # most often `--priors "$(cyberroute priors FILE)"` after that command failed
+        raise PriorsError("no shares given (an empty value); if they were to come from "
+                          "$(cyberroute priors FILE), that command printed none: see its error above")
     shares: dict[str, float] = {}
     for part in filter(None, (p.strip() for p in spec.split(","))):
         route, sep, value = part.partition("=")
@@ -48,7 +53,8 @@ def parse_shares(spec: str, classes: list[str]) -> dict[str, float]:
         if not sep:
             raise PriorsError(f"{part!r} is not route=share (for example cybercrime=0.6)")
         if route not in classes:
-            raise PriorsError(f"{route!r} is not a route (one of {', '.join(classes)})")
+            raise PriorsError(f"{route!r} is not a route " + ("this model was trained on " if route in ROUTES else "")
+                              + f"(one of {', '.join(classes)})")
         if route in shares:
             raise PriorsError(f"{route} is given twice")
         try:

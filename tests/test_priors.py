@@ -81,10 +81,19 @@ def test_shares_are_parsed_and_normalised():
     ("cybercrime=0,international-security=0,intersection=0", "all 0"),
     ("cybercrime=0.5,cybercrime=0.3,intersection=0.2", "cybercrime is given twice"),
     ("cybercrime 0.5", "is not route=share"),
+    # What `--priors "$(cyberroute priors FILE)"` passes when that command failed (a fresh user's
+    # review, session 30: it said "no share given for cybercrime, ..." and not why).
+    ("", r"no shares given \(an empty value\); if they were to come from \$\(cyberroute priors FILE\), that"),
 ])
 def test_a_bad_share_specification_is_refused_with_the_reason(spec, message):
     with pytest.raises(PriorsError, match=message):
         parse_shares(spec, ROUTES)
+
+
+def test_a_route_the_model_was_not_trained_on_is_named_so():
+    with pytest.raises(PriorsError, match=r"'intersection' is not a route this model was trained on \(one of "
+                                          r"cybercrime, international-security\)"):
+        parse_shares("cybercrime=0.5,international-security=0.3,intersection=0.2", ROUTES[:2])
 
 
 def test_a_manifest_without_route_counts_is_refused():
