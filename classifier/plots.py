@@ -42,7 +42,9 @@ def _axes(ax, figsize=(6, 4)):
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots(figsize=figsize)
+        # Constrained layout keeps long labels and legends inside the figure, also in a plain
+        # savefig() outside a notebook (which, unlike a notebook, does not crop to what is drawn).
+        _, ax = plt.subplots(figsize=figsize, layout="constrained")
     return ax
 
 

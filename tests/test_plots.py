@@ -127,3 +127,21 @@ def test_a_plot_names_the_columns_a_frame_lacks(routed):
         plots.route_share_by_sector(routed.drop(columns=["route", "critical_infrastructure"]))
     with pytest.raises(KeyError, match="criteria_cooccurrence needs the column 'motive'"):
         plots.criteria_cooccurrence(routed.drop(columns="motive"))
+
+
+@pytest.mark.parametrize("plot", ["criteria_cooccurrence", "route_share_by_sector", "route_share_over_time"])
+def test_a_saved_figure_holds_its_labels_and_legend(routed, plot, tmp_path):
+    """A fresh user's savefig() cut the sector names ("overnment") and the legend off (session 30)."""
+    ax = getattr(plots, plot)(routed)
+    figure = ax.figure
+    figure.savefig(tmp_path / "plot.png")
+    renderer = figure.canvas.get_renderer()
+    box = figure.bbox
+    texts = [*ax.get_yticklabels(), *ax.get_xticklabels(), ax.xaxis.label, ax.yaxis.label]
+    if ax.get_legend() is not None:
+        texts.append(ax.get_legend())
+    for text in texts:
+        if getattr(text, "get_text", lambda: "x")():
+            extent = text.get_window_extent(renderer)
+            assert box.x0 - 1 <= extent.x0 and extent.x1 <= box.x1 + 1, text
+            assert box.y0 - 1 <= extent.y0 and extent.y1 <= box.y1 + 1, text
