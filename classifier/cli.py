@@ -604,9 +604,8 @@ def _replaces_shipped_model_with_another_corpus(csv_path: Path, target: Path) ->
     shipped model's place. The shipped corpus is the repository's datasets/incidents.csv beside
     the package (edited or not: a change of the corpus is retrained so), or a file with the bytes
     the shipped model was trained on (a clone's copy, for an installed package)."""
-    import hashlib
-
     from .model_store import default_model_dir
+    from .training import corpus_sha256
 
     shipped = default_model_dir()
     if target.resolve() != shipped.resolve():
@@ -615,7 +614,7 @@ def _replaces_shipped_model_with_another_corpus(csv_path: Path, target: Path) ->
         return False
     try:
         trained_on = json.loads((shipped / "manifest.json").read_text(encoding="utf-8"))["training_data"]["sha256"]
-        return hashlib.sha256(csv_path.read_bytes()).hexdigest() != trained_on
+        return corpus_sha256(csv_path) != trained_on
     except (OSError, ValueError, KeyError, TypeError):   # no readable record: nothing to tell it by
         return True
 
