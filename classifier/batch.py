@@ -517,17 +517,57 @@ def _run_forked(classifier, job: _ChunkJob, chunks, workers: int):
     classifier.engine.compiled()
     executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                                    initializer=_worker_start)
+    signalled, restore = _noting_signals()
     try:
         pending: deque = deque()
         for first_row, chunk, lines in chunks:
             pending.append(executor.submit(_work, job, first_row, chunk, lines))
             if len(pending) >= 2 * workers:
                 yield pending.popleft().result()
+            _stop_if_signalled(signalled)
         while pending:
             yield pending.popleft().result()
+            _stop_if_signalled(signalled)
     finally:
+        restore()
         executor.shutdown(wait=True, cancel_futures=True)
         _WORKER_STATE.clear()
+
+
+def _noting_signals() -> tuple[list, Callable[[], None]]:
+    """Note each SIGINT and SIGTERM as it comes, before its handler raises (KeyboardInterrupt, or
+    the CLI's SystemExit), and a function that puts the handlers back.
+
+    Why: Python runs a signal's handler between any two bytecodes, also inside an object's
+    finaliser (the pool's own weak-reference callbacks), where the exception it raises is printed
+    as "Exception ignored" and dropped; a run then went on to the end after Ctrl-C (exit 0, seen
+    once in a test run). ``_stop_if_signalled`` raises it again where it cannot be dropped."""
+    signalled: list = []
+    previous = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(signum)
+        if not callable(handler):   # ignored, or the default (which ends the process outright)
+            continue
+
+        def noting(number, frame, handler=handler):
+            signalled.append((number, handler))
+            handler(number, frame)
+
+        try:
+            previous[signum] = signal.signal(signum, noting)
+        except ValueError:   # not the main thread: signals are the main thread's to handle
+            break
+
+    def restore() -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return signalled, restore
+
+
+def _stop_if_signalled(signalled: list) -> None:
+    if signalled:
+        number, handler = signalled[0]
+        handler(number, None)
 
 
 def csv_text(rows: list[list[str]]) -> str:
