@@ -540,8 +540,9 @@ def _noting_signals() -> tuple[list, Callable[[], None]]:
 
     Why: Python runs a signal's handler between any two bytecodes, also inside an object's
     finaliser (the pool's own weak-reference callbacks), where the exception it raises is printed
-    as "Exception ignored" and dropped; a run then went on to the end after Ctrl-C (exit 0, seen
-    once in a test run). ``_stop_if_signalled`` raises it again where it cannot be dropped."""
+    as "Exception ignored" and dropped. That is the likeliest reason (not proven) why a run went
+    on to the end after Ctrl-C, exit 0, once in a test run. ``_stop_if_signalled`` raises it again
+    where it cannot be dropped."""
     signalled: list = []
     previous = {}
     for signum in (signal.SIGINT, signal.SIGTERM):
