@@ -112,7 +112,7 @@ def _line_of(path: Path, rule: str, key: str | None, message: str, repeat: bool)
     else that of the entry. A search that misses gives None and the message goes without a line.
     """
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()   # as _read does, past a byte-order mark
     except (OSError, UnicodeDecodeError):
         return None
     is_header = [line.lstrip().startswith("[") for line in lines]

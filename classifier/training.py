@@ -65,10 +65,9 @@ def read_labelled(path: Path | str, text_column: str = "text", label_column: str
                           + (f" (one of {len(problems)} rows that cannot be used)" if len(problems) > 1 else "")
                           + "; train reads every row of its file or none")
     # Labels are read as evaluate reads them: "Intersection" and " cybercrime " are routes too.
-    for column in (label_column, *CRITERION_COLUMNS):
-        if column in frame.columns:
-            _check_vocabulary(frame, column, ROUTES if column == label_column else CRITERION_COLUMNS[column], path)
-            frame[column] = normalised(frame[column])
+    # (The criteria columns are checked and read so by criterion_targets, which evaluate calls too.)
+    _check_vocabulary(frame, label_column, ROUTES, path)
+    frame[label_column] = normalised(frame[label_column])
     if frame[label_column].nunique() < 2:
         raise CorpusError(f"{path}: every row has the route {frame[label_column].iloc[0]!r} in column "
                           f"{label_column!r}; a model needs examples of at least two routes" if len(frame)
