@@ -644,7 +644,8 @@ def _read_any(path: Path, text_column: str, label_column: str | None, encoding: 
 @click.option("--label-column", default="route", show_default=True,
               help="Column with the true route (rows whose label is not a route, e.g. unknown, are skipped).")
 @click.option("--holdout", type=click.FloatRange(0.05, 0.9), default=None,
-              help="Retrain on the other incident groups and evaluate on this share of groups (needs group_id).")
+              help="Retrain on the other incident groups and evaluate on this share of groups (without a group_id "
+                   "column, of rows).")
 @click.option("--exclude-rule", "exclude_rules", multiple=True,
               help="Skip rows whose route_rule column starts with this (e.g. a contestable label rule). Repeatable.")
 @LABELLED_FORMAT_OPTION
@@ -671,8 +672,12 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, input_form
     from .ruleset import ROUTES
 
     frame = _read_any(path, text_column, label_column, encoding, delimiter, input_format)
-    if "group_id" in frame.columns:
+    grouped = "group_id" in frame.columns
+    if grouped or holdout:
         frame["group_id"] = training.fill_group_ids(frame)
+    if holdout and not grouped:
+        click.echo(f"note: {path} has no group_id: --holdout splits rows, each its own incident group, so "
+                   f"paraphrases of one incident can sit on both sides and the figures are optimistic", err=True)
     # "Intersection" or " cybercrime " mean a route; other values (unknown, blank) are skipped, and said so.
     frame[label_column] = normalised(frame[label_column])
     others = frame.loc[~frame[label_column].isin(ROUTES), label_column].value_counts()
@@ -689,8 +694,6 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, input_form
         frame = frame[~frame["route_rule"].astype(str).str.startswith(tuple(exclude_rules))]
     skipped_note = f"{len(frame)} labelled row{'' if len(frame) == 1 else 's'}"
     if holdout:
-        if "group_id" not in frame.columns:
-            _fail(f"{path}: --holdout needs a group_id column so paraphrases stay on one side")
         if click.get_current_context().get_parameter_source("model_dir") == click.core.ParameterSource.COMMANDLINE:
             click.echo("note: --holdout trains a model on the rest of the file; --model is not used", err=True)
         test = training.holdout_mask(frame["group_id"], holdout)
@@ -747,9 +750,9 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, input_form
         # How far the combined figures could move on another sample like this one: whole
         # incident groups resampled when the file has them, rows otherwise.
         "combined_interval_95": {
-            "resampled": "incident groups" if "group_id" in frame.columns else "rows",
+            "resampled": "incident groups" if grouped else "rows",
             **bootstrap_intervals(truth, routes, list(ROUTES),
-                                  groups=frame["group_id"].to_numpy() if "group_id" in frame.columns else None)},
+                                  groups=frame["group_id"].to_numpy() if grouped else None)},
         "undetermined": int((routes == "undetermined").sum()),
         "review": int(sum(r.review for r in results)),
         "criteria": {},

@@ -322,6 +322,22 @@ def test_evaluate_holdout_json_counts_both_sides_of_the_split(runner, small_corp
     assert report["rows_note"].startswith(f"held out {report['rows']} rows")
 
 
+def test_evaluate_holdout_without_group_id_splits_rows_and_says_so(runner, tmp_path, small_corpus):
+    """train accepts a file without group_id (each row its own group); so does --holdout, with a
+    note that paraphrases can then sit on both sides of the split."""
+    import pandas as pd
+    path = tmp_path / "ungrouped.csv"
+    pd.read_csv(small_corpus, dtype=str).drop(columns=["group_id"]).to_csv(path, index=False)
+    result = runner.invoke(main, ["evaluate", str(path), "--holdout", "0.3", "--json"])
+    assert result.exit_code == 0, result.output
+    assert f"note: {path} has no group_id: --holdout splits rows" in result.stderr
+    report = json.loads(result.stdout)
+    assert report["rows"] + report["trained_on"] == 150 and 0 < report["rows"] < report["trained_on"]
+    assert report["combined_interval_95"]["resampled"] == "rows"
+    grouped = runner.invoke(main, ["evaluate", str(small_corpus), "--holdout", "0.3"])
+    assert "has no group_id" not in grouped.stderr
+
+
 def test_evaluate_gives_a_bootstrap_interval_over_groups_or_rows(runner, tmp_path, small_corpus):
     """Incident groups are resampled when the file has a group_id column, rows when it has not;
     the interval holds the accuracy it is drawn around."""
