@@ -761,7 +761,7 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, input_form
     # accuracy and the heads' alike.
     criteria_columns = [c for c in ("actor_type", "state_sponsorship", "cascading_effects", "motive",
                                     "critical_infrastructure") if c in frame.columns]
-    labelled = frame.assign(**{c: normalised(frame[c]) for c in criteria_columns})
+    labelled = frame.assign(**{c: training.labels_in(frame, c) for c in criteria_columns})
     for name in criteria_columns:
         labels = labelled[name].tolist()
         if name == "critical_infrastructure":

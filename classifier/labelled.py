@@ -88,9 +88,16 @@ def read_frame(path: Path | str, text_column: str = "text", label_column: str | 
     return frame, problems
 
 
-def normalised(values: pd.Series) -> pd.Series:
-    """Labels as the vocabularies write them: "Intersection", " State " mean intersection, state."""
-    return values.fillna("").astype(str).str.strip().str.lower()
+# A yes/no column written with JSON booleans (read as the strings "true" and "false") or a
+# spreadsheet's TRUE/FALSE: the answers the vocabulary writes as yes and no.
+BOOLEAN_ANSWERS = {"true": "yes", "false": "no"}
+
+
+def normalised(values: pd.Series, yes_no: bool = False) -> pd.Series:
+    """Labels as the vocabularies write them: "Intersection", " State " mean intersection, state;
+    with ``yes_no`` (a column whose values are yes and no), true and false mean yes and no."""
+    values = values.fillna("").astype(str).str.strip().str.lower()
+    return values.replace(BOOLEAN_ANSWERS) if yes_no else values
 
 
 def labelled_format(path: str) -> str:

@@ -174,7 +174,7 @@ def criterion_targets(frame: pd.DataFrame, path: Path | str = "the corpus",
     for column, allowed in CRITERION_COLUMNS.items():
         if column in frame.columns:
             _check_vocabulary(frame, column, allowed, path)
-    values = {column: normalised(frame[column]) for column in CRITERION_COLUMNS if column in frame.columns}
+    values = {column: labels_in(frame, column) for column in CRITERION_COLUMNS if column in frame.columns}
     targets = {}   # in the order of CRITERION_HEADS, each where the file has the columns it reads
     if "actor_type" in values and "state_sponsorship" in values:
         targets["state_involvement"] = (values["actor_type"].isin(STATE_ACTOR_TYPES)
@@ -188,10 +188,16 @@ def criterion_targets(frame: pd.DataFrame, path: Path | str = "the corpus",
             if not drop_constant or 0 < target.sum() < len(target)}
 
 
+def labels_in(frame: pd.DataFrame, column: str) -> pd.Series:
+    """The labels of ``column`` (the route or a criterion) as the vocabularies write them: in any
+    case and spacing, and, for cascading_effects, true and false (JSON's booleans) as yes and no."""
+    return normalised(frame[column], yes_no=CRITERION_COLUMNS.get(column) == CASCADING)
+
+
 def _check_vocabulary(frame: pd.DataFrame, column: str, allowed, path: Path | str) -> None:
     """Refuse a column holding a value outside ``allowed`` (in any case and spacing), naming the
     first such row and the other such values, so that one run lists every spelling to fix."""
-    bad = ~normalised(frame[column]).isin(allowed)
+    bad = ~labels_in(frame, column).isin(allowed)
     if not bad.any():
         return
     first = int(np.flatnonzero(bad.to_numpy())[0])

@@ -289,6 +289,29 @@ def test_train_reads_labels_as_evaluate_does_and_names_every_bad_spelling(runner
     assert "a blank cell is no value: write unknown (or leave the column out" in result.output
 
 
+def test_json_booleans_are_yes_and_no_of_cascading_effects_only(runner, tmp_path, small_corpus):
+    """JSON lines writing cascading_effects as true/false give the model that yes/no gives, and
+    evaluate measures that criterion; a boolean in a column whose values are not yes/no is refused."""
+    rows = _rows(small_corpus)
+    _write(tmp_path / "plain.csv", rows)
+    as_booleans = [{**r, "cascading_effects": r["cascading_effects"] == "yes"} for r in rows]
+    booleans = tmp_path / "booleans.jsonl"
+    booleans.write_text("".join(json.dumps(r) + "\n" for r in as_booleans), encoding="utf-8")
+    weights = {}
+    for name in ("plain.csv", "booleans.jsonl"):
+        result = runner.invoke(main, ["train", str(tmp_path / name), "-o", str(tmp_path / f"m-{name}"), "--no-cv"])
+        assert result.exit_code == 0, result.output
+        weights[name] = json.loads((tmp_path / f"m-{name}" / "manifest.json").read_text())["weights_sha256"]
+    assert weights["plain.csv"] == weights["booleans.jsonl"]
+    report = json.loads(runner.invoke(main, ["evaluate", str(booleans), "--json"]).stdout)
+    plain = json.loads(runner.invoke(main, ["evaluate", str(tmp_path / "plain.csv"), "--json"]).stdout)
+    assert report["criteria"]["cascading_effects"] == plain["criteria"]["cascading_effects"]
+    wrong = tmp_path / "wrong.jsonl"
+    wrong.write_text("".join(json.dumps({**r, "motive": True}) + "\n" for r in rows), encoding="utf-8")
+    result = runner.invoke(main, ["train", str(wrong), "-o", str(tmp_path / "m-wrong"), "--no-cv"])
+    assert result.exit_code == 1 and "column 'motive': 'true' is not one of financial" in result.output
+
+
 def test_a_head_is_trained_from_the_columns_it_needs(runner, tmp_path, small_corpus):
     """Without motive, only the financial head goes: the State and cascade heads need other columns."""
     rows = _rows(small_corpus)
