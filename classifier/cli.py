@@ -850,7 +850,7 @@ def rules_check(csv_path, text_column, input_format, encoding, delimiter, as_jso
       cyberroute rules check datasets/incidents.csv --terms
     """
     from .api import RuleLayer
-    from .ruleset import RuleFileError
+    from .ruleset import RuleFileError, decision_notes
 
     if min_labelled is not None and not (terms and csv_path):
         raise click.UsageError("--min-labelled applies to the phrase list: give a labelled CSV and --terms")
@@ -864,6 +864,8 @@ def rules_check(csv_path, text_column, input_format, encoding, delimiter, as_jso
     click.echo(f"{r.directory}: OK - {len(r.cues)} cues, {len(r.sector_info)} sectors in {len(r.sectors)} lexicons "
                f"({phrases} phrases), {len(r.actors)} actors ({sum(len(a.aliases) for a in r.actors)} names), "
                f"{len(r.routing_rules)} routing rules, {len(r.norms)} norms", err=as_json)
+    for note in decision_notes(r.decision):
+        click.echo(f"note: {r.directory / 'routing.toml'} [decision]: {note}", err=True)
     if csv_path is None:
         return
     from .rules_report import MIN_TERM_LABELLED, format_report, rule_report

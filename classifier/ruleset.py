@@ -822,6 +822,25 @@ def _load_routing(path: Path, data: dict, sector_ids=()):
     return rules, thresholds, word_starts
 
 
+def decision_notes(thresholds: dict) -> list[str]:
+    """Thresholds of routing.toml's [decision] that are valid but can never act, given the others.
+    A result is routed only from ``min_confidence`` on (from ``agreed_crime_min_confidence`` where
+    both layers read crime), so a ``review_below`` under both flags no routed result, and a
+    ``conflict_min_confidence`` under ``min_confidence`` makes no conflict undetermined (the two
+    layers in conflict never agree on crime)."""
+    floors = {"review_below": min(thresholds["min_confidence"], thresholds["agreed_crime_min_confidence"]),
+              "conflict_min_confidence": thresholds["min_confidence"]}
+    acts = {"review_below": "flags no routed result for low confidence",
+            "conflict_min_confidence": "makes no conflicting result undetermined"}
+    notes = []
+    for key, floor in floors.items():
+        if thresholds[key] < floor:
+            lowest = "min_confidence" if floor == thresholds["min_confidence"] else "agreed_crime_min_confidence"
+            notes.append(f"{key} ({thresholds[key]}) is below {lowest} ({floor}), so it {acts[key]}: a result "
+                         f"below that is undetermined already")
+    return notes
+
+
 def _load_processes(path: Path, data: dict, sector_ids=()):
     _check_unknown_keys(path, data, {"version", "routes", "norm"}, None)
     routes = _need(path, data, "routes", dict)

@@ -436,3 +436,34 @@ def test_a_problem_outside_any_entry_names_no_line(rules_copy):
     with pytest.raises(RuleFileError) as info:
         load_rules(rules_copy)
     assert info.value.line is None and str(info.value).startswith(f"{rules_copy / 'processes.toml'}: ")
+
+
+def test_rules_check_notes_thresholds_that_can_never_act(rules_copy):
+    """A review_below or conflict_min_confidence under the confidence a route needs is valid but
+    idle: `rules check` says so; the packaged thresholds give no such note."""
+    from click.testing import CliRunner
+
+    from classifier.cli import main
+
+    runner = CliRunner()
+    result = runner.invoke(main, ["rules", "check", "--rules", str(rules_copy)])
+    assert result.exit_code == 0 and "note:" not in result.stderr
+    path = rules_copy / "routing.toml"
+    text = path.read_text()
+    for old, new in (("review_below = 0.65", "review_below = 0.4"),
+                     ("conflict_min_confidence = 0.6", "conflict_min_confidence = 0.3"),
+                     ("agreed_crime_min_confidence = 0.0", "agreed_crime_min_confidence = 0.5")):
+        assert old in text
+        text = text.replace(old, new)
+    path.write_text(text)
+    result = runner.invoke(main, ["rules", "check", "--rules", str(rules_copy)])
+    assert result.exit_code == 0
+    assert ("[decision]: review_below (0.4) is below min_confidence (0.45), so it flags no routed result "
+            "for low confidence") in result.stderr
+    assert ("[decision]: conflict_min_confidence (0.3) is below min_confidence (0.45), so it makes no "
+            "conflicting result undetermined") in result.stderr
+    # Where both layers read crime, a route stands from agreed_crime_min_confidence: from 0.0 on,
+    # a result at 0.4 can be routed and flagged, so review_below 0.4 acts again.
+    path.write_text(text.replace("agreed_crime_min_confidence = 0.5", "agreed_crime_min_confidence = 0.0"))
+    result = runner.invoke(main, ["rules", "check", "--rules", str(rules_copy)])
+    assert "review_below" not in result.stderr and "conflict_min_confidence (0.3)" in result.stderr
