@@ -182,6 +182,17 @@ def test_sponsorship_names_the_state(layer, text, sponsor):
     assert c.value == "suspected" and c.detail["sponsor"] == sponsor
 
 
+@pytest.mark.parametrize("text, sponsor", [
+    # A named actor of the gazetteer and a State's agency outweigh a weak nationality word, before or after.
+    ("Iranian groups were also seen, but APT28, a unit of Russia's GRU, hacked the parliament.", "Russia"),
+    ("APT28, a unit of Russia's GRU, hacked the parliament; Iranian groups were also seen.", "Russia"),
+    # Two States named alike: the first named.
+    ("Operators linked to China and operators linked to Iran both scanned the ministry.", "China"),
+])
+def test_sponsorship_names_the_state_the_strongest_evidence_names(layer, text, sponsor):
+    assert crit(layer, text, "state_sponsorship").detail["sponsor"] == sponsor
+
+
 def test_sponsorship_confirmed(layer):
     text = "The US indicted five officers of the GRU for the intrusion."
     assert crit(layer, text, "state_sponsorship").value == "confirmed"

@@ -229,6 +229,18 @@ def test_kernel_equals_engine_where_an_everyday_name_holds_an_alias(engine):
     _assert_same_on_cases(engine, cases)
 
 
+def test_kernel_equals_engine_where_several_states_are_named(engine):
+    """The sponsor: the State whose votes score highest, the first named on a tie."""
+    cases = [
+        "Iranian groups were also seen, but APT28, a unit of Russia's GRU, hacked the parliament.",
+        "APT28, a unit of Russia's GRU, hacked the parliament; Iranian groups were also seen.",
+        "Operators linked to China and operators linked to Iran both scanned the ministry.",
+        "Stuxnet, attributed to US and Israeli intelligence, hit Natanz; Iran blamed Israel.",
+        "A China-linked crew, then North Korean hackers, then Russian GRU officers: APT41, Lazarus, Sandworm.",
+    ]
+    _assert_same_on_cases(engine, cases)
+
+
 def run_bounds_checked():
     """The equality checks above, in a process where numba checks every index."""
     from classifier.api import RuleLayer
