@@ -24,7 +24,7 @@ from .criteria_table import CASCADE, SIGNAL_SLOTS, SPONSORSHIP, CriteriaTable
 from .model_store import TrainedModel, load_model
 from .policy import RoutingPolicy, RuleDecision, RuleVerdicts
 from .priors import PriorsError, at_least, estimate_shares, parse_shares, reweight, sample_warning, training_shares
-from .result import CSV_COLUMNS, Result, csv_row
+from .result import DETAIL_COLUMNS, Result, csv_row, result_columns
 from .rule_engine import Analysis, RuleEngine
 from .ruleset import RuleSet, load_rules
 from .text_model import MAX_MODEL_CHARS
@@ -268,14 +268,16 @@ class Classifier(RuleLayer):
         return replace(self.empty_result(value if isinstance(value, str) else ""), explanation=explanation,
                        error=problem)
 
-    def classify_rows(self, texts: list[str]) -> list[dict[str, object]]:
-        """The columns `batch` adds, one dict per text: ``classify_many(texts)[i].to_row()``.
+    def classify_rows(self, texts: list[str], details: bool = False) -> list[dict[str, object]]:
+        """The columns `batch` adds, one dict per text: ``classify_many(texts)[i].to_row(details)``.
 
-        Built from the criteria table alone, without ``Analysis`` or ``Result`` objects and without
-        the norms (which no column holds): this is the batch path, where such per-row work is a
-        measurable share of the time.
+        Without ``details``, built from the criteria table alone, without ``Analysis`` or
+        ``Result`` objects and without the norms (which no such column holds): this is the batch
+        path, where such per-row work is a measurable share of the time.
         """
         texts = _text_list(texts, "classify_rows")
+        if details:   # the sponsor and the norms need the full results
+            return [result.to_row(details=True) for result in self.classify_many(texts)]
         table, judged = self._judge(texts)
         return [self._row(j, table) if j else self._unread_row(t) for t, j in zip(texts, judged)]
 
@@ -457,7 +459,7 @@ class Classifier(RuleLayer):
                       " Flagged for review: the route rests on the text model alone.")
         return f"{head} {evidence} {agree}"
 
-    def classify_frame(self, frame, text_column: str = "text"):
+    def classify_frame(self, frame, text_column: str = "text", details: bool = False):
         """Return a copy of ``frame`` with the result columns of `batch` added.
 
         Parameters
@@ -467,6 +469,10 @@ class Classifier(RuleLayer):
             the Series' name (``text_column`` when it has none).
         text_column : str
             The column holding the descriptions.
+        details : bool
+            Also add ``result.DETAIL_COLUMNS``, as `batch --details` does: ``sponsor``,
+            ``rule_route``, ``model_route``, ``rule_id``, ``norms`` and a ``probability_`` column
+            per route (float).
 
         Returns
         -------
@@ -507,16 +513,20 @@ class Classifier(RuleLayer):
         rows = []
         # Where an index label repeats, it alone does not say which row: the position is added.
         unique = frame.index.is_unique
-        for position, (label, value, row) in enumerate(zip(frame.index, texts, self.classify_rows(texts)), start=1):
+        for position, (label, value, row) in enumerate(zip(frame.index, texts, self.classify_rows(texts, details)),
+                                                        start=1):
             if not isinstance(value, str) or not value.strip():
                 # classify_rows gave the row of _unread_result (its own copy); the error adds where.
                 where = f"index {label!r}" + ("" if unique else f" (row {position})")
                 row["error"] = f"{where}: {_unread_problem(value)} in column {text_column!r}"
             rows.append(row)
         # The columns named, so that an empty frame gets them too.
-        added = pd.DataFrame(rows, index=frame.index, columns=list(CSV_COLUMNS))
-        added = added.astype({c: RESULT_DTYPES.get(c, str) for c in CSV_COLUMNS})
-        header, _ = output_header([str(c) for c in frame.columns])
+        columns = result_columns(details)
+        added = pd.DataFrame(rows, index=frame.index, columns=list(columns))
+        # A route the model was not trained on has no probability: "" in a CSV cell, NaN here.
+        added = added.replace({c: {"": float("nan")} for c in columns if c.startswith("probability_")})
+        added = added.astype({c: RESULT_DTYPES.get(c, str) for c in columns})
+        header, _ = output_header([str(c) for c in frame.columns], details)
         out = frame.copy()
         if any(str(c) != new for c, new in zip(frame.columns, header)):
             # By position, not by name: two columns of one name ("route", "route") get two new names.
@@ -528,7 +538,8 @@ class Classifier(RuleLayer):
 
 # The result columns of classify_frame that are not text (the others are str), typed so even for
 # an empty frame.
-RESULT_DTYPES = {"confidence": "float64", "review": "bool"}
+RESULT_DTYPES = {"confidence": "float64", "review": "bool",
+                 **{c: "float64" for c in DETAIL_COLUMNS if c.startswith("probability_")}}
 
 
 def _text_list(texts, method: str) -> list:
@@ -609,7 +620,7 @@ def classify(text: str) -> Result:
     return default_classifier().classify(text)
 
 
-def classify_frame(frame, text_column: str = "text"):
+def classify_frame(frame, text_column: str = "text", details: bool = False):
     """Classify a DataFrame's text column with the shipped model and rules; returns a copy with
     the result columns added (``Classifier.classify_frame``, which documents them)."""
-    return default_classifier().classify_frame(frame, text_column=text_column)
+    return default_classifier().classify_frame(frame, text_column=text_column, details=details)

@@ -25,7 +25,7 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator, TextIO
 
-from .result import CSV_COLUMNS, not_classified
+from .result import not_classified, result_columns
 from .text_model import compiled_kernel
 
 csv.field_size_limit(2 ** 31 - 1)  # a 5 MB description is one field
@@ -334,12 +334,13 @@ def row_problem(row: list[str], number: int, width: int, text_at: int, text_colu
     return ""
 
 
-def output_header(columns: list[str]) -> tuple[list[str], tuple[str, ...]]:
+def output_header(columns: list[str], details: bool = False) -> tuple[list[str], tuple[str, ...]]:
     """Input columns (renamed with an ``_input`` suffix where they collide with a result
-    column, so nothing is overwritten) followed by the result columns."""
+    column, so nothing is overwritten) followed by the result columns (``result_columns``)."""
+    added = result_columns(details)
     renamed, header = [], []
     for name in columns:
-        if name in CSV_COLUMNS:
+        if name in added:
             new = f"{name}_input"
             while new in columns or new in header:
                 new += "_"
@@ -347,17 +348,17 @@ def output_header(columns: list[str]) -> tuple[list[str], tuple[str, ...]]:
             header.append(new)
         else:
             header.append(name)
-    return header + list(CSV_COLUMNS), tuple(renamed)
+    return header + list(added), tuple(renamed)
 
 
 def classify_csv(classifier, source: str, destination: str, text_column: str = "text",
                  chunk_rows: int = DEFAULT_CHUNK_ROWS, on_progress: Callable[[int], None] | None = None,
                  workers: int = 1, encoding: str | None = None, escape_formulas: bool = True,
-                 delimiter: str | None = None) -> BatchSummary:
+                 delimiter: str | None = None, details: bool = False) -> BatchSummary:
     """Classify the ``text_column`` of CSV ``source`` and write ``destination`` ("-" = stdin/stdout).
 
     The input's delimiter is ``delimiter``, or the one its header line uses; the output is
-    comma-separated.
+    comma-separated. With ``details``, the columns of ``result.DETAIL_COLUMNS`` follow the others.
 
     With ``workers`` > 1, chunks are classified in that many forked processes while this one
     reads and writes; at most two chunks per worker are in flight, so memory stays flat, and
@@ -366,9 +367,9 @@ def classify_csv(classifier, source: str, destination: str, text_column: str = "
     handle = open_input(source, encoding)
     try:
         reader, columns, delimiter = open_csv(handle, source, text_column, delimiter)
-        header, renamed = output_header(columns)
+        header, renamed = output_header(columns, details)
         summary = BatchSummary(renamed_columns=renamed)
-        job = _ChunkJob(len(columns), columns.index(text_column), text_column, escape_formulas)
+        job = _ChunkJob(len(columns), columns.index(text_column), text_column, escape_formulas, details)
         with atomic_output(destination) as out:
             writer = csv.writer(out)  # RFC 4180: CRLF, and fields with CR or LF are quoted
             writer.writerow([escape_formula(h) for h in header] if escape_formulas else header)
@@ -411,6 +412,7 @@ class _ChunkJob:
     text_at: int
     text_column: str
     escape_formulas: bool = True
+    details: bool = False
 
     def __call__(self, classifier, first_row: int, chunk: list[list[str]], lines: list[int]):
         texts, problems = [], []
@@ -419,13 +421,14 @@ class _ChunkJob:
             texts.append("" if problem else row[self.text_at])
             problems.append(problem)
         out, errors, review = [], 0, 0
-        for row, values, problem in zip(chunk, classifier.classify_rows(texts), problems):
+        added = result_columns(self.details)
+        for row, values, problem in zip(chunk, classifier.classify_rows(texts, self.details), problems):
             if problem:
                 values["error"] = problem
                 values["explanation"] = not_classified(problem)
                 errors += 1
             review += bool(values["review"])
-            cells = (row + [""] * self.width)[:self.width] + [_cell(values[c]) for c in CSV_COLUMNS]
+            cells = (row + [""] * self.width)[:self.width] + [_cell(values[c]) for c in added]
             out.append([escape_formula(c) for c in cells] if self.escape_formulas else cells)
         size = sum(len(f) + 1 for row in chunk for f in row)
         # The chunk leaves as CSV text: one string crosses from a worker to the writer, not

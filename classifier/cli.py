@@ -279,11 +279,15 @@ def _stdin_batches(stream, whole: bool):
               help="Output format (default: from the extension: .jsonl, .json = STIX bundle, else CSV; "
                    "on stdout (-o -), CSV for CSV input, else JSON lines).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when stderr is a terminal).")
+@click.option("--details", is_flag=True,
+              help="CSV output: also add the columns sponsor (the State the rules name), rule_route, model_route, "
+                   "rule_id, norms and a probability per route (probability_cybercrime, ...). JSON lines and "
+                   "STIX hold them always.")
 @PRIORS_OPTION
 @RULES_OPTION
 @MODEL_OPTION
 def batch(input_path, output_path, text_column, delimiter, chunk_size, workers, encoding, escape_formulas, input_format,
-          output_format, progress, priors_spec, rules_dir, model_dir):
+          output_format, progress, details, priors_spec, rules_dir, model_dir):
     """Classify every record of INPUT (a file, a VERIS directory, or - for stdin) and write OUTPUT.
 
     CSV, JSON lines, STIX 2.1 bundles, VERIS incidents and MISP events in; CSV, JSON lines or a
@@ -318,7 +322,7 @@ def batch(input_path, output_path, text_column, delimiter, chunk_size, workers, 
     classifier = _classifier(rules_dir, model_dir, priors_spec)
     if (input_format, output_format) != ("csv", "csv"):
         _batch_records(classifier, input_path, output_path, input_format, output_format, text_column,
-                       chunk_size, escape_formulas, encoding, delimiter, chosen_format)
+                       chunk_size, escape_formulas, encoding, delimiter, chosen_format, details)
         return
     workers = workers or min(os.cpu_count() or 1, 4)
     show = progress if progress is not None else sys.stderr.isatty()
@@ -327,10 +331,10 @@ def batch(input_path, output_path, text_column, delimiter, chunk_size, workers, 
         if show and size:
             with click.progressbar(length=size, label="classifying", file=sys.stderr) as bar:
                 summary = classify_csv(classifier, input_path, output_path, text_column, chunk_size, bar.update,
-                                       workers, encoding, escape_formulas, delimiter)
+                                       workers, encoding, escape_formulas, delimiter, details)
         else:
             summary = classify_csv(classifier, input_path, output_path, text_column, chunk_size, None,
-                                   workers, encoding, escape_formulas, delimiter)
+                                   workers, encoding, escape_formulas, delimiter, details)
     except BatchInputError as exc:
         _fail(str(exc))
     except BrokenPipeError:
@@ -403,7 +407,7 @@ def _echo_undecodable(input_path, reading, what_became_of_them: str) -> None:
 
 
 def _batch_records(classifier, input_path, output_path, input_format, output_format, text_column, chunk_size,
-                   escape_formulas, encoding, delimiter=None, chosen_format=None):
+                   escape_formulas, encoding, delimiter=None, chosen_format=None, details=False):
     """Formats other than CSV to CSV: read records, classify in chunks, write in order."""
     from .batch import BatchInputError, BatchSummary, atomic_output, escape_formula
     from .formats import FormatError, all_keys, classify_records, make_writer, read_records
@@ -416,7 +420,7 @@ def _batch_records(classifier, input_path, output_path, input_format, output_for
             # read twice to give every key a column (stdin cannot be: the first record's keys).
             keys = (all_keys(read_records(input_path, input_format, text_column, None, encoding, delimiter))
                     if output_format == "csv" and input_format != "csv" and stdin is None else None)
-            writer = make_writer(output_format, out, escape_formula if escape_formulas else str, keys)
+            writer = make_writer(output_format, out, escape_formula if escape_formulas else str, keys, details)
             records = read_records(input_path, input_format, text_column, stdin, encoding, delimiter, reading)
             rows, errors, review = classify_records(classifier, records, writer, chunk_size)
     except (FormatError, BatchInputError) as exc:

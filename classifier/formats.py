@@ -26,7 +26,7 @@ from typing import Iterator, TextIO
 
 from .batch import (BROKEN_GZIP, ESCAPED_BYTE, BatchInputError, bom_skipping, broken_gzip, gunzipped, open_bytes,
                     open_csv, open_input, output_header, row_problem, sniffed_encoding)
-from .result import CSV_COLUMNS, Result, not_classified
+from .result import Result, not_classified, result_columns
 
 INPUT_FORMATS = ("csv", "jsonl", "json", "stix", "veris", "misp")
 OUTPUT_FORMATS = ("csv", "jsonl", "stix")
@@ -451,8 +451,9 @@ class CsvWriter:
     unreadable object gives only its line number); placeholder records before it wait, in order,
     until it comes or the input ends, and keys that only later records have get no column."""
 
-    def __init__(self, out: TextIO, escape, keys: list[str] | None = None):
+    def __init__(self, out: TextIO, escape, keys: list[str] | None = None, details: bool = False):
         self.out, self.escape, self.writer = out, escape, csv.writer(out)
+        self.details = details
         self.keys: list[str] | None = None
         self.renamed: tuple[str, ...] = ()   # "route -> route_input" for each input key renamed
         self.waiting: list[tuple[Record, Result]] = []
@@ -473,21 +474,21 @@ class CsvWriter:
         self.keys = keys
         # Renamed as a CSV input's columns are (batch.output_header): a key "route" beside a key
         # "route_input" must not give two columns of one name.
-        header, self.renamed = output_header(keys)
+        header, self.renamed = output_header(keys, self.details)
         self.writer.writerow([self.escape(c) for c in header])
         waiting, self.waiting = self.waiting, []
         for record, result in waiting:
             self._row(record, result)
 
     def _row(self, record: Record, result: Result) -> None:
-        row = result.to_row()
+        row = result.to_row(self.details)
         if record.error:
             row["error"] = record.error
         if not record.placeholder:
             for key in record.fields.keys() - set(self.keys):
                 self.dropped[key] = self.dropped.get(key, 0) + 1
         values = [_text(record.fields.get(k, "")) for k in self.keys]
-        values += ["true" if row[c] is True else "false" if row[c] is False else str(row[c]) for c in CSV_COLUMNS]
+        values += ["true" if row[c] is True else "false" if row[c] is False else str(row[c]) for c in result_columns(self.details)]
         self.writer.writerow([self.escape(v) for v in values])
 
     def close(self) -> None:
@@ -589,9 +590,11 @@ def _indented(text: str, spaces: int) -> str:
     return "\n".join(pad + line for line in text.splitlines())
 
 
-def make_writer(fmt: str, out: TextIO, escape, keys: list[str] | None = None):
+def make_writer(fmt: str, out: TextIO, escape, keys: list[str] | None = None, details: bool = False):
+    """The writer of output format ``fmt``; ``details`` adds columns to CSV (JSON lines and STIX
+    notes hold every field of a result already)."""
     if fmt == "csv":
-        return CsvWriter(out, escape, keys)
+        return CsvWriter(out, escape, keys, details)
     if fmt == "jsonl":
         return JsonlWriter(out)
     if fmt == "stix":

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .render import ROUTE_COLOURS
-from .result import CSV_COLUMNS
+from .result import result_columns
 from .ruleset import ALL_ROUTES, ROUTES
 
 CRITERIA_FLAGS = {
@@ -199,7 +199,7 @@ def style_routed(frame: pd.DataFrame, columns=None, text_column=None):
     missing = [c for c in [*columns, *([text_column] if text_column is not None else [])] if c not in frame.columns]
     if missing:
         raise KeyError(f"the frame has no column {', '.join(map(repr, missing))}")
-    inputs = [c for c in frame.columns if c not in columns and c not in CSV_COLUMNS]
+    inputs = [c for c in frame.columns if c not in columns and c not in result_columns(details=True)]
     if text_column is None and inputs:
         text_column = "text" if "text" in inputs else max(inputs, key=lambda c: _mean_length(frame[c]))
     context = ([text_column] if text_column is not None and text_column not in columns else [])

@@ -8,12 +8,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from .rule_engine import Criterion
-from .ruleset import CRITERIA
+from .ruleset import CRITERIA, ROUTES
 
 # The CSV columns `batch` adds to every input row, in this order (a contract: keep them).
 CSV_COLUMNS = ("route", "confidence", "actor_type", "state_sponsorship", "critical_infrastructure",
                "cascading_effects", "motive", "intersection_reason", "processes", "explanation",
                "review", "error")
+# The columns `batch --details` adds after them: what else the JSON record holds, one cell each
+# (the sponsoring State the rules name, each layer's route, the routing rule that decided, the
+# norms, and the combined probability of each route, "" for a route the model was not trained on).
+DETAIL_COLUMNS = ("sponsor", "rule_route", "model_route", "rule_id", "norms",
+                  *(f"probability_{route.replace('-', '_')}" for route in ROUTES))
+
+
+def result_columns(details: bool = False) -> tuple[str, ...]:
+    """The columns a batch output adds: CSV_COLUMNS, then with ``details`` DETAIL_COLUMNS."""
+    return CSV_COLUMNS + DETAIL_COLUMNS if details else CSV_COLUMNS
 
 
 @dataclass
@@ -183,11 +193,18 @@ class Result:
         """``to_dict()`` as a JSON string (``kwargs`` go to ``json.dumps``, e.g. ``indent=2``)."""
         return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
 
-    def to_row(self) -> dict[str, object]:
-        """The CSV columns added by `batch`."""
+    def to_row(self, details: bool = False) -> dict[str, object]:
+        """The CSV columns added by `batch` (``result_columns(details)``)."""
         values = {name: criterion.value for name, criterion in self.criteria.items()}
-        return csv_row(self.route, self.confidence, values, self.intersection_reason, self.processes,
-                       self.explanation, self.review, self.error)
+        row = csv_row(self.route, self.confidence, values, self.intersection_reason, self.processes,
+                      self.explanation, self.review, self.error)
+        if details:
+            probabilities = {route: round(self.probabilities[route], 4) if route in self.probabilities else ""
+                             for route in ROUTES}
+            row.update(zip(DETAIL_COLUMNS, (
+                self.criteria["state_sponsorship"].detail.get("sponsor", ""), self.rule_route, self.model_route,
+                self.rule_id, "; ".join(self.norms), *probabilities.values())))
+        return row
 
     def _repr_html_(self) -> str:
         from .render import result_html

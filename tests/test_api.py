@@ -279,6 +279,20 @@ def test_classify_frame_keeps_rows_and_columns():
     assert routed.loc[30, "route"] == "international-security"
 
 
+def test_classify_frame_details_adds_typed_columns_as_batch_does():
+    from classifier.result import DETAIL_COLUMNS
+
+    frame = pd.DataFrame({"text": ["Chinese State-backed spies stole files from a ministry.", None]})
+    routed = classify_frame(frame, details=True)
+    assert list(routed.columns) == ["text", *CSV_COLUMNS, *DETAIL_COLUMNS]
+    assert routed.loc[0, "sponsor"] == "China" and routed.loc[0, "rule_route"] == "international-security"
+    probabilities = routed[[c for c in DETAIL_COLUMNS if c.startswith("probability_")]]
+    assert (probabilities.dtypes == "float64").all()
+    assert abs(probabilities.loc[0].sum() - 1) < 1e-3 and probabilities.loc[0].max() == routed.loc[0, "confidence"]
+    assert routed.loc[1, "error"] and routed.loc[1, "model_route"] == "undetermined"
+    assert list(classify_frame(frame).columns) == ["text", *CSV_COLUMNS]
+
+
 def test_classify_frame_keeps_an_analysts_route_column():
     """An input column named like a result column is kept as `<name>_input`, as `batch` does."""
     frame = pd.DataFrame({"text": ["A ransomware gang encrypted a dental practice's files.", " "],

@@ -250,13 +250,13 @@ def test_failure_midway_leaves_no_partial_output(tmp_path, monkeypatch):
     calls = {"n": 0}
 
     class Exploding:
-        def classify_rows(self, texts):
+        def classify_rows(self, texts, details=False):
             calls["n"] += 1
             if calls["n"] == 2:
                 raise KeyboardInterrupt
             from classifier.api import default_classifier
 
-            return default_classifier().classify_rows(texts)
+            return default_classifier().classify_rows(texts, details)
 
     with pytest.raises(KeyboardInterrupt):
         batch.classify_csv(Exploding(), str(src), str(out), chunk_rows=10)

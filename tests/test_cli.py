@@ -213,6 +213,50 @@ def test_batch_keeps_every_row_in_order_with_bad_rows(runner, tmp_path):
     assert "6 rows classified" in result.output
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_batch_details_adds_what_the_json_record_holds(runner, tmp_path, classifier, workers):
+    """--details: the sponsor, each layer's route, the rule, the norms and the probabilities, as
+    `score --json` gives them, on every row (an unreadable one too), in the serial and forked paths;
+    an input column of such a name is kept as <name>_input, and without the flag nothing changes."""
+    from classifier.result import DETAIL_COLUMNS
+
+    texts = ["APT28, a unit of Russia's GRU, broke into the parliament's mail; Iranian groups were also seen.",
+             "A ransomware gang encrypted a dental practice's files and demanded bitcoin.", "",
+             "Chinese State-backed spies read the foreign ministry's email."] * 3
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    _write_csv(src, ["id", "text", "sponsor"], [[str(i), t, "mine"] for i, t in enumerate(texts)])
+    result = runner.invoke(main, ["batch", str(src), "-o", str(out), "--details", "--chunk-size", "2",
+                                  "--workers", workers])
+    assert result.exit_code == 0, result.output
+    with open(out, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == ["id", "text", "sponsor_input", *CSV_COLUMNS, *DETAIL_COLUMNS]
+    assert [r["id"] for r in rows] == [str(i) for i in range(len(texts))]
+    for row, expected in zip(rows, classifier.classify_many(texts)):
+        record = expected.to_dict()
+        assert row["sponsor_input"] == "mine"
+        assert row["sponsor"] == record["criteria"]["state_sponsorship"].get("sponsor", "")
+        assert (row["rule_route"], row["model_route"], row["rule_id"]) == (
+            record["rule_route"], record["model_route"], record["rule_id"])
+        assert row["norms"] == "; ".join(record["norms"])
+        assert [float(row[f"probability_{r.replace('-', '_')}"]) for r in record["probabilities"]] == \
+            list(record["probabilities"].values())
+    assert rows[0]["sponsor"] == "Russia" and rows[1]["sponsor"] == "" and rows[3]["sponsor"] == "China"
+    assert rows[0]["norms"] and rows[2]["error"] and rows[2]["rule_route"] == "undetermined"
+    plain = runner.invoke(main, ["batch", str(src), "-o", "-"])
+    assert next(csv.reader(io.StringIO(plain.stdout))) == ["id", "text", "sponsor", *CSV_COLUMNS]
+
+
+def test_batch_details_from_json_lines_to_csv(runner, tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"text": "Lazarus Group, North Korea's hackers, stole $600 million from a bridge."}) + "\n")
+    result = runner.invoke(main, ["batch", str(src), "-o", "-", "--output-format", "csv", "--details"])
+    assert result.exit_code == 0, result.output
+    row = next(csv.DictReader(io.StringIO(result.stdout)))
+    assert row["sponsor"] == "North Korea" and row["route"] == "intersection"
+    assert abs(sum(float(row[c]) for c in row if c.startswith("probability_")) - 1) < 1e-3
+
+
 def test_batch_missing_column_lists_columns(runner, tmp_path):
     src = tmp_path / "in.csv"
     _write_csv(src, ["id", "body"], [["1", "text"]])
