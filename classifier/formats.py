@@ -488,7 +488,8 @@ class CsvWriter:
             for key in record.fields.keys() - set(self.keys):
                 self.dropped[key] = self.dropped.get(key, 0) + 1
         values = [_text(record.fields.get(k, "")) for k in self.keys]
-        values += ["true" if row[c] is True else "false" if row[c] is False else str(row[c]) for c in result_columns(self.details)]
+        values += ["true" if row[c] is True else "false" if row[c] is False else str(row[c])
+                   for c in result_columns(self.details)]
         self.writer.writerow([self.escape(v) for v in values])
 
     def close(self) -> None:
