@@ -546,15 +546,12 @@ class RuleEngine:
         state_votes += [v for v in votes.get("actor_type", []) if v.value in _STATE_ACTORS]
         state_score = noisy_or(v.confidence for v in state_votes)
         none_score = noisy_or(v.confidence for v in none_votes)
-        # The State the evidence names most strongly (noisy-or of its votes), the one whose first
-        # vote starts earliest on a tie: "APT28, a unit of Russia's GRU ... Iranian groups were
-        # also seen" names Russia, not the weak nationality word that happens to come first.
-        by_place: dict[str, list[_Vote]] = {}
-        for vote in state_votes:
-            if vote.place:
-                by_place.setdefault(vote.place, []).append(vote)
-        sponsor = max(by_place, default="", key=lambda place: (
-            round(noisy_or(v.confidence for v in by_place[place]), 9), -by_place[place][0].evidence.start))
+        # The State the evidence names most strongly, picked as ``_best`` picks a criterion's value
+        # (noisy-or of its votes, the earliest first vote on a tie): "APT28, a unit of Russia's
+        # GRU ... Iranian groups were also seen" names Russia, not the weak nationality word
+        # that happens to come first.
+        placed = [vote._replace(value=vote.place) for vote in state_votes if vote.place]
+        sponsor = RuleEngine._best("sponsor", placed).value if placed else ""
         detail = {"sponsor": sponsor} if sponsor else {}
         if state_votes and state_score >= max(none_score, STATE_LINK_THRESHOLD):
             attribution = votes.get("attribution", [])

@@ -932,9 +932,9 @@ def _cast_votes(raw, kept, live, posts, folded, lo, payloads, confidences, break
 
 
 @njit(cache=True)
-def _sponsor(vote_place, vote_conf, vote_hit, chosen, n_state, hit_start):
-    """RuleEngine's sponsor: the place code of the State whose votes score highest (noisy-or,
-    rounded), the earliest first vote on a tie; 0 when no State vote names a place."""
+def _sponsor(vote_place, vote_conf, vote_hit, chosen, n_state, hit_start, hit_end):
+    """RuleEngine's sponsor: the place that ``_best`` picks among the State votes that name one, as
+    if it were their value (highest noisy-or, then the earliest first vote); 0 when none does."""
     placed = np.empty(n_state, dtype=np.int64)
     m = 0
     for j in range(n_state):
@@ -943,23 +943,8 @@ def _sponsor(vote_place, vote_conf, vote_hit, chosen, n_state, hit_start):
             m += 1
     if m == 0:
         return 0
-    distinct = np.empty(m, dtype=np.int64)
-    scores = np.empty(m)
-    n_distinct = _score_values(vote_place, vote_conf, placed, m, distinct, scores)
-    best, best_first = 0, 0
-    for k in range(n_distinct):
-        first = 0
-        for j in range(m):
-            if vote_place[placed[j]] == distinct[k]:
-                first = hit_start[vote_hit[placed[j]]]
-                break
-        if k == 0:
-            best_first = first
-            continue
-        score, best_score = round(scores[k], 9), round(scores[best], 9)
-        if score > best_score or score == best_score and first < best_first:
-            best, best_first = k, first
-    return distinct[best]
+    spans = np.empty(m, dtype=np.int64)   # where _best writes the winner's evidence, unused here
+    return _best(vote_place, vote_conf, vote_hit, placed, m, hit_start, hit_end, 0.0, spans, 0)[0]
 
 
 @njit(cache=True)
@@ -994,7 +979,7 @@ def _criteria(vote_crit, vote_value, vote_conf, vote_hit, vote_place, none_votes
     state_score = _noisy_or(vote_conf, chosen, n_state)
     none_score = _noisy_or(vote_conf, none_votes, n_none)
     if n_state and state_score >= max(none_score, state_threshold):
-        sponsor = _sponsor(vote_place, vote_conf, vote_hit, chosen, n_state, hit_start)
+        sponsor = _sponsor(vote_place, vote_conf, vote_hit, chosen, n_state, hit_start, hit_end)
         n_confirmed = 0
         for v in range(n_votes):
             if vote_crit[v] == 2 and vote_value[v] == V_CONFIRMED:
