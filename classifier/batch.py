@@ -515,63 +515,74 @@ def _run_forked(classifier, job: _ChunkJob, chunks, workers: int):
     from concurrent.futures import ProcessPoolExecutor
 
     _WORKER_STATE["classifier"] = classifier
-    # numba loads or compiles the text model's scorer and the rule layer once, here, not per worker.
-    compiled_kernel()
-    classifier.engine.compiled()
-    executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                                   initializer=_worker_start)
-    signalled, restore = _noting_signals()
+    signals = _SignalNotes()
+    executor = None
     try:
+        # numba loads or compiles the text model's scorer and the rule layer once, here, not per
+        # worker. A signal stops compiling at once (tens of seconds on a first run).
+        compiled_kernel()
+        classifier.engine.compiled()
+        executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                       initializer=_worker_start)
+        signals.defer = True
+        signals.stop_if_received()
         pending: deque = deque()
         for first_row, chunk, lines in chunks:
             pending.append(executor.submit(_work, job, first_row, chunk, lines))
             if len(pending) >= 2 * workers:
                 yield pending.popleft().result()
-            _stop_if_signalled(signalled)
+            signals.stop_if_received()
         while pending:
             yield pending.popleft().result()
-            _stop_if_signalled(signalled)
+            signals.stop_if_received()
     finally:
-        restore()
-        executor.shutdown(wait=True, cancel_futures=True)
+        signals.restore()
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
         _WORKER_STATE.clear()
 
 
-def _noting_signals() -> tuple[list, Callable[[], None]]:
-    """Note each SIGINT and SIGTERM as it comes, before its handler raises (KeyboardInterrupt, or
-    the CLI's SystemExit), and a function that puts the handlers back.
+class _SignalNotes:
+    """SIGINT and SIGTERM noted as they come, their handlers (KeyboardInterrupt, or the CLI's
+    SystemExit) run where the exception cannot be lost.
 
     Why: Python runs a signal's handler between any two bytecodes, also inside an object's
-    finaliser (the pool's own weak-reference callbacks), where the exception it raises is printed
-    as "Exception ignored" and dropped. That is the likeliest reason (not proven) why a run went
-    on to the end after Ctrl-C, exit 0, once in a test run. ``_stop_if_signalled`` raises it again
-    where it cannot be dropped."""
-    signalled: list = []
-    previous = {}
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        handler = signal.getsignal(signum)
-        if not callable(handler):   # ignored, or the default (which ends the process outright)
-            continue
+    finaliser (llvmlite's, after numba compiled; the pool's own weak-reference callbacks), where
+    the exception it raises is printed as "Exception ignored", with a traceback, and dropped. CI
+    runs saw a Ctrl-C'd run go on to exit 0 once, and a traceback from llvmlite's ``__del__`` on
+    SIGTERM once. So each signal is noted, and ``stop_if_received`` runs its handler again. Once
+    ``defer`` is set (while chunks are classified), the first signal is only noted and acted on
+    after the chunk in hand, a fraction of a second later; a second one acts at once.
+    """
 
-        def noting(number, frame, handler=handler):
-            signalled.append((number, handler))
-            handler(number, frame)
+    def __init__(self):
+        self.received: list = []   # (signal number, its handler), in order
+        self.defer = False
+        self._previous = {}
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            handler = signal.getsignal(signum)
+            if not callable(handler):   # ignored, or the default (which ends the process outright)
+                continue
+            try:
+                self._previous[signum] = signal.signal(signum, self._noting(handler))
+            except ValueError:   # not the main thread: signals are the main thread's to handle
+                break
 
-        try:
-            previous[signum] = signal.signal(signum, noting)
-        except ValueError:   # not the main thread: signals are the main thread's to handle
-            break
+    def _noting(self, handler):
+        def noting(number, frame):
+            self.received.append((number, handler))
+            if not self.defer or len(self.received) > 1:
+                handler(number, frame)
+        return noting
 
-    def restore() -> None:
-        for signum, handler in previous.items():
+    def stop_if_received(self) -> None:
+        if self.received:
+            number, handler = self.received[0]
+            handler(number, None)
+
+    def restore(self) -> None:
+        for signum, handler in self._previous.items():
             signal.signal(signum, handler)
-    return signalled, restore
-
-
-def _stop_if_signalled(signalled: list) -> None:
-    if signalled:
-        number, handler = signalled[0]
-        handler(number, None)
 
 
 def csv_text(rows: list[list[str]]) -> str:

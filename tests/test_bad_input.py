@@ -649,3 +649,27 @@ def test_an_unknown_encoding_is_a_usage_error_naming_the_option(tmp_path, comman
     result = CliRunner().invoke(main, [*args, "--encoding", "bogus"])
     assert result.exit_code == 2 and "--encoding" in result.output and "'bogus' is not an encoding" in result.output
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_signal_notes_defer_the_first_signal_to_a_safe_point_and_act_on_a_second_at_once():
+    """While chunks are classified, Ctrl-C is acted on between chunks, where its KeyboardInterrupt
+    cannot be dropped inside a finaliser; a second Ctrl-C acts at once; the handler is put back."""
+    import os
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+    notes = batch._SignalNotes()
+    try:
+        with pytest.raises(KeyboardInterrupt):   # not yet deferring: at once, as before
+            os.kill(os.getpid(), signal.SIGINT)
+        notes.received.clear()
+        notes.defer = True
+        os.kill(os.getpid(), signal.SIGINT)       # noted only
+        assert [number for number, _ in notes.received] == [signal.SIGINT]
+        with pytest.raises(KeyboardInterrupt):
+            notes.stop_if_received()
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)   # the second
+    finally:
+        notes.restore()
+    assert signal.getsignal(signal.SIGINT) is before
