@@ -539,7 +539,7 @@ def _load_criteria(path: Path, data: dict):
         if not isinstance(table, dict):
             raise RuleFileError(path, "each [[cue]] must be a table", rule)
         _check_unknown_keys(path, table, {"id", "criterion", "value", "confidence", "terms", "negatable",
-                                          "case_sensitive", "shadows"}, rule)
+                                          "case_sensitive", "shadows", "places"}, rule)
         cue_id = _need(path, table, "id", str, rule)
         if not cue_id.strip():
             raise RuleFileError(path, "is empty: a cue's id names it in results and reports", rule, "id")
@@ -557,7 +557,8 @@ def _load_criteria(path: Path, data: dict):
             if name not in CUE_VALUES and name != "sector":
                 raise RuleFileError(path, f"unknown criterion {name!r}", rule, "shadows")
         case_sensitive = _flag(path, table, "case_sensitive", rule, False)
-        expanded = _terms(path, table, "terms", rule, places, case_sensitive=case_sensitive)
+        expanded = _terms(path, table, "terms", rule, _cue_places(path, table, rule, places),
+                          case_sensitive=case_sensitive)
         cues.append(Cue(
             id=cue_id, criterion=criterion, value=value, confidence=_confidence(path, table, rule),
             terms=tuple(t for t, _ in expanded), places=tuple(p for _, p in expanded),
@@ -565,6 +566,20 @@ def _load_criteria(path: Path, data: dict):
             case_sensitive=case_sensitive, shadows=tuple(shadows),
         ))
     return cues, (triggers, pseudo, post, post_breaks), window, breaks, places
+
+
+def _cue_places(path, table: dict, rule: str, places: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    """The States a cue's "{place}" stands for: all of [places], or those its ``places`` key names."""
+    if "places" not in table:
+        return places
+    named = _strings(path, table, "places", rule)
+    if not named:
+        raise RuleFileError(path, "names no State; leave the key out for all of [places]", rule, "places")
+    unknown = [state for state in named if state not in places]
+    if unknown:
+        raise RuleFileError(path, f"{', '.join(map(repr, unknown))} is not a State of [places] "
+                                  f"({', '.join(places)})", rule, "places")
+    return {state: places[state] for state in named}
 
 
 def _load_sectors(path: Path, data: dict):

@@ -824,6 +824,21 @@ def test_a_nationality_of_hackers_alone_is_still_no_state_link(layer):
     assert not analysis.state_involvement and decision.route == "cybercrime"
 
 
+@pytest.mark.parametrize("text", [
+    "North Korean hackers stole $600 million from a blockchain bridge.",
+    "DPRK IT workers on stolen identities drew salaries from US crypto firms.",
+])
+def test_north_korean_hackers_are_the_exception_a_state_link(layer, text):
+    """criteria.toml's north-korean-nationality cue: the one nationality reported only of State hacking."""
+    analysis, decision = layer.analyse(text)
+    sponsorship = analysis.criteria["state_sponsorship"]
+    assert sponsorship.value == "suspected" and sponsorship.detail["sponsor"] == "North Korea"
+    assert decision.route == "intersection" and decision.reason == "state-actor-in-crime"
+    # The same words of another nationality stay below the State-link threshold.
+    analysis, decision = layer.analyse(text.replace("North Korean", "Romanian").replace("DPRK", "Romanian"))
+    assert not analysis.state_involvement and decision.route == "cybercrime"
+
+
 def test_retaliation_names_no_motive(layer):
     """A State answering an airspace violation is not a hacktivist: "retaliation" gives a reason,
     not an ideology (DCID uses it of State operations), so the rules leave the case open."""
