@@ -454,10 +454,23 @@ def _run(classifier, job: _ChunkJob, chunks, workers: int):
     chunks = chain(head, chunks)
     with batch_gc():
         if workers <= 1 or len(head) < 2:
-            for first_row, chunk, lines in chunks:
-                yield job(classifier, first_row, chunk, lines)
+            yield from _run_here(classifier, job, chunks)
         else:
             yield from _run_forked(classifier, job, chunks, workers)
+
+
+def _run_here(classifier, job: _ChunkJob, chunks):
+    """``job`` over ``chunks`` in this process. A signal during the first chunk acts at once (it
+    may be compiling the kernels, tens of seconds on a first run); from then on a first signal is
+    acted on after the chunk in hand, as in ``_run_forked`` (see ``_SignalNotes``)."""
+    signals = _SignalNotes()
+    try:
+        for first_row, chunk, lines in chunks:
+            yield job(classifier, first_row, chunk, lines)
+            signals.defer = True
+            signals.stop_if_received()
+    finally:
+        signals.restore()
 
 
 @contextmanager

@@ -673,3 +673,28 @@ def test_signal_notes_defer_the_first_signal_to_a_safe_point_and_act_on_a_second
     finally:
         notes.restore()
     assert signal.getsignal(signal.SIGINT) is before
+
+
+@pytest.mark.parametrize("signal_in_chunk, chunks_out", [(1, 0), (2, 2)])
+def test_a_run_in_one_process_defers_a_signal_after_its_first_chunk(signal_in_chunk, chunks_out):
+    """In the first chunk (which may be compiling the kernels) Ctrl-C acts at once; later it is
+    acted on once the chunk in hand is out, so its exception is never raised inside a finaliser."""
+    import os
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+    calls = []
+
+    def job(classifier, first_row, chunk, lines):
+        calls.append(first_row)
+        if len(calls) == signal_in_chunk:
+            os.kill(os.getpid(), signal.SIGINT)
+        return first_row
+
+    chunks = [(first, [["x"]], [first]) for first in (2, 3, 4)]
+    out = []
+    with pytest.raises(KeyboardInterrupt):
+        for result in batch._run_here(None, job, chunks):
+            out.append(result)
+    assert len(out) == chunks_out and len(calls) == signal_in_chunk   # no chunk begun after it
+    assert signal.getsignal(signal.SIGINT) is before
