@@ -174,21 +174,28 @@ def score(texts, as_json, whole, priors_spec, rules_dir, model_dir):
         if whole:
             raise click.UsageError("--whole reads stdin as one description; it cannot go with descriptions "
                                    "given as arguments (quote a description to make it one argument)")
-        batches = iter([list(texts)])
+        batches = iter([[(None, text) for text in texts]])
         for text in texts:
             # A file named where a description goes is most likely meant for batch.
             if len(text) < 4096 and "\n" not in text and os.path.isfile(text):
                 click.echo(f"note: {text!r} is the name of a file; score classifies the words given "
                            f"(here the name). To classify the records of a file: cyberroute batch {text} -o OUT",
                            err=True)
+    from .formats import valid_unicode
+
     classifier = None
     printed = 0
     for batch in batches:
         if classifier is None:   # loaded once the first line has come
             classifier = _classifier(rules_dir, model_dir, priors_spec)
-        for result in classifier.classify_many(batch):
+        for (line, text), result in zip(batch, classifier.classify_many([text for _, text in batch])):
             if as_json:
-                click.echo(result.to_json())
+                # The input goes with the record, as in batch's JSON lines: the evidence offsets
+                # point into "text", and "line" (of stdin, blank lines counted) joins the record
+                # to its line, since blank lines give no record.
+                source = {"text": text} if line is None else {"line": line, "text": text}
+                record = json.dumps({"input": source, **result.to_dict()}, ensure_ascii=False)
+                click.echo(valid_unicode(record))   # bytes stdin could not decode: U+FFFD, as JSON must be UTF-8
             else:
                 click.echo(("\n" if printed else "") + str(result))
             printed += 1
@@ -204,8 +211,9 @@ STDIN_BATCH = 512
 
 def _stdin_batches(stream, whole: bool):
     """Non-blank stdin lines (byte-order mark dropped) in batches: whatever has arrived when the
-    pipe has nothing more to give right now, or STDIN_BATCH lines. With ``whole``, all of stdin
-    as one description (none if it is blank)."""
+    pipe has nothing more to give right now, or STDIN_BATCH lines, each as (its line number,
+    counting from 1 and blank lines included, the line). With ``whole``, all of stdin as one
+    description, numbered None (none if it is blank)."""
     import select
 
     try:
@@ -215,8 +223,8 @@ def _stdin_batches(stream, whole: bool):
         fd = None
     if whole or fd is None:
         data = stream.read().removeprefix("\ufeff")
-        lines = [data] if whole else data.splitlines()
-        lines = [line for line in lines if line.strip()]
+        lines = [(None, data)] if whole else list(enumerate(data.splitlines(), 1))
+        lines = [(number, line) for number, line in lines if line.strip()]
         for start in range(0, len(lines), STDIN_BATCH):
             yield lines[start:start + STDIN_BATCH]
         return
@@ -230,7 +238,7 @@ def _stdin_batches(stream, whole: bool):
         line = line.removeprefix("\ufeff") if lines_read == 0 else line
         lines_read += 1
         if line.strip():
-            pending.append(line)
+            pending.append((lines_read, line))
 
     while True:
         # Wait for input while no line waits; once lines wait, take only what has already come.

@@ -89,6 +89,33 @@ def test_score_stdin_json_lines(runner):
     assert [r["route"] for r in records] == ["international-security", "cybercrime"]
 
 
+def test_score_json_carries_the_input_and_its_stdin_line(runner):
+    """Blank lines give no record, so the line number is what joins a record to its line; the
+    text is what the evidence offsets point into, and Result.from_dict finds it there."""
+    from classifier import Result
+
+    stdin = "A gang stole card numbers from a shop.\n\n   \nGRU officers hacked a ministry.\n"
+    records = [json.loads(line) for line in runner.invoke(main, ["score", "--json"], input=stdin).stdout.splitlines()]
+    assert [r["input"] for r in records] == [{"line": 1, "text": "A gang stole card numbers from a shop."},
+                                             {"line": 4, "text": "GRU officers hacked a ministry."}]
+    assert Result.from_dict(records[1]).text == "GRU officers hacked a ministry."
+    # Descriptions given as arguments, or stdin read whole, have no line.
+    record = json.loads(runner.invoke(main, ["score", "--json", "A gang hit a bank."]).stdout)
+    assert record["input"] == {"text": "A gang hit a bank."}
+    record = json.loads(runner.invoke(main, ["score", "--json", "--whole"], input="GRU hackers\nwiped a TV network.\n").stdout)
+    assert record["input"] == {"text": "GRU hackers\nwiped a TV network.\n"}
+
+
+def test_score_json_writes_undecodable_stdin_bytes_as_replacement_characters(tmp_path):
+    """JSON must be UTF-8: a byte stdin could not decode is written as U+FFFD, one character for
+    one, so the offsets still hold."""
+    done = subprocess.run([sys.executable, "-m", "classifier", "score", "--json"], capture_output=True,
+                          input=b"Ransomware hit a d\xe9ntal practice.\n", timeout=120)
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout.decode("utf-8"))   # strict: raises on a raw byte
+    assert record["input"]["text"] == "Ransomware hit a d\ufffdntal practice."
+
+
 def test_score_whole_stdin_is_one_description(runner):
     result = runner.invoke(main, ["score", "--json", "--whole"], input="GRU hackers\nwiped a TV network.\n")
     assert len(result.output.strip().splitlines()) == 1
@@ -168,7 +195,8 @@ def test_score_cuts_a_pipe_into_the_lines_it_cuts_a_whole_read_into(data):
         piped = [line for batch in _stdin_batches(stream, whole=False) for line in batch]
     writer.join(timeout=60)
     whole = [line for batch in _stdin_batches(io.StringIO(data), whole=False) for line in batch]
-    assert piped == whole and whole == [line for line in data.removeprefix("\ufeff").splitlines() if line.strip()]
+    lines = data.removeprefix("\ufeff").splitlines()
+    assert piped == whole and whole == [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
 
 
 def _write_csv(path, header, rows):
