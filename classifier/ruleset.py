@@ -577,8 +577,8 @@ def _cue_places(path, table: dict, rule: str, places: dict[str, tuple[str, ...]]
         raise RuleFileError(path, "names no State; leave the key out for all of [places]", rule, "places")
     unknown = [state for state in named if state not in places]
     if unknown:
-        raise RuleFileError(path, f"{', '.join(map(repr, unknown))} is not a State of [places] "
-                                  f"({', '.join(places)})", rule, "places")
+        raise RuleFileError(path, f"{', '.join(map(repr, unknown))} {'is' if len(unknown) == 1 else 'are'} not "
+                                  f"in [places] ({', '.join(places)})", rule, "places")
     return {state: places[state] for state in named}
 
 

@@ -119,7 +119,7 @@ def test_invalid_toml_is_reported(rules_copy):
      r"key 'terms': 'gangs\?': '\?' is read as itself: terms are plain phrases .* not regular expressions"),
     ("criteria.toml", '"{place} spies",', '"{place spies",', r"'\{place spies' holds a brace outside \{place\}"),
     ("criteria.toml", 'places = ["North Korea"]', 'places = ["North Korea", "Atlantis"]',
-     r"north-korean-nationality, key 'places': 'Atlantis' is not a State of \[places\] \(Russia, China"),
+     r"north-korean-nationality, key 'places': 'Atlantis' is not in \[places\] \(Russia, China"),
     ("criteria.toml", 'places = ["North Korea"]', 'places = []',
      r"north-korean-nationality, key 'places': names no State; leave the key out for all of \[places\]"),
     ("gazetteer.toml", 'context = [', 'context = ["ransomware gang", ',
