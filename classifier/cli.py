@@ -181,7 +181,7 @@ def score(texts, as_json, whole, priors_spec, rules_dir, model_dir):
                 click.echo(f"note: {text!r} is the name of a file; score classifies the words given "
                            f"(here the name). To classify the records of a file: cyberroute batch {text} -o OUT",
                            err=True)
-    from .formats import valid_unicode
+    from .formats import json_record
 
     classifier = None
     printed = 0
@@ -194,8 +194,7 @@ def score(texts, as_json, whole, priors_spec, rules_dir, model_dir):
                 # point into "text", and "line" (of stdin, blank lines counted) joins the record
                 # to its line, since blank lines give no record.
                 source = {"text": text} if line is None else {"line": line, "text": text}
-                record = json.dumps({"input": source, **result.to_dict()}, ensure_ascii=False)
-                click.echo(valid_unicode(record))   # bytes stdin could not decode: U+FFFD, as JSON must be UTF-8
+                click.echo(json_record(source, result.to_dict()))
             else:
                 click.echo(("\n" if printed else "") + str(result))
             printed += 1
@@ -616,7 +615,7 @@ def _replaces_shipped_model_with_another_corpus(csv_path: Path, target: Path) ->
     shipped model's place. The shipped corpus is the repository's datasets/incidents.csv beside
     the package (edited or not: a change of the corpus is retrained so), or a file with the bytes
     the shipped model was trained on (a clone's copy, for an installed package)."""
-    from .model_store import default_model_dir
+    from .model_store import MANIFEST, default_model_dir
     from .training import corpus_sha256
 
     shipped = default_model_dir()
@@ -625,7 +624,7 @@ def _replaces_shipped_model_with_another_corpus(csv_path: Path, target: Path) ->
     if csv_path.resolve() == (shipped.parent.parent / "datasets" / "incidents.csv").resolve():
         return False
     try:
-        trained_on = json.loads((shipped / "manifest.json").read_text(encoding="utf-8"))["training_data"]["sha256"]
+        trained_on = json.loads((shipped / MANIFEST).read_text(encoding="utf-8"))["training_data"]["sha256"]
         return corpus_sha256(csv_path) != trained_on
     except (OSError, ValueError, KeyError, TypeError):   # no readable record: nothing to tell it by
         return True

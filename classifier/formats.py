@@ -506,6 +506,13 @@ def valid_unicode(text: str) -> str:
     return ESCAPED_BYTE.sub("\ufffd", text) if not text.isascii() else text
 
 
+def json_record(fields, data: dict) -> str:
+    """One JSON-lines record of a result: the input under "input", then ``data``
+    (``Result.to_dict()``), bytes the input's encoding could not decode as U+FFFD
+    (``valid_unicode``). What `score --json` and batch's JSON-lines output write."""
+    return valid_unicode(json.dumps({"input": fields, **data}, ensure_ascii=False))
+
+
 def _text(value) -> str:
     # A JSON null is an empty cell, as a missing key is; lists and objects stay JSON.
     return value if isinstance(value, str) else "" if value is None else json.dumps(value, ensure_ascii=False)
@@ -522,7 +529,8 @@ def all_keys(records) -> list[str] | None:
 
 
 class JsonlWriter:
-    """One line per record: the result record of `score --json`, with the input under "input"."""
+    """One line per record, as `score --json` writes it (``json_record``): the input record's fields
+    under "input", then the result."""
 
     def __init__(self, out: TextIO):
         self.out = out
@@ -531,7 +539,7 @@ class JsonlWriter:
         data = result.to_dict()
         if record.error:
             data["error"] = record.error
-        self.out.write(valid_unicode(json.dumps({"input": record.fields, **data}, ensure_ascii=False)) + "\n")
+        self.out.write(json_record(record.fields, data) + "\n")
 
     def close(self) -> None:
         pass
