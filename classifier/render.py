@@ -70,6 +70,15 @@ def _quoted(evidence) -> str:
     return f'"{evidence.text}"{_negation(evidence)}'
 
 
+def _against(criterion) -> str:
+    """The spans that spoke against the value and lost, as the terminal view adds them: '; against
+    "ruled out a foreign government"' (up to four, then +N)."""
+    if not criterion.against:
+        return ""
+    more = f" +{len(criterion.against) - 4}" if len(criterion.against) > 4 else ""
+    return "; against " + ", ".join(_quoted(e) for e in criterion.against[:4]) + more
+
+
 def result_text(result: Result) -> str:
     """A readable block for the terminal, starting with the description (shortened)."""
     route = result.route
@@ -89,7 +98,7 @@ def result_text(result: Result) -> str:
         # A value without evidence is the default, not a finding ("no" cascade: none found).
         spans = ", ".join(_quoted(e) for e in crit.evidence[:4]) or NOTHING_FOUND
         more = f" +{len(crit.evidence) - 4}" if len(crit.evidence) > 4 else ""
-        lines.append(f"{name:<24} {values[name]:<{width}} {crit.confidence:.2f}  {spans}{more}".rstrip())
+        lines.append(f"{name:<24} {values[name]:<{width}} {crit.confidence:.2f}  {spans}{more}{_against(crit)}".rstrip())
     for name, signal in result.signals.items():
         spans = ", ".join(_quoted(e) for e in signal.evidence[:4])
         lines.append(f"{'signal ' + name:<24} {'yes':<{width}} {signal.confidence:.2f}  {spans}")
@@ -155,6 +164,10 @@ def _evidence_list(evidence) -> str:
     return shown + (f" (+{len(evidence) - MAX_EVIDENCE} more)" if len(evidence) > MAX_EVIDENCE else "")
 
 
+def _against_list(against) -> str:
+    return "; against: " + _evidence_list(against) if against else ""
+
+
 def result_html(result: Result) -> str:
     """The notebook view: route, confidence bar, text with evidence highlighted, criteria table.
 
@@ -165,6 +178,9 @@ def result_html(result: Result) -> str:
              for e in result.criteria[name].evidence[:MAX_EVIDENCE] if result.text[e.start:e.end] == e.text]
     spans += [Span(e.start, e.end, "signals", e.rule, e.negated) for s in result.signals.values()
               for e in s.evidence[:MAX_EVIDENCE] if result.text[e.start:e.end] == e.text]
+    # A denial the State link overrode is marked in its criterion's colour, its rule tagged "against".
+    spans += [Span(e.start, e.end, name, e.rule + " (against)", e.negated) for name in CRITERIA
+              for e in result.criteria[name].against[:MAX_EVIDENCE] if result.text[e.start:e.end] == e.text]
     colour = ROUTE_COLOURS.get(result.route, "#777777")
     reason = f" &middot; {html.escape(result.intersection_reason)}" if result.intersection_reason else ""
     review = ' <span style="color:#b00;font-weight:bold">&#9873; review</span>' if result.review else ""
@@ -175,7 +191,8 @@ def result_html(result: Result) -> str:
     rows = "".join(
         f"<tr><td>{html.escape(name)}</td><td><b>{html.escape(_criterion_value(result.criteria[name]))}</b></td>"
         f"<td>{result.criteria[name].confidence:.2f}</td>"
-        f"<td>{html.escape(_evidence_list(result.criteria[name].evidence))}</td></tr>"
+        f"<td>{html.escape(_evidence_list(result.criteria[name].evidence))}"
+        f"{html.escape(_against_list(result.criteria[name].against))}</td></tr>"
         for name in CRITERIA)
     probs = " ".join(f"{html.escape(k)} {v:.2f}" for k, v in result.probabilities.items())
     lists = ""

@@ -154,7 +154,8 @@ class Result:
         if not isinstance(record, Mapping):
             raise ValueError(f"a result record is a JSON object (a dict), not a {type(record).__name__}")
         result = cls._from_record(record, "" if text is None else text)
-        spans = [(name, e) for name, c in (*result.criteria.items(), *result.signals.items()) for e in c.evidence]
+        spans = [(name, e) for name, c in (*result.criteria.items(), *result.signals.items())
+                 for e in (*c.evidence, *c.against)]
         if text is None and "text" not in record:
             found = _text_fitting(record.get("input"), [e for _, e in spans])
             if found is None and spans:
@@ -220,7 +221,7 @@ class Result:
         return f"Result(route={self.route!r}, confidence={self.confidence:.2f}, review={self.review})"
 
 
-EVIDENCE_COLUMNS = ("result", "criterion", "value", "start", "end", "span", "rule", "negated")
+EVIDENCE_COLUMNS = ("result", "criterion", "value", "start", "end", "span", "rule", "negated", "against")
 
 
 def _number(record: Mapping, key: str, default: float | None = None) -> float:
@@ -263,7 +264,9 @@ def evidence_frame(results, index=None):
         Columns ``EVIDENCE_COLUMNS``: the result's label, the criterion (the five of the rule
         layer, then ``signal:<name>`` for signals such as criminal disguise), its value (sectors
         joined by ";"), the span's ``start`` and ``end`` in code points with its text (``span``),
-        the rule that matched, and whether the span was negated. A result without evidence has no row.
+        the rule that matched, whether the span was negated, and whether it spoke ``against`` the
+        value (a denial that a State link overrode: ``Criterion.against``; filter on it to keep only
+        the spans that set a value). A result without evidence has no row.
     """
     import pandas as pd
 
@@ -283,9 +286,10 @@ def evidence_frame(results, index=None):
         found = [*result.criteria.items(), *((f"signal:{name}", s) for name, s in result.signals.items())]
         for name, criterion in found:
             value = ";".join(criterion.value) if isinstance(criterion.value, list) else criterion.value
-            rows.extend((label, name, value, e.start, e.end, e.text, e.rule, e.negated) for e in criterion.evidence)
+            rows.extend((label, name, value, e.start, e.end, e.text, e.rule, e.negated, False) for e in criterion.evidence)
+            rows.extend((label, name, value, e.start, e.end, e.text, e.rule, e.negated, True) for e in criterion.against)
     frame = pd.DataFrame(rows, columns=list(EVIDENCE_COLUMNS))
-    return frame.astype({"start": "int64", "end": "int64", "negated": "bool"})
+    return frame.astype({"start": "int64", "end": "int64", "negated": "bool", "against": "bool"})
 
 
 def csv_row(route: str, confidence: float, criteria: dict[str, str | list[str]], intersection_reason: str | None,

@@ -116,32 +116,45 @@ MAX_EVIDENCE = 50
 
 
 class Criterion(NamedTuple):
-    """The value of one criterion, how sure the rules are, and the spans that set it."""
+    """The value of one criterion, how sure the rules are, the spans that set it and, for a State
+    link, the spans that spoke against it and lost (``against``)."""
 
     value: str | list[str]
     confidence: float
     evidence: tuple[Evidence, ...] = ()
     detail: Mapping = _NO_DETAIL
+    # A State link set in spite of a denial ("Police ruled out a foreign government, but
+    # researchers linked the wiper to Sandworm"): the denial lowered the confidence, and an
+    # analyst weighing the link should see it. Empty for every other criterion and value.
+    against: tuple[Evidence, ...] = ()
 
     def to_dict(self) -> dict:
         """The JSON form: at most MAX_EVIDENCE spans (the lead first), with ``evidence_total``
         added when there were more, so a pasted megabyte does not become a JSON record of tens of
-        thousands of spans (a reviewer's 1.1 MB text gave 7.2 MB)."""
+        thousands of spans (a reviewer's 1.1 MB text gave 7.2 MB). ``against`` appears only when
+        it holds a span, with at most MAX_EVIDENCE of them."""
         out = {"value": self.value, "confidence": round(self.confidence, 3),
                "evidence": [e.to_dict() for e in self.evidence[:MAX_EVIDENCE]]}
         if len(self.evidence) > MAX_EVIDENCE:
             out["evidence_total"] = len(self.evidence)
+        if self.against:
+            out["against"] = [e.to_dict() for e in self.against[:MAX_EVIDENCE]]
         out.update(self.detail)
         return out
 
     @classmethod
     def from_dict(cls, record: Mapping) -> "Criterion":
         """The criterion of a JSON form (``to_dict``): keys other than value, confidence,
-        evidence and evidence_total are its detail. Spans past MAX_EVIDENCE do not come back."""
-        detail = {k: v for k, v in record.items() if k not in ("value", "confidence", "evidence", "evidence_total")}
-        evidence = tuple(Evidence(int(e["start"]), int(e["end"]), str(e["text"]), str(e["rule"]),
-                                  e.get("negated") is True) for e in record["evidence"])
-        return cls(record["value"], float(record["confidence"]), evidence, detail or _NO_DETAIL)
+        evidence, evidence_total and against are its detail. Spans past MAX_EVIDENCE do not come back."""
+        detail = {k: v for k, v in record.items() if k not in _CRITERION_KEYS}
+        evidence, against = (tuple(Evidence(int(e["start"]), int(e["end"]), str(e["text"]), str(e["rule"]),
+                                            e.get("negated") is True) for e in spans)
+                             for spans in (record["evidence"], record.get("against", ())))
+        return cls(record["value"], float(record["confidence"]), evidence, detail or _NO_DETAIL, against)
+
+
+# The keys of Criterion.to_dict that are not detail.
+_CRITERION_KEYS = ("value", "confidence", "evidence", "evidence_total", "against")
 
 
 def involves_state(criteria: Mapping[str, Criterion]) -> bool:
@@ -173,6 +186,17 @@ class Analysis:
     def stated_motive(self) -> str:
         """The motive the text itself gives ("unknown" when it is only presumed from the actor)."""
         return "unknown" if self.motive_presumed else self.criteria["motive"].value
+
+
+def with_denials(sponsorship: Criterion, hits, denies_state_link: Mapping[str, bool]) -> Criterion:
+    """``sponsorship`` with the spans of ``hits`` that deny a State link as its ``against``, when
+    it is a State link set in spite of them. ``denies_state_link`` is the engine's map of rule id
+    to what a hit says against a State link (``RuleEngine.denies_state_link``); the compiled
+    kernel calls this too."""
+    if sponsorship.value not in STATE_LINKS:
+        return sponsorship
+    against = tuple(e for e in hits if denies_state_link.get(e.rule) == e.negated)
+    return sponsorship._replace(against=against) if against else sponsorship
 
 
 def noisy_or(confidences) -> float:
@@ -223,6 +247,20 @@ class RuleEngine:
             entries.append((phrase, ("negation", phrase, POST, ""), False))
         self.matcher = PhraseMatcher(entries)
         self._compiled = False   # not built yet; see compiled()
+        # What a hit of a rule says against a State link, by rule id: True, when negated (a State
+        # cue or a State's group denied: "not linked to Moscow", "Sandworm was not behind it");
+        # False, as written (a cue that denies: "ruled out a foreign government"). The votes of
+        # no State link (``analyse``) and the spans shown against one (``with_denials``) both read it.
+        self.denies_state_link: dict[str, bool] = {}
+        for cue in rules.cues:
+            if cue.criterion == "state_link" and cue.value == "none":
+                self.denies_state_link[cue.id] = False
+            elif cue.negatable and (cue.criterion == "state_link" and cue.value == "suspected"
+                                    or cue.criterion == "actor_type" and cue.value in _STATE_ACTORS):
+                self.denies_state_link[cue.id] = True
+        for actor in rules.actors:
+            if actor.actor_type in _STATE_ACTORS or actor.state_link_from_name in STATE_LINKS:
+                self.denies_state_link[GAZETTEER_RULE_PREFIX + actor.name] = True
 
     # -- matching ------------------------------------------------------------------------------
 
@@ -369,8 +407,7 @@ class RuleEngine:
                 continue
             if negated:
                 # "not linked to Moscow", "no evidence the group is State-backed": no State link.
-                if item.criterion == "state_link" and item.value == "suspected" or (
-                        item.criterion == "actor_type" and item.value in _STATE_ACTORS):
+                if self.denies_state_link.get(rule_id) is True:
                     none_votes.append(_Vote("none", item.confidence * 0.9, evidence))
                 continue
             votes.setdefault(item.criterion, []).append(_Vote(item.value, item.confidence, evidence, extra))
@@ -380,7 +417,7 @@ class RuleEngine:
         for actor, evidence in actors:
             if evidence.negated:
                 # A State's group denied is evidence of no State link; any other name denied, of nothing.
-                if actor.actor_type in _STATE_ACTORS or actor.state_link_from_name in STATE_LINKS:
+                if self.denies_state_link.get(evidence.rule) is True:
                     none_votes.append(_Vote("none", GAZETTEER_CONFIDENCE * 0.9, evidence))
                 continue
             votes.setdefault("actor_type", []).append(_Vote(actor.actor_type, GAZETTEER_CONFIDENCE, evidence, actor.sponsor))
@@ -401,7 +438,7 @@ class RuleEngine:
             votes["actor_type"] = [v for v in votes["actor_type"] if id(v) not in set_aside]
 
         actor_type = self._best("actor_type", votes.get("actor_type", []))
-        sponsorship = self._sponsorship(actor_type, votes, none_votes)
+        sponsorship = with_denials(self._sponsorship(actor_type, votes, none_votes), hits, self.denies_state_link)
         if actor_type.value == "unknown" and sponsorship.value in STATE_LINKS:
             # "Moscow-linked operators": a State link without an actor noun means a State-backed actor.
             actor_type = Criterion("state-sponsored", sponsorship.confidence * 0.8, sponsorship.evidence)

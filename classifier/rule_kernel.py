@@ -32,7 +32,7 @@ from .rule_engine import (
     ABSENCE_CONFIDENCE, ACTOR_NAME_SHADOWS, AGENT_WORDS, ENFORCER_GAP_CHARS, GAZETTEER_CONFIDENCE, GAZETTEER_MOTIVE_CONFIDENCE,
     GAZETTEER_RULE_PREFIX, INSIDER_GAP_CHARS, POST as POST_MARK, PROXY_ACTOR_CONFIDENCE, PSEUDO as PSEUDO_MARK,
     SPEAKER_BLOCKERS, SPEAKER_GAP_CHARS, STATE_LINK_THRESHOLD, VICTIM_GAP_CHARS, VICTIM_TAIL_CHARS, _NO_DETAIL,
-    Analysis, Criterion, Evidence,
+    Analysis, Criterion, Evidence, with_denials,
 )
 from .text_model import _codes, _word_mask
 
@@ -88,11 +88,13 @@ class CompiledRules:
     Parameters
     ----------
     engine : RuleEngine
-        Its matcher's phrases and payloads and its rule set are compiled; nothing else is read.
+        Its matcher's phrases and payloads and its rule set are compiled; its map of the rules that
+        deny a State link is kept for the results (``with_denials``); nothing else is read.
     """
 
     def __init__(self, engine):
         rules = engine.rules
+        self.denies_state_link = engine.denies_state_link
         self.values: list[str] = list(NAMED_VALUES)
         self.places: list[str] = [""]
         self.rule_ids: list[str] = []
@@ -220,16 +222,17 @@ class CompiledRules:
         found = tuple([new(Evidence, (start, end, text[start:end], rule_ids[payload], negated == 1))
                        for start, end, payload, negated in hits])
         spans = [tuple([found[k] for k in evidence[lo:hi]]) for lo, hi in zip(evidence_bounds, evidence_bounds[1:])]
-        made = [new(Criterion, (values[v], c, e, _NO_DETAIL)) if v >= 0 else None
+        made = [new(Criterion, (values[v], c, e, _NO_DETAIL, ())) if v >= 0 else None
                 for v, c, e in zip(slot_values, confidences, spans)]
         if sponsor >= 0:   # the State-link branch, which records the sponsor it found
-            made[1] = made[1]._replace(detail={"sponsor": self.places[sponsor]} if sponsor else {})
+            made[1] = with_denials(made[1]._replace(detail={"sponsor": self.places[sponsor]} if sponsor else {}),
+                                   found, self.denies_state_link)
         if sectors:
             order = [values[s] for s in sectors]
             sector = Criterion(order, confidences[2], spans[2],
                                {"sector_confidence": {s: round(x, 3) for s, x in zip(order, sector_scores)}})
         else:
-            sector = new(Criterion, ([], confidences[2], (), _NO_DETAIL))
+            sector = new(Criterion, ([], confidences[2], (), _NO_DETAIL, ()))
         criteria = {"actor_type": made[0], "state_sponsorship": made[1], "critical_infrastructure": sector,
                     "cascading_effects": made[3], "motive": made[4]}
         signals = {name: made[slot] for slot, name in enumerate(SLOTS) if slot >= 5 and made[slot] is not None}

@@ -226,6 +226,21 @@ def test_empty_text_is_undetermined_not_an_exception():
     assert result.route == "undetermined" and result.review
 
 
+def test_views_show_a_denial_that_a_state_link_overrode():
+    """Both views show the denial beside the link it lost to, and the HTML marks it in the text
+    with its rule tagged "against"."""
+    import re
+
+    result = classify("Police ruled out a foreign government, but researchers later linked the wiper to Sandworm.")
+    line = next(ln for ln in str(result).splitlines() if ln.startswith("state_sponsorship"))
+    assert line.endswith('"Sandworm", "linked"; against "ruled out a foreign government"')
+    html = result._repr_html_()
+    marks = re.findall(r'<mark style="[^"]*" title="([^"]*)">([^<]*)</mark>', html)
+    assert ("state_sponsorship: state-link.none.explicit (against)", "ruled out a foreign government") in marks
+    assert "Sandworm; linked; against: ruled out a foreign government" in html
+    assert "against" not in str(classify("APT28 was behind the outage."))
+
+
 def test_html_highlights_evidence():
     text = "A ransomware gang encrypted a hospital's records and demanded bitcoin."
     html = classify(text)._repr_html_()
@@ -562,8 +577,13 @@ def test_evidence_frame_lists_every_span_of_every_result_by_its_label():
     assert set(evidence["result"]) == {"a", "c"}            # the empty text has no evidence, and no row
     for row in evidence.itertuples():
         assert frame.loc[row.result, "description"][row.start:row.end] == row.span
-    spans = sum(len(c.evidence) for r in results for c in [*r.criteria.values(), *r.signals.values()])
+    spans = sum(len(c.evidence) + len(c.against) for r in results for c in [*r.criteria.values(), *r.signals.values()])
     assert len(evidence) == spans
+    assert not evidence["against"].any()
+    overridden = evidence_frame(Classifier().classify_many(
+        ["Police ruled out a foreign government, but researchers later linked the wiper to Sandworm."]))
+    assert overridden.loc[overridden["against"], ["criterion", "value", "span"]].values.tolist() == [
+        ["state_sponsorship", "suspected", "ruled out a foreign government"]]
     denied = evidence[(evidence["result"] == "c") & (evidence["criterion"] == "state_sponsorship")]
     assert denied[["value", "span"]].values.tolist() == [["none", "no evidence of State involvement"]]
     assert evidence_frame([]).empty and evidence_frame(results)["result"].tolist()[0] == 0
@@ -606,6 +626,13 @@ def test_a_result_comes_back_from_its_json_record(tmp_path):
     back = Result.from_dict(record, text=denial)
     assert back.to_dict() == denied.to_dict()
     assert back.criteria["state_sponsorship"].evidence == denied.criteria["state_sponsorship"].evidence
+    # So does a denial a State link overrode, checked against the text like the evidence.
+    overridden = "Police ruled out a foreign government, but researchers later linked the wiper to Sandworm."
+    record = json.loads(Classifier().classify(overridden).to_json())
+    back = Result.from_dict(record, text=overridden)
+    assert [e.text for e in back.criteria["state_sponsorship"].against] == ["ruled out a foreign government"]
+    with pytest.raises(ValueError, match="state_sponsorship evidence 'ruled out a foreign government' at 7-37"):
+        Result.from_dict(record, text=overridden.replace("ruled out", "ruled off"))
     source = tmp_path / "in.csv"
     pd.DataFrame({"id": [1, 2], "text": texts[:2]}).to_csv(source, index=False)
     out = tmp_path / "out.jsonl"

@@ -210,6 +210,53 @@ def test_sponsorship_negation(layer, text):
     assert decision.route == "cybercrime"
 
 
+@pytest.mark.parametrize("text, link, against", [
+    # A denial as written, then a name that sets the link.
+    ("Police ruled out a foreign government, but researchers later linked the wiper to Sandworm.",
+     "suspected", [("ruled out a foreign government", False)]),
+    # A State cue negated beside a State's group that the text does not deny.
+    ("Investigators found no evidence of Russian intelligence involvement; weeks later the GRU was "
+     "charged over the intrusion.", "confirmed", [("Russian intelligence", True)]),
+    # A State's group named and denied, another named as the actor.
+    ("Sandworm was not behind the outage, officials said; APT28 was.", "confirmed", [("Sandworm", True)]),
+])
+def test_a_state_link_set_in_spite_of_a_denial_shows_the_denial_against_it(layer, text, link, against):
+    """The denial lowers the link's confidence and is shown, not dropped: an analyst weighing the
+    link sees what spoke against it (a gap carried since session 29)."""
+    sponsorship = crit(layer, text, "state_sponsorship")
+    assert sponsorship.value == link
+    assert [(e.text, e.negated) for e in sponsorship.against] == against
+    assert all(text[e.start:e.end] == e.text for e in sponsorship.against)
+    assert not {(e.start, e.end) for e in sponsorship.against} & {(e.start, e.end) for e in sponsorship.evidence}
+    undenied = crit(layer, text.split(",", 1)[1] if "ruled out" in text else "APT28 was behind the outage.",
+                    "state_sponsorship")
+    assert undenied.value in ("suspected", "confirmed") and undenied.against == ()
+
+
+@pytest.mark.parametrize("text", [
+    "Police ruled out a foreign government and arrested two men.",          # the denial wins: none
+    "The GRU was not behind the outage; a local gang demanded bitcoin.",
+    "Files were encrypted at a law office.",                                  # nothing either way
+])
+def test_against_is_empty_unless_a_state_link_overrides_a_denial(layer, text):
+    analysis, _ = layer.analyse(text)
+    assert analysis.criteria["state_sponsorship"].value in ("none", "unknown")
+    assert all(c.against == () for c in (*analysis.criteria.values(), *analysis.signals.values()))
+
+
+def test_a_criterions_against_spans_survive_its_json_form(layer):
+    from classifier.rule_engine import Criterion
+
+    sponsorship = crit(layer, "Police ruled out a foreign government, but researchers later linked the wiper "
+                              "to Sandworm.", "state_sponsorship")
+    record = sponsorship.to_dict()
+    assert record["against"] == [{"start": 7, "end": 37, "text": "ruled out a foreign government",
+                                  "rule": "state-link.none.explicit"}]
+    back = Criterion.from_dict(record)
+    assert back.against == sponsorship.against and back.to_dict() == record
+    assert "against" not in crit(layer, "APT28 was behind the outage.", "state_sponsorship").to_dict()
+
+
 def test_sponsorship_unknown_when_silent(layer):
     assert crit(layer, "Files were encrypted at a law office.", "state_sponsorship").value == "unknown"
 

@@ -218,6 +218,20 @@ def test_kernel_equals_engine_where_a_text_denies_the_attack(engine):
     _assert_same_on_cases(engine, cases)
 
 
+def test_kernel_equals_engine_where_a_state_link_overrides_a_denial(engine):
+    """Criterion.against: the compiled layer's results carry the same denials the engine's do."""
+    cases = [
+        "Police ruled out a foreign government, but researchers later linked the wiper to Sandworm.",
+        "No evidence of Russian intelligence involvement was found; later the GRU was charged.",
+        "Sandworm was not behind the outage, officials said; APT28 was.",
+        "No State link, police say; Lazarus is blamed all the same. Not the RGB, not Kimsuky.",   # none wins
+        "Police ruled out a foreign government and arrested two men.",
+    ]
+    _assert_same_on_cases(engine, cases)
+    assert [len(a.criteria["state_sponsorship"].against) for a in engine.compiled().analyse_many(cases * 13)[:5]] \
+        == [1, 1, 1, 0, 0]
+
+
 def test_kernel_equals_engine_where_an_everyday_name_holds_an_alias(engine):
     """[stoplist].names: the name hides the alias inside it and nothing else."""
     cases = [
