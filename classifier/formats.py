@@ -545,6 +545,10 @@ class JsonlWriter:
         pass
 
 
+# The property of the incident written for a CSV or JSON-lines row that holds the row's columns.
+INPUT_PROPERTY = "x_cyberroute_input"
+
+
 class StixWriter:
     """A STIX 2.1 bundle of notes; non-STIX input rows also get an `incident` object to point at.
 
@@ -577,6 +581,11 @@ class StixWriter:
             name = str(record.fields.get("name") or record.fields.get("id") or record.fields.get("incident_id")
                        or "incident")
             extra = {"description": record.text} if record.text else {}
+            if record.fields:
+                # The row's own columns (date, source, its id in another system), as JSON lines
+                # output keeps them under "input": without them a note cannot be joined back to
+                # its row. A custom property, named as STIX 2.1 asks (x_ prefix).
+                extra[INPUT_PROPERTY] = record.fields
             self._emit(stix2.Incident(id=target, name=name, allow_custom=True, **extra))
         data = result.to_dict()
         content = json.dumps({k: data[k] for k in ("route", "intersection_reason", "criteria", "processes", "norms",

@@ -287,12 +287,15 @@ def test_a_misp_search_response_is_read_as_misp(tmp_path):
 
 def test_csv_to_stix_creates_incidents_to_point_at(tmp_path):
     src, out = tmp_path / "in.csv", tmp_path / "out.json"
-    src.write_text("id,text\nx1,A gang encrypted a school district's servers.\n")
+    src.write_text("id,source,text\nx1,feed-a,A gang encrypted a school district's servers.\n")
     assert run(src, "-o", out).exit_code == 0
     bundle = stix2.parse(out.read_text(), allow_custom=True)
     incident = next(o for o in bundle.objects if o.type == "incident")
     note = next(o for o in bundle.objects if o.type == "note")
     assert note.object_refs == [incident.id] and "school district" in incident.description
+    # Every column of the row, not only the text and the name, so a note joins back to its row.
+    assert incident.name == "x1" and incident.x_cyberroute_input == {
+        "id": "x1", "source": "feed-a", "text": "A gang encrypted a school district's servers."}
 
 
 def test_identical_rows_become_distinct_stix_objects_in_order(tmp_path):
