@@ -80,7 +80,9 @@ RULE_FILES = ("criteria.toml", "sectors.toml", "gazetteer.toml", "routing.toml",
 class RuleFileError(ValueError):
     """A rule file is missing, unreadable or does not follow its schema.
 
-    The message reads ``path:line, rule R, key 'k': what is wrong``, with the line (also in
+    The message reads ``path:line, cue R, key 'k': what is wrong`` (the entry named by what it is:
+    ``cue``, ``sector``, ``actor``, ``rule`` or ``norm`` and its id or name, or a table such as
+    ``[decision]``), with the line (also in
     ``line``, else None) of the key in the entry, or of the entry, where it can be found; an
     editor opens ``path:line`` at that line. ``repeat=True`` marks an error about an entry's
     second occurrence (a duplicate id), so the line is that of the duplicate.
@@ -92,10 +94,28 @@ class RuleFileError(ValueError):
         self.line = _line_of(Path(path), rule, key, message, repeat) if rule else None
         where = str(path) if self.line is None else f"{path}:{self.line}"
         if rule:
-            where += f", rule {rule}"
+            where += f", {_entry_label(Path(path).name, rule)}"
         if key:
             where += f", key {key!r}"
         super().__init__(f"{where}: {message}")
+
+
+# What an entry of each rule file is, for messages: "actor Lazarus Group", "cue motive.financial".
+ENTRY_KINDS = {"criteria.toml": "cue", "sectors.toml": "sector", "gazetteer.toml": "actor",
+               "routing.toml": "rule", "processes.toml": "norm"}
+# The plain tables of the rule files ([negation], [stoplist], ...; and processes.toml's
+# [routes.cybercrime] and the like), which messages name in brackets.
+TABLES = ("negation", "places", "stoplist", "decision", "topic")
+
+
+def _entry_label(file_name: str, rule: str) -> str:
+    """How a message names the entry at fault: "[decision]" for a table, "actor #3" as it is
+    (an entry without its id, numbered), else the kind of entry the file holds and its id."""
+    if rule in TABLES or file_name == "processes.toml" and rule.startswith("routes."):
+        return f"[{rule}]"
+    if _NUMBERED.match(rule):
+        return rule
+    return f"{ENTRY_KINDS.get(file_name, 'entry')} {rule}"
 
 
 _QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")   # a repr() in a message
@@ -890,7 +910,7 @@ def load_rules(directory: Path | str | None = None) -> RuleSet:
     Raises
     ------
     RuleFileError
-        naming the file, rule and key of the first problem found.
+        naming the file, entry and key of the first problem found.
     """
     if directory is not None and not str(directory).strip():
         raise RuleFileError("''", "no rules directory named (an empty path); leave --rules out for the packaged rules")

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from classifier.api import RuleLayer
-from classifier.ruleset import RuleFileError, load_rules
+from classifier.ruleset import ENTRY_KINDS, TABLES, RuleFileError, load_rules
 
 
 @pytest.fixture
@@ -41,28 +41,28 @@ def test_invalid_toml_is_reported(rules_copy):
 @pytest.mark.parametrize("file, old, new, message", [
     ("criteria.toml", "confidence = 0.9", "confidence = 1.9", "confidence"),
     ("criteria.toml", "pseudo_triggers = [", "pseudo_trigger = [",
-     r"criteria.toml:\d+, rule negation, key 'pseudo_trigger': unknown key"),
+     r"criteria.toml:\d+, \[negation\], key 'pseudo_trigger': unknown key"),
     ("routing.toml", "when = { state_involvement = true, signals", "when = { state_involvment = true, signals",
      r"state-operation-disguised-as-crime.*when\.state_involvment"),
     ("routing.toml", "review_state_reading = 0.5", "review_state_reading = 1.5",
      r"routing.toml.*review_state_reading.*between 0 and 1, got 1.5"),
-    ("routing.toml", 'word_starts = [', 'word_start = [', r"routing.toml:\d+, rule topic, key 'word_start': unknown key"),
-    ("routing.toml", '"cyber", "hack",', '"cyber", " ",', r"routing.toml:\d+, rule topic, key 'word_starts'.*non-empty"),
-    ("routing.toml", "min_words = 3", "min_words = 2.5", r"routing.toml:\d+, rule decision, key 'min_words'.*whole number"),
+    ("routing.toml", 'word_starts = [', 'word_start = [', r"routing.toml:\d+, \[topic\], key 'word_start': unknown key"),
+    ("routing.toml", '"cyber", "hack",', '"cyber", " ",', r"routing.toml:\d+, \[topic\], key 'word_starts'.*non-empty"),
+    ("routing.toml", "min_words = 3", "min_words = 2.5", r"routing.toml:\d+, \[decision\], key 'min_words'.*whole number"),
     ("routing.toml", 'state_sponsorship = ["unknown"]', 'state_sponsorship = ["unkown"]',
      r"presumed-state-espionage, key 'when.state_sponsorship': 'unkown' is not one of confirmed, suspected, none, unknown"),
     ("sectors.toml", 'id = "health"\n', 'id = "health"\nnegateable = true\n',
-     r"sectors.toml:\d+, rule health, key 'negateable': unknown key"),
+     r"sectors.toml:\d+, sector health, key 'negateable': unknown key"),
     ("gazetteer.toml", '"Royal Mail", ', '"Royal Mail", "Her Majesty\'s Post Office", ',
-     r"gazetteer.toml:\d+, rule stoplist, key 'names': \"Her Majesty's Post Office\" holds no actor's alias"),
-    ("gazetteer.toml", "names = [", "name = [", r"gazetteer.toml:\d+, rule stoplist, key 'name': unknown key"),
+     r"gazetteer.toml:\d+, \[stoplist\], key 'names': \"Her Majesty's Post Office\" holds no actor's alias"),
+    ("gazetteer.toml", "names = [", "name = [", r"gazetteer.toml:\d+, \[stoplist\], key 'name': unknown key"),
     # Session 22, from a review of the analyst's editing: mistakes that used to pass in silence.
     ("routing.toml", 'when = { state_involvement = false, actor_or_motive_known = true }',
      'wen = { state_involvement = false, actor_or_motive_known = true }', r"rule crime, key 'wen': unknown key"),
     ("routing.toml", 'id = "crime"\nwhen = { state_involvement = false, actor_or_motive_known = true }\n',
      'id = "crime"\n', r"rule crime, key 'when': missing \(a rule for every text says so: when = \{\}\)"),
     ("routing.toml", 'id = "crime"', 'id = "state-operation"', r"rule state-operation, key 'id': duplicate id"),
-    ("routing.toml", "min_words = 3", "min_word = 3", r"rule decision, key 'min_word': unknown key"),
+    ("routing.toml", "min_words = 3", "min_word = 3", r"\[decision\], key 'min_word': unknown key"),
     ("routing.toml", 'explain = "no State link was found', 'explian = "no State link was found',
      r"rule crime, key 'explian': unknown key"),
     ("routing.toml", 'route = "cybercrime"\nreason = ""', 'route = "cybercrime"\nreason = "criminal-proxy-of-state"',
@@ -79,27 +79,27 @@ def test_invalid_toml_is_reported(rules_copy):
      r"actor.hacktivist.defacement, key 'terms': lists no terms"),
     ("sectors.toml", '"water utility", "water utilities",', '"water utility", "hospital",',
      r"key 'terms': 'hospital' is listed under sector (water|health) too"),
-    ("sectors.toml", 'id = "water"', 'id = "energy"', r"rule energy, key 'id': duplicate id"),
-    ("sectors.toml", 'id = "health"\n', 'id = "health"\nnegatable = "yes"\n', r"rule health, key 'negatable': must be true or false"),
+    ("sectors.toml", 'id = "water"', 'id = "energy"', r"sector energy, key 'id': duplicate id"),
+    ("sectors.toml", 'id = "health"\n', 'id = "health"\nnegatable = "yes"\n', r"sector health, key 'negatable': must be true or false"),
     ("gazetteer.toml", 'name = "Lazarus Group"', 'name = "Lazarus Group"\nmotiv = "financial"',
-     r"rule Lazarus Group, key 'motiv': unknown key"),
+     r"actor Lazarus Group, key 'motiv': unknown key"),
     ("gazetteer.toml", '"Agenda", "Akira",', '"Agenda", "Akria",',
-     r"rule stoplist, key 'aliases': 'Akria' is no actor's alias"),
+     r"\[stoplist\], key 'aliases': 'Akria' is no actor's alias"),
     ("processes.toml", 'routes = ["international-security", "intersection"]\nwhen = {}',
-     'routes = ["international-security", "intersecton"]\nwhen = {}', r"rule 13\(a\), key 'routes': 'intersecton' is not a route"),
+     'routes = ["international-security", "intersecton"]\nwhen = {}', r"norm 13\(a\), key 'routes': 'intersecton' is not a route"),
     ("processes.toml", 'routes = ["international-security", "intersection"]\nwhen = {}',
-     'routes = ["international-security", "intersection"]\nwehn = {}', r"rule 13\(a\), key 'wehn': unknown key"),
+     'routes = ["international-security", "intersection"]\nwehn = {}', r"norm 13\(a\), key 'wehn': unknown key"),
     # Session 24, from a second review of the analyst's editing.
     ("gazetteer.toml", '"Lazarus", "Guardians of Peace",', '"Lazarus", "GP", "Guardians of Peace",',
-     r"rule Lazarus Group, key 'aliases': alias 'GP' is shorter than 3 characters"),
+     r"actor Lazarus Group, key 'aliases': alias 'GP' is shorter than 3 characters"),
     ("gazetteer.toml", '"WannaCry",\n]\nactor_type = "state"', '"WannaCry",\n]\nactor_type = "spies"',
-     r"rule Lazarus Group, key 'actor_type': 'spies' is not an actor type \(state, state-sponsored, criminal"),
+     r"actor Lazarus Group, key 'actor_type': 'spies' is not an actor type \(state, state-sponsored, criminal"),
     ("gazetteer.toml", 'sponsor = "North Korea"\nsponsorship = "confirmed"\nmotive = "financial"\nroles = ["state-crime"]',
      'sponsor = "North Korea"\nsponsorship = "none"\nmotive = "financial"\nroles = ["state-crime"]',
-     r"rule Lazarus Group, key 'sponsorship': an actor of type 'state' is a State's"),
+     r"actor Lazarus Group, key 'sponsorship': an actor of type 'state' is a State's"),
     ("gazetteer.toml", 'sponsor = "North Korea"\nsponsorship = "confirmed"\nmotive = "financial"\nroles = ["state-crime"]',
      'sponsor = "North Korea"\nsponsorship = "confirmed"\nroles = ["state-crime"]',
-     r"rule Lazarus Group, key 'motive': missing"),
+     r"actor Lazarus Group, key 'motive': missing"),
     ("routing.toml", 'explain = "no State link was found', 'comment = "no State link was found',
      r"rule crime, key 'comment': unknown key"),
     ("routing.toml", 'explain = "no actor, motive or State link was found"', '',
@@ -109,12 +109,12 @@ def test_invalid_toml_is_reported(rules_copy):
      r"criteria.toml: not valid TOML: Cannot overwrite a value.*a key is given twice.*the line reads: terms"),
     ("sectors.toml", 'id = "health"\n', 'id = \u201chealth\u201d\n', r"typographic quotes.*straight quotes"),
     ("sectors.toml", '"water utility", "water utilities",', '"water utility, water utilities",',
-     r"rule water, key 'terms': 'water utility, water utilities' holds a comma and a space: each phrase is its own "
+     r"sector water, key 'terms': 'water utility, water utilities' holds a comma and a space: each phrase is its own "
      r"quoted string \(\"water utility\", \"water utilities\"\)"),
     # Session 29, from a third review of the analyst's editing: edits that loaded and then
     # matched nothing, or the wrong actor.
     ("gazetteer.toml", '"Pawn Storm", "Fancy Bear",', '"Pawn Storm, Fancy Bear",',
-     r"rule APT28, key 'aliases': 'Pawn Storm, Fancy Bear' holds a comma and a space"),
+     r"actor APT28, key 'aliases': 'Pawn Storm, Fancy Bear' holds a comma and a space"),
     ("criteria.toml", '"gang", "gangs",', '"gang", "gangs?",',
      r"key 'terms': 'gangs\?': '\?' is read as itself: terms are plain phrases .* not regular expressions"),
     ("criteria.toml", '"{place} spies",', '"{place spies",', r"'\{place spies' holds a brace outside \{place\}"),
@@ -123,28 +123,30 @@ def test_invalid_toml_is_reported(rules_copy):
     ("criteria.toml", 'places = ["North Korea"]', 'places = []',
      r"north-korean-nationality, key 'places': names no State; leave the key out for all of \[places\]"),
     ("gazetteer.toml", 'context = [', 'context = ["ransomware gang", ',
-     r"rule stoplist, key 'context': 'ransomware gang' is not one word"),
+     r"\[stoplist\], key 'context': 'ransomware gang' is not one word"),
     ("routing.toml", "when = { state_involvement = true }", "when = { state_involvement = true, sectors = [] }",
      r"key 'when.sectors': lists no value, so no text meets it and the rule never decides"),
-    ("sectors.toml", 'id = "water"', 'id = "Energy"', r"rule Energy, key 'id': duplicate id \(ids are compared in any case\)"),
+    ("sectors.toml", 'id = "water"', 'id = "Energy"', r"sector Energy, key 'id': duplicate id \(ids are compared in any case\)"),
     ("sectors.toml", 'weak_terms = ["utility", "electricity", "petroleum"]',
      'weak_terms = ["utility", "electricity", "petroleum", "power grid"]',
-     r"rule energy, key 'weak_terms': 'power grid' is in terms too"),
+     r"sector energy, key 'weak_terms': 'power grid' is in terms too"),
     ("sectors.toml", 'cisa = ["Healthcare and Public Health"]', 'cisa = "Healthcare and Public Health"',
-     r"rule health, key 'cisa': must be a list"),
+     r"sector health, key 'cisa': must be a list"),
     ("gazetteer.toml", 'sponsor = "North Korea"\nsponsorship = "confirmed"\nmotive = "financial"\nroles = ["state-crime"]',
      'sponsor = ""\nsponsorship = "confirmed"\nmotive = "financial"\nroles = ["state-crime"]',
-     r"rule Lazarus Group, key 'sponsor': an actor of type 'state' is a State's: name the State"),
+     r"actor Lazarus Group, key 'sponsor': an actor of type 'state' is a State's: name the State"),
     ("gazetteer.toml", 'sponsor = "North Korea"\nsponsorship = "confirmed"\nmotive = "financial"\nroles = ["state-crime"]',
      'sponsor = "North Korea"\nsponsorship = "confirmed"\nmotive = "unknown"\nroles = ["state-crime"]',
-     r"rule Lazarus Group, key 'motive': 'unknown' is not a motive \(financial, espionage, sabotage, influence, ideological\)"),
-    ("criteria.toml", 'Hamas = ["hamas"]', 'Hamas = []', r"rule places, key 'Hamas': each place is a State's name"),
+     r"actor Lazarus Group, key 'motive': 'unknown' is not a motive \(financial, espionage, sabotage, influence, ideological\)"),
+    ("criteria.toml", 'Hamas = ["hamas"]', 'Hamas = []', r"\[places\], key 'Hamas': each place is a State's name"),
     ("sectors.toml", '"water utility", "water utilities",', '"water utility" "water utilities",',
      r"not valid TOML: Unclosed array.*a comma missing between two items"),
     ("routing.toml", "when = { state_involvement = true }", "when = { state_involvement = true, }",
      r"not valid TOML.*a comma after the last item is not allowed"),
     ("gazetteer.toml", 'sponsor = "North Korea"\nsponsorship = "confirmed"', 'sponsor = "North Korea\nsponsorship = "confirmed"',
      r"not valid TOML.*a quoted string is not closed on this line"),
+    ("processes.toml", "processes = [", "procezzes = [",
+     r"processes.toml:\d+, \[routes.cybercrime\], key 'procezzes': unknown key \(allowed: label, processes\)"),
 ], ids=["confidence out of range", "unknown negation key", "unknown condition", "decision threshold out of range", "unknown topic key",
         "blank topic word", "fractional word count", "misspelt sponsorship value", "misspelt sector key",
         "name holding no alias", "misspelt stoplist key", "misspelt when", "missing when", "duplicate rule id",
@@ -158,7 +160,7 @@ def test_invalid_toml_is_reported(rules_copy):
         "cue places empty", "phrase as stoplist context",
         "empty condition list", "sector id in another case", "strong and weak term", "official sectors not a list",
         "State actor without sponsor", "actor motive unknown", "place without names", "quote out of place",
-        "trailing comma in a table", "unclosed string"])
+        "trailing comma in a table", "unclosed string", "misspelt route table key"])
 def test_bad_edit_is_refused_by_name(rules_copy, file, old, new, message):
     path = rules_copy / file
     text = path.read_text()
@@ -173,7 +175,10 @@ def test_bad_edit_is_refused_by_name(rules_copy, file, old, new, message):
     # The message leads with path:line, and the line is the edit's, so an editor opens it there;
     # for a key the edit removed, the line is the entry's first (its id or name); for a term
     # listed in two sectors, that of the second sector to list it, which the message names.
-    assert str(error).startswith(f"{path}:{error.line}, rule ")
+    # The entry is named by what it is: "cue X", "sector X", "actor X", "rule X", or "[table]".
+    table = error.rule in TABLES or error.rule.startswith("routes.")
+    label = f"[{error.rule}]" if table else f"{ENTRY_KINDS[file]} {error.rule}"
+    assert str(error).startswith(f"{path}:{error.line}, {label}, ")
     first = text[:text.index(old)].count("\n") + 1
     named = path.read_text().splitlines()[error.line - 1]
     assert (first <= error.line <= first + new.count("\n")
@@ -249,7 +254,7 @@ def test_duplicate_actor_name_refused(rules_copy):
     path = rules_copy / "gazetteer.toml"
     path.write_text(path.read_text() + '\n[[actor]]\nname = "LockBit"\naliases = ["LockBit Black Copy"]\n'
                     'actor_type = "state"\nsponsor = "Russia"\nsponsorship = "confirmed"\nmotive = "espionage"\n')
-    with pytest.raises(RuleFileError, match=r"rule LockBit, key 'name': 'LockBit' is listed already"):
+    with pytest.raises(RuleFileError, match=r"actor LockBit, key 'name': 'LockBit' is listed already"):
         load_rules(rules_copy)
 
 
@@ -305,7 +310,7 @@ def test_a_place_is_refused_as_an_actors_alias(rules_copy):
     old = 'name = "Lazarus Group"\naliases = ['
     assert old in text
     path.write_text(text.replace(old, old + '"Pyongyang", ', 1))
-    with pytest.raises(RuleFileError, match=r"rule Lazarus Group, key 'aliases': 'Pyongyang', a name of this actor, "
+    with pytest.raises(RuleFileError, match=r"actor Lazarus Group, key 'aliases': 'Pyongyang', a name of this actor, "
                                             r"is also a name of North Korea in criteria.toml's \[places\]"):
         load_rules(rules_copy)
 
@@ -338,7 +343,7 @@ def _append_actor(rules_copy, aliases: str, name: str = "Velvet Kestrel"):
 def test_an_alias_that_would_match_the_wrong_words_is_refused(rules_copy, aliases, message):
     """Each loaded before, and then mixed two actors, matched every 'group', or nothing."""
     _append_actor(rules_copy, aliases)
-    with pytest.raises(RuleFileError, match=rf"rule Velvet Kestrel, key 'aliases': {message}"):
+    with pytest.raises(RuleFileError, match=rf"actor Velvet Kestrel, key 'aliases': {message}"):
         load_rules(rules_copy)
 
 
