@@ -630,6 +630,39 @@ def _replaces_shipped_model_with_another_corpus(csv_path: Path, target: Path) ->
         return True
 
 
+def _training_corpus(manifest: dict, evaluated: Path) -> Path | None:
+    """The file a model was trained on, where it can be found: its name (the manifest keeps only
+    that) in the shipped corpus's folder or beside the file evaluated, with the bytes the
+    manifest's sha256 records. None when it is not found, or the file there has changed."""
+    from .model_store import default_model_dir
+    from .training import corpus_sha256
+
+    record = manifest.get("training_data", {})
+    name, sha = record.get("file"), record.get("sha256")
+    if not name or not sha:
+        return None
+    folders = [default_model_dir().parent.parent / "datasets"] + ([evaluated.parent] if evaluated != Path("-") else [])
+    for candidate in (folder / name for folder in folders):
+        if candidate.is_file() and corpus_sha256(candidate) == sha:
+            return candidate
+    return None
+
+
+def _texts_in(texts, corpus: Path) -> int:
+    """How many of ``texts`` are texts of ``corpus`` (a labelled file with the columns `train`
+    reads by default), spacing aside; 0 when the corpus cannot be read so."""
+    from .training import CorpusError, read_labelled
+
+    def spaced(text) -> str:
+        return " ".join(str(text).split())
+
+    try:
+        known = {spaced(t) for t in read_labelled(corpus)["text"]}
+    except CorpusError:   # trained with other column names: nothing to compare by
+        return 0
+    return sum(spaced(t) in known for t in texts)
+
+
 def _read_any(path: Path, text_column: str, label_column: str | None, encoding: str | None = None,
               delimiter: str | None = None, input_format: str | None = None):
     """A labelled file as a DataFrame of strings (labelled.read_frame); rows that cannot be read
@@ -740,6 +773,15 @@ def evaluate(path, text_column, label_column, holdout, exclude_rules, input_form
             click.echo(f"note: {path} is the file the model was trained on (same sha256): these figures measure "
                        f"how well it fits its training data, not new text; --holdout retrains on part of it and "
                        f"evaluates on the rest", err=True)
+        else:
+            # The same rows in another form (a JSON-lines copy, a sample, a file that mixes them
+            # with new text) are as much training data as the file itself.
+            corpus = _training_corpus(classifier.model.manifest, path)
+            seen = _texts_in(frame[text_column], corpus) if corpus else 0
+            if seen:
+                click.echo(f"note: {seen} of {len(frame)} labelled rows of {path} have a text of {corpus}, which the "
+                           f"model was trained on (same text, spacing aside): on those rows these figures measure "
+                           f"how well it fits its training data, not new text", err=True)
     if frame.empty:
         _fail(f"{path}: no rows with a route label in column {label_column!r}")
     texts, truth = frame[text_column].tolist(), frame[label_column].to_numpy()

@@ -355,6 +355,29 @@ def test_batch_output_directory_missing(runner, tmp_path):
     assert result.exit_code == 1 and "does not exist" in result.output
 
 
+def test_evaluate_notes_training_rows_in_another_form(runner, tmp_path, small_corpus):
+    """A JSON-lines copy of some training rows, mixed with new text, has another sha256 than the
+    training file: the rows are found by their text (spacing aside) in the file the manifest names,
+    beside the file evaluated. Where that file is not found, no note."""
+    import pandas as pd
+
+    model_dir = tmp_path / "model"
+    assert runner.invoke(main, ["train", str(small_corpus), "-o", str(model_dir), "--no-cv"]).exit_code == 0
+    rows = pd.read_csv(small_corpus, dtype=str, keep_default_na=False).head(6)
+    rows.loc[0, "text"] = "  " + rows.loc[0, "text"].replace(" ", "\n  ", 1)   # spacing changed, same text
+    new = pd.DataFrame({"text": ["Burglars took a laptop holding a clinic's appointment book.",
+                                 "Spies read a ministry's mail for a year."], "route": ["cybercrime", "international-security"]})
+    copy = small_corpus.parent / "copy.jsonl"
+    pd.concat([rows[["text", "route"]], new]).to_json(copy, orient="records", lines=True)
+    result = runner.invoke(main, ["evaluate", str(copy), "--model", str(model_dir), "--json"])
+    assert result.exit_code == 0, result.output
+    assert f"note: 6 of 8 labelled rows of {copy} have a text of {small_corpus}, which the model was trained on" \
+        in result.stderr
+    elsewhere = tmp_path / "copy.jsonl"        # the training file's name is not beside it
+    elsewhere.write_bytes(copy.read_bytes())
+    assert "trained on" not in runner.invoke(main, ["evaluate", str(elsewhere), "--model", str(model_dir)]).stderr
+
+
 def test_train_and_evaluate_on_small_corpus(runner, tmp_path, small_corpus):
     model_dir = tmp_path / "model"
     result = runner.invoke(main, ["train", str(small_corpus), "-o", str(model_dir), "--no-cv"])
