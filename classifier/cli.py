@@ -610,6 +610,13 @@ def train(csv_path, output_dir, cv, replace_shipped, text_column, label_column, 
                + (f"; use it with {use}" if use else ""), err=True)
 
 
+def _shipped_corpus_folder() -> Path:
+    """Where the shipped corpus sits in a checkout: datasets/, beside the package."""
+    from .model_store import default_model_dir
+
+    return default_model_dir().parent.parent / "datasets"
+
+
 def _replaces_shipped_model_with_another_corpus(csv_path: Path, target: Path) -> bool:
     """Whether training on ``csv_path`` into ``target`` would put a model of another corpus in the
     shipped model's place. The shipped corpus is the repository's datasets/incidents.csv beside
@@ -621,7 +628,7 @@ def _replaces_shipped_model_with_another_corpus(csv_path: Path, target: Path) ->
     shipped = default_model_dir()
     if target.resolve() != shipped.resolve():
         return False
-    if csv_path.resolve() == (shipped.parent.parent / "datasets" / "incidents.csv").resolve():
+    if csv_path.resolve() == (_shipped_corpus_folder() / "incidents.csv").resolve():
         return False
     try:
         trained_on = json.loads((shipped / MANIFEST).read_text(encoding="utf-8"))["training_data"]["sha256"]
@@ -634,14 +641,13 @@ def _training_corpus(manifest: dict, evaluated: Path) -> Path | None:
     """The file a model was trained on, where it can be found: its name (the manifest keeps only
     that) in the shipped corpus's folder or beside the file evaluated, with the bytes the
     manifest's sha256 records. None when it is not found, or the file there has changed."""
-    from .model_store import default_model_dir
     from .training import corpus_sha256
 
     record = manifest.get("training_data", {})
     name, sha = record.get("file"), record.get("sha256")
     if not name or not sha:
         return None
-    folders = [default_model_dir().parent.parent / "datasets"] + ([evaluated.parent] if evaluated != Path("-") else [])
+    folders = [_shipped_corpus_folder()] + ([evaluated.parent] if evaluated != Path("-") else [])
     for candidate in (folder / name for folder in folders):
         if candidate.is_file() and corpus_sha256(candidate) == sha:
             return candidate
